@@ -1,0 +1,50 @@
+# Every target works from a fresh clone: `make run`, `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+export TAPPS_LSP_LOG_LEVEL ?= info
+
+.PHONY: run test lint install test-deps bench fuzz test-differential vsix clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(STAMP): $(PY) pyproject.toml
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Review the bundled sample project from the terminal (twice shows the cache).
+run: install
+	$(VENV)/bin/tapps-lsp check examples/sample-project || test $$? -eq 1
+
+## Install everything the tests need, then run every test.
+test: test-deps
+	$(PY) -m pytest -p no:cacheprovider -q
+
+test-deps: install
+	@if [ -x scripts/install-e2e.sh ]; then scripts/install-e2e.sh; fi
+
+lint: install
+	$(VENV)/bin/ruff check tapps_lsp tests benchmarks
+	$(VENV)/bin/ruff format --check tapps_lsp tests benchmarks
+	$(VENV)/bin/mypy
+	@if [ -f vscode-client/package.json ]; then $(MAKE) -C vscode-client lint; fi
+
+bench: install
+	$(PY) -m benchmarks.run
+
+fuzz: install
+	TAPPS_FUZZ_EXAMPLES=2000 $(PY) -m pytest -q tests -k fuzz
+
+test-differential: install
+	$(PY) -m pytest -q -m differential tests
+
+vsix:
+	$(MAKE) -C vscode-client vsix
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .e2e test-output

@@ -1,0 +1,3 @@
+"""tapps-lsp: a code-review language server for Python."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from tapps_lsp.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The review engine: pure Python, no LSP imports. The CLI and the server share it."""

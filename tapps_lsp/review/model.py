@@ -1,0 +1,239 @@
+"""The review model: plain data, JSON round-trippable, no LSP types.
+
+Positions are 0-based lines and 0-based columns in Unicode code points;
+`tapps_lsp.review.positions` converts them to UTF-16/UTF-8 for the editor.
+
+Two layers:
+- `FileResult` is everything determined by a file's content and the
+  result-affecting settings: findings and raw metrics. It is what the cache
+  stores.
+- `Review` adds what depends on the workspace and the scoring settings
+  (coverage, structure, weights, thresholds): scores, the gate, and the
+  gate finding. It is computed when rendering and never cached.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# Schema version of FileResult.to_dict(); part of the cache fingerprint.
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace [line:col, end_line:end_col) (code points) with `text`."""
+
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Fix:
+    message: str
+    edits: tuple[Edit, ...]
+    safe: bool = True
+
+
+@dataclass(frozen=True)
+class Finding:
+    source: str  # "ruff" | "bandit" | "tapps" | "mypy"
+    code: str  # "F401", "B602", "TAPPS-CC", ...
+    message: str
+    severity: str  # "error" | "warning" | "information" | "hint"
+    category: str  # a scoring category, or "file" for skip notices
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+    url: str | None = None
+    tags: tuple[str, ...] = ()  # "unnecessary", "deprecated"
+    fix: Fix | None = None
+    data: dict[str, Any] = field(default_factory=dict)  # e.g. {"cwe": 78, "confidence": "HIGH"}
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["tags"] = list(self.tags)
+        if self.fix is not None:
+            d["fix"]["edits"] = [asdict(e) for e in self.fix.edits]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Finding:
+        fix = d.get("fix")
+        return cls(
+            source=d["source"],
+            code=d["code"],
+            message=d["message"],
+            severity=d["severity"],
+            category=d["category"],
+            line=d["line"],
+            col=d["col"],
+            end_line=d["end_line"],
+            end_col=d["end_col"],
+            url=d.get("url"),
+            tags=tuple(d.get("tags", ())),
+            fix=Fix(
+                message=fix["message"],
+                edits=tuple(Edit(**e) for e in fix["edits"]),
+                safe=fix.get("safe", True),
+            )
+            if fix
+            else None,
+            data=dict(d.get("data", {})),
+        )
+
+
+@dataclass(frozen=True)
+class Block:
+    """A function, method or class as radon's cc_visit sees it."""
+
+    name: str  # qualified: "Class.method"
+    kind: str  # "function" | "method" | "class"
+    line: int  # 0-based line of the def/class
+    col: int
+    end_line: int
+    complexity: int
+    rank: str  # radon's A-F
+
+
+@dataclass
+class Metrics:
+    """Raw, content-determined numbers the scores are computed from."""
+
+    blocks: list[Block] = field(default_factory=list)
+    max_complexity: int = 0
+    mi: float | None = None  # maintainability index 0-100; None when not computed
+    loc: int = 0
+    sloc: int = 0
+    security_counts: dict[str, int] = field(
+        default_factory=lambda: {"HIGH": 0, "MEDIUM": 0, "LOW": 0}
+    )
+    lint_counts: dict[str, int] = field(default_factory=lambda: {"E": 0, "F": 0, "W": 0})
+    type_errors: int | None = None  # None when mypy did not run
+    perf_penalties: dict[str, float] = field(default_factory=dict)  # kind -> penalty
+    perf_bonuses: dict[str, float] = field(default_factory=dict)  # kind -> bonus
+    syntax_error: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Metrics:
+        d = dict(d)
+        d["blocks"] = [Block(**b) for b in d.get("blocks", [])]
+        return cls(**d)
+
+
+@dataclass
+class FileResult:
+    """The content-determined result of reviewing one file's text."""
+
+    findings: list[Finding] = field(default_factory=list)
+    metrics: Metrics = field(default_factory=Metrics)
+    # Set when the file was not analysed (too large, not UTF-8, binary).
+    skipped: str | None = None
+    # One message per analyzer that could not run, e.g. {"bandit": "timed out after 20 s"}.
+    analyzer_errors: dict[str, str] = field(default_factory=dict)
+    # Seconds per analyzer, for profiling; not part of equality.
+    timings: dict[str, float] = field(default_factory=dict, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA_VERSION,
+            "findings": [f.to_dict() for f in self.findings],
+            "metrics": self.metrics.to_dict(),
+            "skipped": self.skipped,
+            "analyzer_errors": dict(self.analyzer_errors),
+            "timings": dict(self.timings),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> FileResult:
+        if d.get("schema") != SCHEMA_VERSION:
+            raise ValueError(f"unsupported result schema {d.get('schema')!r}")
+        return cls(
+            findings=[Finding.from_dict(f) for f in d["findings"]],
+            metrics=Metrics.from_dict(d["metrics"]),
+            skipped=d.get("skipped"),
+            analyzer_errors=dict(d.get("analyzer_errors", {})),
+            timings=dict(d.get("timings", {})),
+        )
+
+
+@dataclass(frozen=True)
+class ProjectInfo:
+    """What the workspace says about a file: computed per folder, not cached per file."""
+
+    structure: float = 0.0  # 0-10
+    devex: float = 0.0  # 0-10
+    # Line rate 0-1 of this file in coverage.xml; None when there is no report.
+    coverage_line_rate: float | None = None
+    has_coverage_report: bool = False
+    has_test_file: bool = False  # a test_<stem>.py exists in the workspace
+
+
+@dataclass
+class Review:
+    """A scored file: the FileResult plus scores and the quality gate."""
+
+    path: str
+    result: FileResult
+    scores: dict[str, float]  # category -> quality 0-10 (higher is better)
+    overall: float  # 0-100
+    passed: bool
+    weakest: str  # weakest weighted category
+    threshold: float
+    min_security: float
+    from_cache: bool = False
+    content_hash: str = ""
+
+    @property
+    def findings(self) -> list[Finding]:
+        """All findings, the gate finding included."""
+        return self.result.findings + ([] if self.passed else [self.gate_finding()])
+
+    def gate_finding(self) -> Finding:
+        reasons = []
+        if self.overall < self.threshold:
+            reasons.append(f"overall {self.overall:.1f} < {self.threshold:g}")
+        if self.scores.get("security", 10.0) < self.min_security:
+            reasons.append(
+                f"security {self.scores['security']:.1f} < {self.min_security:g}"
+            )
+        return Finding(
+            source="tapps",
+            code="TAPPS-GATE",
+            message=(
+                f"Quality gate failed: overall {self.overall:.1f}/100 (threshold "
+                f"{self.threshold:g}; {'; '.join(reasons)}); weakest category: {self.weakest} "
+                f"({self.scores.get(self.weakest, 0.0):.1f}/10)"
+            ),
+            severity="warning",
+            category="gate",
+            line=0,
+            col=0,
+            end_line=0,
+            end_col=0,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stable JSON shape of one file in `check --format json` and reports."""
+        return {
+            "path": self.path,
+            "overall": round(self.overall, 2),
+            "passed": self.passed,
+            "weakest": self.weakest,
+            "threshold": self.threshold,
+            "minSecurity": self.min_security,
+            "scores": {k: round(v, 2) for k, v in self.scores.items()},
+            "fromCache": self.from_cache,
+            "skipped": self.result.skipped,
+            "analyzerErrors": dict(self.result.analyzer_errors),
+            "metrics": self.result.metrics.to_dict(),
+            "findings": [f.to_dict() for f in self.findings],
+        }
