@@ -97,7 +97,8 @@ class Settings:
         default_factory=dict,
         metadata=_doc(
             'Diagnostic severity per code prefix, e.g. {"W": "hint", "S105": "error"}; '
-            "the longest matching prefix wins. Values: " + ", ".join(SEVERITIES) + "."
+            "the longest matching prefix wins. Values: " + ", ".join(SEVERITIES) + ".",
+            affects_results=True,
         ),
     )
     securityEngine: str = field(
@@ -209,7 +210,9 @@ def _check(name: str, value: Any) -> tuple[Any, str | None]:
             bad = [
                 k
                 for k, v in value.items()
-                if k not in CATEGORIES or not isinstance(v, int | float) or isinstance(v, bool)
+                if k not in CATEGORIES
+                or not isinstance(v, int | float)
+                or isinstance(v, bool)
                 or v < 0
             ]
             if bad:
@@ -229,7 +232,9 @@ def _check(name: str, value: Any) -> tuple[Any, str | None]:
     return value, None
 
 
-def merge(*sources: Mapping[str, Any] | None, origin: str = "settings") -> tuple[Settings, list[str]]:
+def merge(
+    *sources: Mapping[str, Any] | None, origin: str = "settings"
+) -> tuple[Settings, list[str]]:
     """Build Settings from sources, later ones winning; returns (settings, problems).
 
     Each problem names the key and the default used instead, e.g.
@@ -300,7 +305,10 @@ def from_tapps_agents(data: Any) -> dict[str, Any]:
         ):
             if theirs in thresholds:
                 out[ours] = thresholds[theirs]
-    for theirs, ours in (("quality_threshold", "qualityThreshold"), ("min_security", "minSecurity")):
+    for theirs, ours in (
+        ("quality_threshold", "qualityThreshold"),
+        ("min_security", "minSecurity"),
+    ):
         if theirs in scoring:
             out[ours] = scoring[theirs]
     return out
@@ -309,3 +317,29 @@ def from_tapps_agents(data: Any) -> dict[str, Any]:
 def env_log_level() -> str:
     """`TAPPS_LSP_LOG_LEVEL`, lower-cased, default info."""
     return os.environ.get("TAPPS_LSP_LOG_LEVEL", "info").lower()
+
+
+def _type_name(name: str) -> str:
+    default = _default(name)
+    if name in _ENUMS:
+        return " \\| ".join(f'`"{v}"`' for v in _ENUMS[name])
+    return {bool: "boolean", int: "integer", float: "number", str: "string", list: "string[]"}.get(
+        type(default), "object"
+    )
+
+
+def markdown_table() -> str:
+    """The settings reference of docs/configuration.md, generated from the schema."""
+    rows = ["| key | type | default | description |", "|---|---|---|---|"]
+    for name, f in FIELDS.items():
+        default = json.dumps(_default(name))
+        doc = f.metadata["doc"].replace("|", "\\|")
+        notes = []
+        if f.metadata.get("affects_results"):
+            notes.append("changes the cache key")
+        if f.metadata.get("restart"):
+            notes.append("needs a server restart")
+        if notes:
+            doc += f" ({'; '.join(notes)})"
+        rows.append(f"| `tapps.{name}` | {_type_name(name)} | `{default}` | {doc} |")
+    return "\n".join(rows) + "\n"

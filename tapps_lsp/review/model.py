@@ -202,9 +202,7 @@ class Review:
         if self.overall < self.threshold:
             reasons.append(f"overall {self.overall:.1f} < {self.threshold:g}")
         if self.scores.get("security", 10.0) < self.min_security:
-            reasons.append(
-                f"security {self.scores['security']:.1f} < {self.min_security:g}"
-            )
+            reasons.append(f"security {self.scores['security']:.1f} < {self.min_security:g}")
         return Finding(
             source="tapps",
             code="TAPPS-GATE",
