@@ -1,0 +1,22 @@
+"""Background work: a task registry and throttled progress, with no LSP imports."""
+
+from tapps_lsp.tasks.progress import (
+    DEFAULT_INTERVAL,
+    MIN_INTERVAL,
+    NullSink,
+    ProgressReporter,
+    ProgressSink,
+)
+from tapps_lsp.tasks.registry import Outcome, Task, TaskRegistry, TaskState
+
+__all__ = [
+    "DEFAULT_INTERVAL",
+    "MIN_INTERVAL",
+    "NullSink",
+    "Outcome",
+    "ProgressReporter",
+    "ProgressSink",
+    "Task",
+    "TaskRegistry",
+    "TaskState",
+]

@@ -1,0 +1,102 @@
+"""Throttled work-done progress, independent of LSP.
+
+A task calls `ProgressReporter.update()` as often as it likes (once per
+reviewed file); the reporter forwards at most one report per interval to a
+`ProgressSink`, so a scan of 2,000 cached files does not flood the client
+with 2,000 notifications, and a slow scan still shows every change within
+about one interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Protocol
+
+# Clients redraw on every report; faster than this is noise, slower looks stuck.
+DEFAULT_INTERVAL = 0.1
+# Hard floor between two reports, whatever the caller asks for.
+MIN_INTERVAL = 0.05
+
+
+class ProgressSink(Protocol):
+    """Where progress goes: `$/progress` in the server, a list in tests."""
+
+    def begin(self, title: str, *, percentage: int, cancellable: bool) -> None: ...
+
+    def report(self, message: str, *, percentage: int) -> None: ...
+
+    def end(self, message: str) -> None: ...
+
+
+class NullSink:
+    """For clients that cannot show progress: the task runs the same, silently."""
+
+    def begin(self, title: str, *, percentage: int, cancellable: bool) -> None:
+        pass
+
+    def report(self, message: str, *, percentage: int) -> None:
+        pass
+
+    def end(self, message: str) -> None:
+        pass
+
+
+class ProgressReporter:
+    """One begin, throttled reports with a non-decreasing percentage, one end."""
+
+    def __init__(self, sink: ProgressSink, *, interval: float = DEFAULT_INTERVAL) -> None:
+        self._sink = sink
+        self._interval = max(interval, MIN_INTERVAL)
+        self._done = 0
+        self._total = 0
+        self._current = ""
+        self._percentage = 0
+        self._last_sent = 0.0
+        self._dirty = asyncio.Event()
+        self._ticker: asyncio.Task[None] | None = None
+        self._ended = False
+
+    @property
+    def interval(self) -> float:
+        return self._interval
+
+    def begin(self, title: str, *, cancellable: bool = True) -> None:
+        """Send begin (percentage 0) and start forwarding updates."""
+        if self._ticker is not None:
+            raise RuntimeError("progress already begun")
+        self._sink.begin(title, percentage=0, cancellable=cancellable)
+        self._last_sent = asyncio.get_running_loop().time()
+        self._ticker = asyncio.create_task(self._forward(), name="tapps-progress")
+
+    def update(self, done: int, total: int, current: str = "") -> None:
+        """Record the latest state; the next report carries it."""
+        self._done, self._total, self._current = done, total, current
+        self._dirty.set()
+
+    def end(self, message: str) -> None:
+        """Stop reporting and send end; safe to call more than once (only the first counts)."""
+        if self._ended:
+            return
+        self._ended = True
+        if self._ticker is not None:
+            self._ticker.cancel()
+        self._sink.end(message)
+
+    def _message(self) -> str:
+        text = f"{self._done}/{self._total}"
+        return f"{text} {self._current}" if self._current else text
+
+    async def _forward(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._dirty.wait()
+            # A loop: timers may fire a clock tick early, and the floor is a promise.
+            while (wait := self._last_sent + self._interval - loop.time()) > 0:
+                await asyncio.sleep(wait)
+            self._dirty.clear()
+            if self._total:
+                # The total can grow while discovery runs; the bar must never go back.
+                percentage = min(100, self._done * 100 // self._total)
+                self._percentage = max(self._percentage, percentage)
+            self._sink.report(self._message(), percentage=self._percentage)
+            self._last_sent = loop.time()
