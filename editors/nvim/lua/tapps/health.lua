@@ -1,0 +1,88 @@
+-- :checkhealth tapps
+local M = {}
+
+local health = vim.health
+
+--- The interpreter the `tapps` config would start, from the resolved config.
+--- @return string?
+local function configured_python()
+  local config = vim.lsp.config.tapps
+  local cmd = config and config.cmd
+  return type(cmd) == 'table' and cmd[1] or nil
+end
+
+local function check_neovim()
+  local v = vim.version()
+  local version = ('%d.%d.%d'):format(v.major, v.minor, v.patch)
+  if vim.fn.has('nvim-0.11') == 1 then
+    health.ok('Neovim ' .. version)
+  else
+    health.error('Neovim ' .. version .. ' is too old', { 'tapps needs Neovim 0.11 or newer (vim.lsp.config)' })
+  end
+end
+
+--- @return string? path of the interpreter when found
+local function check_interpreter()
+  local python = configured_python()
+  if not python then
+    health.error('no `tapps` LSP config', { "call require('tapps').setup() or vim.lsp.enable('tapps')" })
+    return nil
+  end
+  local path = vim.fn.exepath(python)
+  if path == '' then
+    health.error(
+      ('interpreter `%s` not found'):format(python),
+      { 'set g:tapps_python or setup({ python = ... }) to a Python that has tapps-lsp installed' }
+    )
+    return nil
+  end
+  health.ok(('interpreter: %s'):format(path))
+  return path
+end
+
+--- @param python string
+local function check_import(python)
+  local code = 'import tapps_lsp; print(tapps_lsp.__version__)'
+  local ok, result = pcall(function()
+    return vim.system({ python, '-c', code }, { text = true }):wait(30000)
+  end)
+  if ok and result.code == 0 then
+    health.ok('tapps_lsp ' .. vim.trim(result.stdout))
+    return
+  end
+  local detail = ok and vim.trim(result.stderr or '') or tostring(result)
+  local last_line = detail:match('([^\n]*)$') or detail
+  health.error(
+    ('`%s -c "import tapps_lsp"` failed: %s'):format(python, last_line),
+    { ('install it: %s -m pip install tapps-lsp'):format(python) }
+  )
+end
+
+local function check_server()
+  local clients = vim.lsp.get_clients({ name = 'tapps' })
+  if #clients == 0 then
+    health.warn('the server is not running', { 'open a Python file inside a project, then run :checkhealth tapps again' })
+    return
+  end
+  for _, client in ipairs(clients) do
+    local buffers = vim.tbl_count(client.attached_buffers)
+    local root = client.root_dir or '(no root)'
+    if client.initialized then
+      health.ok(('server running (client %d, root %s, %d buffers attached)'):format(client.id, root, buffers))
+    else
+      health.warn(('server starting (client %d, root %s)'):format(client.id, root))
+    end
+  end
+end
+
+function M.check()
+  health.start('tapps')
+  check_neovim()
+  local python = check_interpreter()
+  if python then
+    check_import(python)
+  end
+  check_server()
+end
+
+return M

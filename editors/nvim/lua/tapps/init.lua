@@ -1,0 +1,51 @@
+-- tapps-lsp for Neovim 0.11+: code-review scores and lint through the built-in LSP client.
+--
+--   require('tapps').setup({
+--     python = '/path/to/venv/bin/python',   -- the interpreter that has tapps-lsp installed
+--     settings = { qualityThreshold = 75 },   -- the `tapps` settings (docs/settings.md)
+--     progress = 'auto',                      -- echo scan progress unless fidget.nvim is loaded
+--   })
+local M = {}
+
+--- @class tapps.Opts
+--- @field python? string interpreter that runs `-m tapps_lsp` (default g:tapps_python, else 'python3')
+--- @field settings? table the `tapps` settings, sent on workspace/configuration
+--- @field progress? 'auto'|boolean echo progress: 'auto' (unless fidget.nvim is loaded), true, false
+
+--- Configure and enable the `tapps` language server; calling it again merges the new options.
+--- @param opts? tapps.Opts
+function M.setup(opts)
+  opts = opts or {}
+  vim.validate('python', opts.python, 'string', true)
+  vim.validate('settings', opts.settings, 'table', true)
+  local config = {}
+  if opts.python then
+    vim.g.tapps_python = opts.python
+    config.cmd = { opts.python, '-m', 'tapps_lsp' }
+  end
+  if opts.settings and next(opts.settings) then
+    config.settings = { tapps = opts.settings }
+    -- Also at initialize, so the first review already uses them.
+    config.init_options = opts.settings
+  end
+  if opts.progress ~= nil then
+    require('tapps.progress').mode = opts.progress
+  end
+  vim.lsp.config('tapps', config)
+  vim.lsp.enable('tapps')
+end
+
+--- The current buffer's score for a statusline, e.g. "76.5/100 pass" ('' until known).
+--- @param bufnr? integer
+--- @return string
+function M.status(bufnr)
+  return require('tapps.status').get(bufnr)
+end
+
+--- The running scan's progress line, e.g. "tapps: Reviewing workspace 40% 12/30 a.py" ('' when idle).
+--- @return string
+function M.progress()
+  return require('tapps.progress').text()
+end
+
+return M

@@ -1,0 +1,127 @@
+-- Shared set-up of the Neovim end-to-end scripts. Each script is run as
+-- `nvim --headless --clean -u tests/nvim/<script>.lua` by test_nvim.py, which passes:
+--   TAPPS_TEST_PLUGIN   editors/nvim (put on 'runtimepath')
+--   TAPPS_TEST_PYTHON   the interpreter that has tapps-lsp installed
+--   TAPPS_TEST_PROJECT  the workspace the script works in (also the cwd)
+-- Scripts print one JSON object per line on stdout (`emit`); the pytest module asserts on
+-- them. Failures end Neovim with a non-zero exit code after printing what was seen.
+local M = {}
+
+M.plugin = assert(os.getenv('TAPPS_TEST_PLUGIN'), 'TAPPS_TEST_PLUGIN not set')
+M.python = assert(os.getenv('TAPPS_TEST_PYTHON'), 'TAPPS_TEST_PYTHON not set')
+M.project = assert(os.getenv('TAPPS_TEST_PROJECT'), 'TAPPS_TEST_PROJECT not set')
+
+vim.opt.runtimepath:prepend(M.plugin)
+-- Messages in headless Neovim go to stderr; keep them for the failure output.
+vim.opt.shortmess:append('F')
+
+--- Print one observation for the pytest side (headless `print` goes to stderr, unterminated).
+--- @param step string
+--- @param data? table
+function M.emit(step, data)
+  data = data or {}
+  data.step = step
+  io.stdout:write(vim.json.encode(data), '\n')
+  io.stdout:flush()
+end
+
+--- Wait for `predicate`, processing events meanwhile; fail with `describe()` on timeout.
+--- @param ms integer
+--- @param predicate fun(): boolean
+--- @param what string
+--- @param describe? fun(): any what was seen instead, for the failure message
+function M.wait(ms, predicate, what, describe)
+  if not vim.wait(ms, predicate, 10) then
+    local seen = describe and vim.inspect(describe()) or ''
+    error(('timed out after %d ms waiting for %s; seen: %s'):format(ms, what, seen), 0)
+  end
+end
+
+--- @param bufnr integer
+--- @return vim.lsp.Client
+function M.attached_client(bufnr)
+  local client
+  M.wait(30000, function()
+    client = vim.lsp.get_clients({ bufnr = bufnr, name = 'tapps' })[1]
+    return client ~= nil and client.initialized
+  end, 'the tapps client to attach')
+  return client
+end
+
+--- Diagnostic codes of a buffer, sorted.
+--- @param bufnr integer
+--- @return string[]
+function M.codes(bufnr)
+  local codes = {}
+  for _, d in ipairs(vim.diagnostic.get(bufnr)) do
+    codes[#codes + 1] = tostring(d.code)
+  end
+  table.sort(codes)
+  return codes
+end
+
+--- Diagnostics that appear more than once in a buffer (same place, code and message).
+--- @param bufnr integer
+--- @return string[]
+function M.duplicates(bufnr)
+  local seen, dups = {}, {}
+  for _, d in ipairs(vim.diagnostic.get(bufnr)) do
+    local key = table.concat({ d.lnum, d.col, tostring(d.code), d.message }, '|')
+    if seen[key] then
+      dups[#dups + 1] = key
+    end
+    seen[key] = true
+  end
+  return dups
+end
+
+--- Record every LSP notification the client sends, e.g. textDocument/didSave.
+--- @return string[]
+function M.record_notifications()
+  local sent = {}
+  vim.api.nvim_create_autocmd('LspNotify', {
+    callback = function(args)
+      sent[#sent + 1] = args.data.method
+    end,
+  })
+  return sent
+end
+
+--- Record every LspProgress value of the tapps client.
+--- @return table[]
+function M.record_progress()
+  local values = {}
+  vim.api.nvim_create_autocmd('LspProgress', {
+    callback = function(args)
+      local value = vim.deepcopy(args.data.params.value)
+      value.at_ms = vim.uv.hrtime() / 1e6
+      values[#values + 1] = value
+    end,
+  })
+  return values
+end
+
+--- Run `fn` from VimEnter (nested, so :edit inside sets the filetype and starts the server),
+--- with a watchdog; exit 0 when it returns, 1 when it raises, 3 when the watchdog fires.
+--- @param fn fun()
+--- @param opts? { watchdog_ms?: integer, setup?: table }
+function M.run(fn, opts)
+  opts = opts or {}
+  require('tapps').setup(vim.tbl_extend('keep', opts.setup or {}, { python = M.python }))
+  vim.api.nvim_create_autocmd('VimEnter', {
+    once = true,
+    nested = true,
+    callback = function()
+      local started = vim.uv.hrtime()
+      vim.defer_fn(function()
+        M.emit('watchdog', { after_ms = opts.watchdog_ms or 90000 })
+        vim.cmd('cquit 3')
+      end, opts.watchdog_ms or 90000)
+      local ok, err = xpcall(fn, debug.traceback)
+      M.emit('finished', { ok = ok, error = not ok and err or nil, ms = (vim.uv.hrtime() - started) / 1e6 })
+      vim.cmd(ok and 'qall!' or 'cquit 1')
+    end,
+  })
+end
+
+return M

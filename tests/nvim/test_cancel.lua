@@ -1,0 +1,50 @@
+-- :TappsCancel while a scan runs: the scan ends early, the task says cancelled.
+local here = vim.fs.dirname(debug.getinfo(1, 'S').source:sub(2))
+package.path = here .. '/?.lua;' .. package.path
+local h = require('helpers')
+
+local notified = {}
+local notify = vim.notify
+vim.notify = function(msg, level, opts)
+  notified[#notified + 1] = msg
+  return notify(msg, level, opts)
+end
+
+h.run(function()
+  local progress = h.record_progress()
+  vim.cmd.edit('app.py')
+  local buf = vim.api.nvim_get_current_buf()
+  local client = h.attached_client(buf)
+
+  vim.cmd('TappsReviewAll')
+  h.wait(60000, function()
+    return #progress > 0 and progress[#progress].kind == 'report'
+  end, 'the first progress report', function()
+    return progress
+  end)
+  local cancelled_at = vim.uv.hrtime() / 1e6
+  vim.cmd('TappsCancel')
+  h.wait(15000, function()
+    return progress[#progress].kind == 'end'
+  end, 'the end of the cancelled scan', function()
+    return progress
+  end)
+  local ended_at = progress[#progress].at_ms
+  h.wait(5000, function()
+    for _, msg in ipairs(notified) do
+      if msg:find('^tapps: cancelled') then
+        return true
+      end
+    end
+    return false
+  end, 'the cancel confirmation', function()
+    return notified
+  end)
+  local tasks = client:request_sync('workspace/executeCommand', { command = 'tapps.listTasks' }, 5000, buf)
+  h.emit('cancel', {
+    progress = progress,
+    cancel_to_end_ms = ended_at - cancelled_at,
+    notified = notified,
+    tasks = tasks and tasks.result,
+  })
+end)
