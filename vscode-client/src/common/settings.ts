@@ -1,0 +1,39 @@
+// Reading the `tapps.*` settings. The server reads its own settings per
+// folder through workspace/configuration; the client only needs the ones
+// that decide how the server process is started.
+import { ConfigurationChangeEvent, ConfigurationScope } from 'vscode';
+import { getConfiguration } from './vscodeapi';
+
+export const SECTION = 'tapps';
+
+// Settings read when the server process starts: changing one restarts it.
+// Every other setting reaches the running server as a configuration change.
+export const RESTART_SETTINGS = ['tapps.interpreter', 'tapps.jobs'];
+
+// Client-side keys the server has no use for.
+const CLIENT_ONLY = new Set(['interpreter', 'trace']);
+
+export function needsRestart(event: ConfigurationChangeEvent): boolean {
+    return RESTART_SETTINGS.some((key) => event.affectsConfiguration(key));
+}
+
+/** The interpreter command line from `tapps.interpreter`, or [] when unset. */
+export function interpreterSetting(scope?: ConfigurationScope): string[] {
+    const value = getConfiguration(SECTION, scope).get<unknown>('interpreter');
+    if (!Array.isArray(value)) {
+        return [];
+    }
+    return value.filter((part): part is string => typeof part === 'string' && part.length > 0);
+}
+
+/** Window-level server settings, sent as initializationOptions. */
+export function serverSettings(): Record<string, unknown> {
+    const config = getConfiguration(SECTION);
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(config)) {
+        if (typeof value !== 'function' && !CLIENT_ONLY.has(key)) {
+            out[key] = value as unknown;
+        }
+    }
+    return out;
+}

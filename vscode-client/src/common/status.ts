@@ -1,0 +1,216 @@
+// What the window shows of the server's work: the current Python file's score
+// and quality gate in a LanguageStatusItem, busy while the server reports
+// progress (a workspace scan), and that progress in the status bar.
+import {
+    CancellationToken,
+    Disposable,
+    Event,
+    LanguageStatusItem,
+    LanguageStatusSeverity,
+    Progress,
+    ProgressLocation,
+    Uri,
+} from 'vscode';
+import {
+    LanguageClient,
+    ProgressToken,
+    WorkDoneProgress,
+    WorkDoneProgressBegin,
+    WorkDoneProgressCancelNotification,
+    WorkDoneProgressCreateRequest,
+    WorkDoneProgressReport,
+} from 'vscode-languageclient/node';
+import { describe } from './logging';
+import {
+    activeDocumentUri,
+    activeLanguageId,
+    createLanguageStatusItem,
+    onDidChangeActiveTextEditor,
+    onDidChangeDiagnostics,
+    withProgress,
+} from './vscodeapi';
+
+/** The part of `tapps.reviewFile`'s answer that the status item shows. */
+export interface FileReview {
+    readonly overall: number;
+    readonly passed: boolean;
+}
+
+export class ReviewStatus implements Disposable {
+    private readonly item: LanguageStatusItem;
+    private running = 0;
+
+    constructor() {
+        this.item = createLanguageStatusItem('tapps.score', { language: 'python' });
+        this.item.name = 'Tapps quality score';
+        this.item.command = { title: 'Review All', command: 'tapps.client.reviewAll' };
+        this.showReview(undefined);
+    }
+
+    showReview(review: FileReview | undefined): void {
+        if (review === undefined) {
+            this.item.text = 'Tapps';
+            this.item.detail = 'no score yet';
+            this.item.severity = LanguageStatusSeverity.Information;
+            return;
+        }
+        const score = review.overall.toFixed(1);
+        this.item.text = review.passed ? `$(pass) Tapps ${score}` : `$(error) Tapps ${score}`;
+        this.item.detail = review.passed ? 'quality gate: pass' : 'quality gate: fail';
+        this.item.severity = review.passed ? LanguageStatusSeverity.Information : LanguageStatusSeverity.Warning;
+    }
+
+    showError(message: string): void {
+        this.item.text = 'Tapps';
+        this.item.detail = message;
+        this.item.severity = LanguageStatusSeverity.Error;
+    }
+
+    workStarted(): void {
+        this.running += 1;
+        this.item.busy = true;
+    }
+
+    workEnded(): void {
+        this.running = Math.max(0, this.running - 1);
+        this.item.busy = this.running > 0;
+    }
+
+    dispose(): void {
+        this.item.dispose();
+    }
+}
+
+/** Shows each server progress in the status bar and marks `status` busy meanwhile. */
+export function trackProgress(client: LanguageClient, status: ReviewStatus): Disposable {
+    const parts = new Set<ProgressPart>();
+    const handler = client.onRequest(WorkDoneProgressCreateRequest.type, ({ token }) => {
+        const part = new ProgressPart(client, token, status, () => parts.delete(part));
+        parts.add(part);
+    });
+    return Disposable.from(handler, {
+        dispose: () => {
+            parts.forEach((part) => part.end());
+            parts.clear();
+        },
+    });
+}
+
+// One work-done progress of the server, from begin to end, as a window
+// progress (the status bar); cancelling it there cancels the server's task.
+class ProgressPart {
+    private readonly listener: Disposable;
+    private progress: Progress<{ message?: string; increment?: number }> | undefined;
+    private reported = 0;
+    private finish: (() => void) | undefined;
+    private begun = false;
+    private ended = false;
+
+    constructor(
+        private readonly client: LanguageClient,
+        private readonly token: ProgressToken,
+        private readonly status: ReviewStatus,
+        private readonly onEnd: () => void,
+    ) {
+        this.listener = client.onProgress(WorkDoneProgress.type, token, (value) => {
+            if (value.kind === 'begin') {
+                this.begin(value);
+            } else if (value.kind === 'report') {
+                this.report(value);
+            } else {
+                this.end();
+            }
+        });
+    }
+
+    private begin(params: WorkDoneProgressBegin): void {
+        if (this.begun || this.ended) {
+            return;
+        }
+        this.begun = true;
+        this.status.workStarted();
+        void withProgress(
+            { location: ProgressLocation.Window, title: params.title, cancellable: params.cancellable },
+            (progress, cancel: CancellationToken) =>
+                new Promise<void>((resolve) => {
+                    if (this.ended) {
+                        resolve();
+                        return;
+                    }
+                    this.progress = progress;
+                    this.finish = resolve;
+                    cancel.onCancellationRequested(() => {
+                        void this.client.sendNotification(WorkDoneProgressCancelNotification.type, {
+                            token: this.token,
+                        });
+                    });
+                    this.report(params);
+                }),
+        );
+    }
+
+    private report(params: WorkDoneProgressBegin | WorkDoneProgressReport): void {
+        let increment: number | undefined;
+        if (typeof params.percentage === 'number') {
+            const percentage = Math.max(0, Math.min(params.percentage, 100));
+            increment = Math.max(0, percentage - this.reported);
+            this.reported += increment;
+        }
+        this.progress?.report({ message: params.message, increment });
+    }
+
+    end(): void {
+        if (this.ended) {
+            return;
+        }
+        this.ended = true;
+        this.listener.dispose();
+        if (this.begun) {
+            this.status.workEnded();
+        }
+        this.finish?.();
+        this.onEnd();
+    }
+}
+
+/**
+ * Keeps the status item on the active Python file's score: asks `fetch` again
+ * when the editor changes, when that file's diagnostics change (a review
+ * landed) and when `refresh` fires (the server restarted).
+ */
+export function followActiveFile(
+    status: ReviewStatus,
+    fetch: (uri: Uri) => Promise<FileReview | undefined>,
+    refresh: Event<void>,
+): Disposable {
+    // Answers can arrive out of order; only the latest request may update the item.
+    let latest = 0;
+    const update = async (): Promise<void> => {
+        const uri = activeDocumentUri();
+        if (uri === undefined || activeLanguageId() !== 'python') {
+            return;
+        }
+        const request = ++latest;
+        try {
+            const review = await fetch(uri);
+            if (request === latest) {
+                status.showReview(review);
+            }
+        } catch (error) {
+            if (request === latest) {
+                status.showError(describe(error));
+            }
+        }
+    };
+    void update();
+    return Disposable.from(
+        onDidChangeActiveTextEditor(() => void update()),
+        onDidChangeDiagnostics((event) => {
+            const uri = activeDocumentUri()?.toString();
+            if (event.uris.some((changed) => changed.toString() === uri)) {
+                void update();
+            }
+        }),
+        refresh(() => void update()),
+    );
+}

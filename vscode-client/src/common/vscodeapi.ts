@@ -1,0 +1,55 @@
+// The parts of the vscode API this extension calls, in one module so that a
+// unit test can stub them without a running VS Code.
+import {
+    commands,
+    ConfigurationScope,
+    Disposable,
+    extensions,
+    languages,
+    LogOutputChannel,
+    Uri,
+    window,
+    workspace,
+    WorkspaceConfiguration,
+} from 'vscode';
+
+export function getConfiguration(section: string, scope?: ConfigurationScope): WorkspaceConfiguration {
+    return workspace.getConfiguration(section, scope);
+}
+
+
+export function registerCommand(id: string, handler: (...args: unknown[]) => unknown): Disposable {
+    return commands.registerCommand(id, handler);
+}
+
+export function executeCommand<T = unknown>(id: string, ...args: unknown[]): Thenable<T> {
+    return commands.executeCommand<T>(id, ...args);
+}
+
+export function createLogOutputChannel(name: string): LogOutputChannel {
+    return window.createOutputChannel(name, { log: true });
+}
+
+export function activeDocumentUri(): Uri | undefined {
+    return window.activeTextEditor?.document.uri;
+}
+
+export function activeLanguageId(): string | undefined {
+    return window.activeTextEditor?.document.languageId;
+}
+
+export function getExtension<T>(id: string): { isActive: boolean; activate(): Thenable<T>; exports: T } | undefined {
+    return extensions.getExtension<T>(id);
+}
+
+export const onDidChangeConfiguration = workspace.onDidChangeConfiguration;
+export const onDidGrantWorkspaceTrust = workspace.onDidGrantWorkspaceTrust;
+export const onDidChangeActiveTextEditor = window.onDidChangeActiveTextEditor;
+export const onDidChangeDiagnostics = languages.onDidChangeDiagnostics;
+export const createLanguageStatusItem = languages.createLanguageStatusItem;
+export const showErrorMessage = window.showErrorMessage;
+export const showInformationMessage = window.showInformationMessage;
+export const showWarningMessage = window.showWarningMessage;
+export const withProgress = window.withProgress;
+export const createWebviewPanel = window.createWebviewPanel;
+export const readFile = (uri: Uri): Thenable<Uint8Array> => workspace.fs.readFile(uri);
