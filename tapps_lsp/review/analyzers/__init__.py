@@ -1,0 +1,84 @@
+"""Analyzers: each turns one file's text into findings and raw metrics.
+
+Shared here: the error an analyzer raises when its tool cannot run, and the one
+way we start a tool process (argument list, no shell, a private working
+directory, a timeout that kills the whole process group).
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from functools import cache
+
+
+class ToolError(Exception):
+    """An analyzer could not run; the message names what went wrong, for the user."""
+
+
+@cache
+def private_dir() -> str:
+    """A directory of our own per process: the tools' cwd and home of temp files.
+
+    Never the workspace, so that nothing there (a `ruff.toml`, a `mypy.py`) can
+    shadow or configure the tools.
+    """
+    path = tempfile.mkdtemp(prefix="tapps-lsp-")
+    atexit.register(shutil.rmtree, path, True)
+    return path
+
+
+@dataclass(frozen=True)
+class Completed:
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+
+def run_tool(
+    name: str, argv: list[str], *, stdin: bytes | None, timeout: float, env: dict | None = None
+) -> Completed:
+    """Run a tool to completion or kill its process group after `timeout` seconds."""
+    try:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=private_dir(),
+            env=env,
+            # Its own process group, so a timeout also stops any children it started.
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise ToolError(f"{name} could not start: {exc.strerror or exc}") from exc
+    try:
+        out, err = proc.communicate(stdin, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        raise ToolError(f"{name} timed out after {timeout:g} s") from None
+    except BaseException:
+        _kill_group(proc)
+        raise
+    return Completed(proc.returncode, out, err)
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.communicate()
+
+
+def first_line(data: bytes) -> str:
+    """The first non-empty line of a tool's stderr, for a one-line message."""
+    for line in data.decode("utf-8", "replace").splitlines():
+        if line.strip():
+            return line.strip()[:300]
+    return ""

@@ -1,0 +1,105 @@
+"""Security issues with bandit, in-process.
+
+Building bandit's manager loads every plugin through entry points, which costs
+far more than scanning a file; it is built once per process (`warm_up`) and
+reused. Each scan resets the manager's per-run state and feeds it the text
+through its own file parser, so `# nosec` handling and every test behave as in
+`bandit -` (the file name is "<stdin>", which also keeps bandit from looking at
+the disk for `__init__.py` files). Bandit's columns are 0-based UTF-8 byte offsets.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import warnings
+from functools import cache
+
+from tapps_lsp.review.analyzers import ToolError
+from tapps_lsp.review.model import Finding
+from tapps_lsp.review.positions import utf8_byte_to_codepoint
+
+SEVERITY = {"HIGH": "error", "MEDIUM": "warning", "LOW": "information"}
+
+_STDIN = "<stdin>"
+
+
+@cache
+def _manager():  # -> bandit.core.manager.BanditManager (imported lazily: it is slow)
+    # Bandit warns for every in-memory file that it cannot derive a module name,
+    # and its plugin loader logs an error for each optional report formatter
+    # whose package is absent; neither concerns a review.
+    logging.getLogger("bandit").setLevel(logging.ERROR)
+    logging.getLogger("stevedore").setLevel(logging.CRITICAL)
+    with warnings.catch_warnings():
+        # The plugin loader passes an argument stevedore has deprecated.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from bandit.core import config, manager
+
+        return manager.BanditManager(config.BanditConfig(), "file")
+
+
+def warm_up() -> None:
+    """Load bandit and its plugins now rather than on the first file."""
+    try:
+        _manager()
+    except Exception:  # noqa: BLE001 - reported by scan() when it is needed
+        _manager.cache_clear()
+
+
+def scan(text: str, lines: list[str]) -> tuple[list[Finding], dict[str, int]]:
+    """Bandit's issues for `text` and their count per severity."""
+    try:
+        m = _manager()
+        from bandit.core import docs_utils, metrics
+    except Exception as exc:  # a missing or broken install
+        _manager.cache_clear()
+        raise ToolError(f"bandit could not load: {exc}") from exc
+    m.results, m.skipped, m.scores = [], [], []
+    m.metrics = metrics.Metrics()
+    m._parse_file(_STDIN, io.BytesIO(text.encode("utf-8", "surrogatepass")), [_STDIN])
+    if m.skipped:
+        raise ToolError(f"bandit: {m.skipped[0][1]}")
+    counts = {"HIGH": 0, "MEDIUM": 0, "LOW": 0}
+    findings = []
+    for issue in m.results:
+        counts[issue.severity] = counts.get(issue.severity, 0) + 1
+        findings.append(_finding(issue, lines, docs_utils.get_url(issue.test_id)))
+    m.results = []
+    return findings, counts
+
+
+def _finding(issue, lines: list[str], url: str) -> Finding:
+    line = max(issue.lineno - 1, 0)
+    text = lines[line] if line < len(lines) else ""
+    first = issue.linerange[0] if issue.linerange else issue.lineno
+    if first == issue.lineno:
+        col = utf8_byte_to_codepoint(text, max(issue.col_offset, 0))
+    else:
+        # Bandit moved the line to the culprit inside a multi-line node (the
+        # `shell=True` of a call); its column still belongs to the node's first
+        # line, so start at the culprit line's code instead.
+        col = len(text) - len(text.lstrip())
+    end_line = max(max(issue.linerange, default=issue.lineno) - 1, line)
+    end_text = lines[end_line] if end_line < len(lines) else ""
+    end_col = utf8_byte_to_codepoint(end_text, issue.end_col_offset or 0)
+    if (end_line, end_col) <= (line, col):
+        # No usable end from bandit: underline to the end of the line.
+        end_line, end_col = line, len(text)
+    cwe = issue.cwe.id if issue.cwe and issue.cwe.id else None
+    data: dict = {"confidence": issue.confidence, "test": issue.test}
+    if cwe:
+        data["cwe"] = cwe
+    return Finding(
+        source="bandit",
+        code=issue.test_id,
+        message=issue.text + (f" (CWE-{cwe})" if cwe else ""),
+        severity=SEVERITY.get(issue.severity, "information"),
+        category="security",
+        line=line,
+        col=col,
+        end_line=end_line,
+        end_col=end_col,
+        url=url,
+        data=data,
+    )

@@ -1,0 +1,166 @@
+"""Lint with ruff: the binary installed beside tapps-lsp, never one from the workspace.
+
+One file goes to ruff on stdin; a batch goes as temp files in our private
+directory (one ruff process for the whole chunk, which ruff parallelises).
+`--isolated` makes ruff ignore every configuration file, so only our settings
+apply. ruff reports 1-based rows and 1-based code-point columns.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterable
+from functools import cache
+from typing import Any
+
+from tapps_lsp.config import Settings
+from tapps_lsp.review.analyzers import ToolError, first_line, private_dir, run_tool
+from tapps_lsp.review.model import Edit, Finding, Fix
+from tapps_lsp.review.positions import ruff_to_internal
+
+# ruff's own name for a parse error (older versions reported code null or E999).
+SYNTAX_CODES = frozenset({"invalid-syntax", "E999"})
+
+# Prefixes that are errors: syntax errors and undefined names (SCORING.md).
+_ERROR_PREFIXES = ("E9", "F63", "F7", "F82")
+
+# Findings about code that does nothing; editors render them faded.
+_UNNECESSARY = frozenset({"F401", "F811", "F841", "F842"})
+
+
+@cache
+def binary() -> str:
+    """The ruff executable of the environment tapps-lsp runs in."""
+    try:
+        from ruff.__main__ import find_ruff_bin
+
+        return find_ruff_bin()
+    except (ImportError, FileNotFoundError):
+        pass
+    candidate = os.path.join(sys.prefix, "bin", "ruff")
+    if os.access(candidate, os.X_OK):
+        return candidate
+    raise ToolError("ruff is not installed beside tapps-lsp")
+
+
+def _argv(settings: Settings) -> list[str]:
+    argv = [binary(), "check", "--isolated", "--no-cache", "--output-format", "json"]
+    if settings.lintSelect:
+        argv += ["--select", ",".join(settings.lintSelect)]
+    if settings.lintIgnore:
+        argv += ["--ignore", ",".join(settings.lintIgnore)]
+    return argv + ["--line-length", str(settings.lineLength)]
+
+
+def check_text(text: str, filename: str, settings: Settings) -> list[Finding]:
+    """Lint one file's text (given on stdin)."""
+    name = os.path.basename(filename) or "file.py"
+    argv = _argv(settings) + ["--stdin-filename", name, "-"]
+    done = run_tool(
+        "ruff", argv, stdin=text.encode("utf-8", "surrogatepass"), timeout=settings.toolTimeout
+    )
+    rows = _parse(done.returncode, done.stdout, done.stderr)
+    return [_finding(row) for row in rows]
+
+
+def check_batch(items: list[tuple[str, str]], settings: Settings) -> list[list[Finding]]:
+    """Lint several files with one ruff process; results in the order of `items`.
+
+    Raises ToolError when ruff fails for the chunk as a whole.
+    """
+    with tempfile.TemporaryDirectory(dir=private_dir()) as tmp:
+        paths = []
+        for i, (filename, text) in enumerate(items):
+            # One folder per file keeps each file's own name (ruff rules look at it,
+            # e.g. `__init__.py` or `.pyi`) without collisions.
+            folder = os.path.join(tmp, str(i))
+            os.mkdir(folder)
+            path = os.path.join(folder, os.path.basename(filename) or "file.py")
+            with open(path, "wb") as f:
+                f.write(text.encode("utf-8", "surrogatepass"))
+            paths.append(path)
+        done = run_tool("ruff", _argv(settings) + paths, stdin=None, timeout=settings.toolTimeout)
+        rows = _parse(done.returncode, done.stdout, done.stderr)
+        index = {os.path.realpath(p): i for i, p in enumerate(paths)}
+        out: list[list[Finding]] = [[] for _ in items]
+        for row in rows:
+            at = index.get(os.path.realpath(row.get("filename") or ""))
+            if at is not None:
+                out[at].append(_finding(row))
+        return out
+
+
+def _parse(returncode: int, stdout: bytes, stderr: bytes) -> list[dict[str, Any]]:
+    # 0: no violations, 1: violations; anything else is ruff failing.
+    if returncode not in (0, 1):
+        raise ToolError(f"ruff exited with {returncode}: {first_line(stderr) or 'no message'}")
+    try:
+        rows = json.loads(stdout or b"[]")
+    except ValueError:
+        raise ToolError("ruff printed output that is not JSON") from None
+    if not isinstance(rows, list):
+        raise ToolError("ruff printed unexpected JSON")
+    return rows
+
+
+def severity_for(code: str) -> str:
+    """Default severity of a ruff code (SCORING.md), before user overrides."""
+    if code in SYNTAX_CODES or code.startswith(_ERROR_PREFIXES):
+        return "error"
+    if code.startswith(("F", "E")):
+        return "warning"
+    return "information"
+
+
+def _finding(row: dict[str, Any]) -> Finding:
+    code = row.get("code") or "invalid-syntax"
+    loc, end = row.get("location") or {}, row.get("end_location") or {}
+    line, col = ruff_to_internal(loc.get("row", 1), loc.get("column", 1))
+    end_line, end_col = ruff_to_internal(
+        end.get("row", loc.get("row", 1)), end.get("column", loc.get("column", 1))
+    )
+    message = row.get("message") or code
+    return Finding(
+        source="ruff",
+        code=code,
+        message=message,
+        severity=severity_for(code),
+        category="linting",
+        line=line,
+        col=col,
+        end_line=end_line,
+        end_col=end_col,
+        url=row.get("url"),
+        tags=("unnecessary",) if code in _UNNECESSARY else (),
+        fix=_fix(row.get("fix"), message),
+        data={"name": row["name"]} if row.get("name") else {},
+    )
+
+
+def _fix(fix: dict[str, Any] | None, message: str) -> Fix | None:
+    # "display-only" fixes are not meant to be applied.
+    if not fix or fix.get("applicability") not in ("safe", "unsafe"):
+        return None
+    edits = []
+    for e in fix.get("edits") or []:
+        line, col = ruff_to_internal(e["location"]["row"], e["location"]["column"])
+        end_line, end_col = ruff_to_internal(e["end_location"]["row"], e["end_location"]["column"])
+        edits.append(Edit(line, col, end_line, end_col, e.get("content") or ""))
+    return Fix(
+        message=fix.get("message") or message,
+        edits=tuple(edits),
+        safe=fix.get("applicability") == "safe",
+    )
+
+
+def lint_counts(findings: Iterable[Finding]) -> dict[str, int]:
+    """Violations per family for the linting score: E (syntax errors included), F, W."""
+    counts = {"E": 0, "F": 0, "W": 0}
+    for f in findings:
+        family = "E" if f.code in SYNTAX_CODES else f.code[:1]
+        if family in counts:
+            counts[family] += 1
+    return counts

@@ -1,0 +1,292 @@
+"""Review one file's text (or a chunk of files): findings and raw metrics.
+
+Never raises for bad input or a broken tool: a file that cannot be reviewed is
+`skipped` with one Information finding, and an analyzer that cannot run leaves
+one message in `FileResult.analyzer_errors[tool]` while the others still run.
+
+Text read from disk should be decoded with ``errors="surrogateescape"``: text
+that is not valid UTF-8 then still reaches `analyze`, which skips it with a
+clear message instead of the caller having to.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import time
+import warnings
+from collections.abc import Callable
+from functools import cache
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as dist_version
+from typing import TypeVar
+
+from tapps_lsp import __version__
+from tapps_lsp.config import Settings
+from tapps_lsp.review.analyzers import (
+    ToolError,
+    bandit_security,
+    mypy_check,
+    performance,
+    radon_metrics,
+    ruff,
+)
+from tapps_lsp.review.model import FileResult, Finding
+from tapps_lsp.review.positions import split_lines
+
+T = TypeVar("T")
+
+# Outcome of linting handed in by analyze_batch: findings or the failure.
+RuffOutcome = list[Finding] | ToolError
+
+
+def analyze(text: str, settings: Settings, *, filename: str = "file.py") -> FileResult:
+    """Findings and metrics for one file's text."""
+    reason = skip_reason(text, settings)
+    if reason:
+        return skipped_result(reason)
+    return _analyze(text, settings, filename, None)
+
+
+def analyze_batch(items: list[tuple[str, str]], settings: Settings) -> list[FileResult]:
+    """Like `analyze` for each (filename, text), with one ruff process for the chunk.
+
+    Measured on 40 standard-library files: one ruff over temp files takes 0.11 s,
+    one ruff per file on stdin 0.45 s.
+    """
+    results: list[FileResult | None] = [None] * len(items)
+    todo: list[int] = []
+    for i, (_, text) in enumerate(items):
+        reason = skip_reason(text, settings)
+        if reason:
+            results[i] = skipped_result(reason)
+        else:
+            todo.append(i)
+    lint: list[RuffOutcome | None] = [None] * len(items)
+    share: float | None = None
+    if todo:
+        started = time.perf_counter()
+        try:
+            batch = ruff.check_batch([items[i] for i in todo], settings)
+        except ToolError:
+            # Let each file find out on its own, so one bad file does not fail all.
+            batch = None
+        if batch is not None:
+            share = (time.perf_counter() - started) / len(todo)
+            for i, findings in zip(todo, batch, strict=True):
+                lint[i] = findings
+    for i in todo:
+        filename, text = items[i]
+        results[i] = _analyze(text, settings, filename, lint[i], ruff_seconds=share)
+    return [r for r in results if r is not None]
+
+
+def skip_reason(text: str, settings: Settings) -> str | None:
+    """Why this text is not reviewed (too large, binary, not UTF-8), or None."""
+    if len(text) * 4 > settings.maxFileSize:
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if size > settings.maxFileSize:
+            return (
+                f"File skipped: {size:,} bytes is over the size limit of "
+                f"{settings.maxFileSize:,} bytes (setting maxFileSize)"
+            )
+    if "\x00" in text:
+        return "File skipped: binary content (NUL bytes)"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"File skipped: not valid UTF-8 (at character {exc.start})"
+    return None
+
+
+def skipped_result(reason: str) -> FileResult:
+    """The result for a file that is not reviewed: one Information finding on line 0."""
+    notice = Finding(
+        source="tapps",
+        code="TAPPS-SKIP",
+        message=reason,
+        severity="information",
+        category="file",
+        line=0,
+        col=0,
+        end_line=0,
+        end_col=0,
+    )
+    return FileResult(findings=[notice], skipped=reason)
+
+
+def _analyze(
+    text: str,
+    settings: Settings,
+    filename: str,
+    lint: RuffOutcome | None,
+    *,
+    ruff_seconds: float | None = None,
+) -> FileResult:
+    result = FileResult()
+    metrics = result.metrics
+    if text.startswith("\ufeff"):
+        # A BOM is not part of the code; editors do not count it in columns.
+        text = text[1:]
+    lines = split_lines(text)
+
+    if lint is None:
+        lint = _timed(result, "ruff", lambda: ruff.check_text(text, filename, settings))
+    elif ruff_seconds is not None:
+        result.timings["ruff"] = ruff_seconds
+    if isinstance(lint, ToolError):
+        result.analyzer_errors["ruff"] = str(lint)
+    elif lint is not None:
+        result.findings += lint
+        metrics.lint_counts = ruff.lint_counts(lint)
+
+    tree = _timed(result, "parse", lambda: _parse(text, filename))
+    if not isinstance(tree, ast.Module):
+        metrics.syntax_error = True
+        metrics.loc = len(lines) if text else 0
+        if not any(f.code in ruff.SYNTAX_CODES for f in result.findings):
+            result.findings.append(_syntax_finding(tree, lines))
+    else:
+        _metrics(result, text, tree, lines, settings)
+        perf = _timed(result, "performance", lambda: performance.analyze(tree, lines))
+        if isinstance(perf, performance.Performance):
+            result.findings += perf.findings
+            metrics.perf_penalties, metrics.perf_bonuses = perf.penalties, perf.bonuses
+        if settings.securityEngine == "bandit":
+            security = _timed(result, "bandit", lambda: bandit_security.scan(text, lines))
+            if isinstance(security, tuple):
+                result.findings += security[0]
+                metrics.security_counts = security[1]
+
+    if settings.mypyEnabled:
+        typed = _timed(result, "mypy", lambda: mypy_check.check(text, filename, lines, settings))
+        if isinstance(typed, list):
+            result.findings += typed
+            metrics.type_errors = len(typed)
+
+    if settings.severityOverrides:
+        result.findings = [_override(f, settings.severityOverrides) for f in result.findings]
+    return result
+
+
+def _metrics(
+    result: FileResult, text: str, tree: ast.Module, lines: list[str], settings: Settings
+) -> None:
+    metrics = result.metrics
+    cc = _timed(
+        result,
+        "radon",
+        lambda: radon_metrics.complexity(tree, lines, settings.complexityThreshold),
+    )
+    if not isinstance(cc, radon_metrics.Complexity):
+        return
+    result.findings += cc.findings
+    metrics.blocks = cc.blocks
+    metrics.max_complexity = max((b.complexity for b in cc.blocks), default=0)
+    mi = _timed(
+        result,
+        "radon",
+        lambda: radon_metrics.maintainability(text, tree, lines, cc.total),
+        timing="radon_mi",
+    )
+    if isinstance(mi, radon_metrics.Maintainability):
+        metrics.mi, metrics.loc, metrics.sloc = mi.mi, mi.loc, mi.sloc
+        if mi.mi < 20:
+            result.findings.append(_low_mi_finding(mi.mi))
+    else:
+        metrics.loc = len(lines) if text else 0
+        metrics.sloc = sum(1 for s in lines if s.strip() and not s.lstrip().startswith("#"))
+
+
+def _parse(text: str, filename: str) -> ast.Module | SyntaxError:
+    try:
+        with warnings.catch_warnings():
+            # Invalid escape sequences are ruff's to report, not stderr's.
+            warnings.simplefilter("ignore")
+            return ast.parse(text, filename=filename)
+    except SyntaxError as exc:
+        return exc
+    except (RecursionError, MemoryError):
+        return SyntaxError("too deeply nested for Python's parser")
+
+
+def _syntax_finding(exc: SyntaxError | object, lines: list[str]) -> Finding:
+    """A parse error that ruff did not report (ruff missing, or newer syntax than ours)."""
+    line = max((getattr(exc, "lineno", None) or 1) - 1, 0)
+    line = min(line, len(lines) - 1)
+    col = max((getattr(exc, "offset", None) or 1) - 1, 0)
+    col = min(col, len(lines[line]))
+    message = getattr(exc, "msg", None) or str(exc)
+    return Finding(
+        source="tapps",
+        code="TAPPS-SYNTAX",
+        message=f"Syntax error: {message} (no metrics for this file)",
+        severity="error",
+        category="complexity",
+        line=line,
+        col=col,
+        end_line=line,
+        end_col=len(lines[line]),
+    )
+
+
+def _low_mi_finding(mi: float) -> Finding:
+    return Finding(
+        source="tapps",
+        code="TAPPS-MI",
+        message=f"Maintainability index {mi:.1f} is below 20 (radon rank B or C)",
+        severity="information",
+        category="maintainability",
+        line=0,
+        col=0,
+        end_line=0,
+        end_col=0,
+        url="https://radon.readthedocs.io/en/latest/intro.html#maintainability-index",
+        data={"mi": round(mi, 2)},
+    )
+
+
+def _override(finding: Finding, overrides: dict[str, str]) -> Finding:
+    """Apply the longest matching code prefix of settings.severityOverrides."""
+    best = max((p for p in overrides if finding.code.startswith(p)), key=len, default=None)
+    if best is None or overrides[best] == finding.severity:
+        return finding
+    return dataclasses.replace(finding, severity=overrides[best])
+
+
+def _timed(
+    result: FileResult, tool: str, fn: Callable[[], T], *, timing: str | None = None
+) -> T | ToolError | None:
+    """Run one analyzer step; a failure becomes the tool's one message, never an exception."""
+    started = time.perf_counter()
+    try:
+        return fn()
+    except ToolError as exc:
+        result.analyzer_errors.setdefault(tool, str(exc))
+        return exc
+    except Exception as exc:  # noqa: BLE001 - a crashing tool must not stop the others
+        result.analyzer_errors.setdefault(tool, f"{tool} crashed: {type(exc).__name__}: {exc}")
+        return None
+    finally:
+        result.timings[timing or tool] = time.perf_counter() - started
+
+
+def warm_up() -> None:
+    """Prepare what every review needs, once per process (worker initializer)."""
+    bandit_security.warm_up()
+    try:
+        ruff.binary()
+    except ToolError:
+        pass  # reported per file by the ruff step
+
+
+@cache
+def tool_versions() -> dict[str, str]:
+    """Versions of tapps-lsp and each analyzer; part of the cache fingerprint."""
+    versions = {"tapps-lsp": __version__}
+    for name in ("ruff", "radon", "bandit", "mypy"):
+        try:
+            versions[name] = dist_version(name)
+        except PackageNotFoundError:
+            pass
+    return versions

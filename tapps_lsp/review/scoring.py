@@ -1,0 +1,163 @@
+"""The scoring model of SCORING.md: one function per category, a docstring per formula.
+
+Every category is a quality from 0 to 10, higher is better. The overall score
+(0-100) is ten times the weighted sum of the qualities, with the weights
+normalised to sum to 1. Scores are computed from a FileResult (cached) plus
+what the workspace says (ProjectInfo) and the settings; they are never cached.
+"""
+
+from __future__ import annotations
+
+from tapps_lsp.config import Settings
+from tapps_lsp.review.model import FileResult, Metrics, ProjectInfo, Review
+
+# Test coverage when there is no coverage report but a test_<stem>.py exists.
+TEST_FILE_COVERAGE = 5.0
+# Maintainability when radon MI could not be computed for a parsable file
+# (skipped as too slow): neutral rather than a verdict nobody measured.
+UNKNOWN_MAINTAINABILITY = 5.0
+
+
+def _clamp(value: float) -> float:
+    return min(10.0, max(0.0, value))
+
+
+def complexity_raw(metrics: Metrics) -> float:
+    """Raw complexity = min(max block CC / 5, 10); no blocks: 1; syntax error: 10."""
+    if metrics.syntax_error:
+        return 10.0
+    if not metrics.blocks:
+        return 1.0
+    return min(metrics.max_complexity / 5, 10.0)
+
+
+def complexity(metrics: Metrics) -> float:
+    """Complexity quality = 10 - raw complexity."""
+    return 10.0 - complexity_raw(metrics)
+
+
+def security(metrics: Metrics) -> float:
+    """Security = 10 - 3 x HIGH - 1 x MEDIUM bandit issues, clamped at 0 (LOW counts 0)."""
+    counts = metrics.security_counts
+    return _clamp(10.0 - 3 * counts.get("HIGH", 0) - counts.get("MEDIUM", 0))
+
+
+def maintainability(metrics: Metrics) -> float:
+    """Maintainability = radon MI / 10 (MI is 0-100).
+
+    A syntax error scores 0; a parsable file whose MI was skipped scores 5.
+    """
+    if metrics.syntax_error:
+        return 0.0
+    if metrics.mi is None:
+        return UNKNOWN_MAINTAINABILITY
+    return _clamp(metrics.mi / 10)
+
+
+def coverage(project: ProjectInfo) -> float:
+    """Test coverage = this file's line-rate in coverage.xml x 10.
+
+    No report: 5 when a test_<stem>.py exists in the workspace, else 0.
+    A report that does not list the file: 0.
+    """
+    if project.has_coverage_report:
+        return _clamp((project.coverage_line_rate or 0.0) * 10)
+    return TEST_FILE_COVERAGE if project.has_test_file else 0.0
+
+
+def performance(metrics: Metrics) -> float:
+    """Performance = 10 - penalties + bonuses, each kind once, clamped to 0..10."""
+    return _clamp(10.0 - sum(metrics.perf_penalties.values()) + sum(metrics.perf_bonuses.values()))
+
+
+def linting(metrics: Metrics) -> float:
+    """Linting = 10 - 2 x E - 3 x F - 0.5 x W ruff violations, clamped at 0."""
+    c = metrics.lint_counts
+    return _clamp(10.0 - 2 * c.get("E", 0) - 3 * c.get("F", 0) - 0.5 * c.get("W", 0))
+
+
+def type_checking(metrics: Metrics) -> float | None:
+    """Type checking = 10 - 0.5 x mypy errors, clamped at 0; None when mypy did not run."""
+    if metrics.type_errors is None:
+        return None
+    return _clamp(10.0 - 0.5 * metrics.type_errors)
+
+
+def category_scores(result: FileResult, project: ProjectInfo) -> dict[str, float]:
+    """Every category's quality; type_checking only when mypy ran."""
+    m = result.metrics
+    scores = {
+        "complexity": complexity(m),
+        "security": security(m),
+        "maintainability": maintainability(m),
+        "test_coverage": coverage(project),
+        "performance": performance(m),
+        "linting": linting(m),
+        "structure": _clamp(project.structure),
+        "devex": _clamp(project.devex),
+    }
+    typed = type_checking(m)
+    if typed is not None:
+        scores["type_checking"] = typed
+    return scores
+
+
+def weights_for(scores: dict[str, float], settings: Settings) -> dict[str, float]:
+    """The settings' weights of the categories that have a score, normalised to sum to 1.
+
+    A category without a score (type_checking when mypy is off) drops out and
+    the others are scaled up, rather than counting as 0 or 10.
+    """
+    raw = {c: w for c, w in settings.normalised_weights().items() if c in scores and w > 0}
+    total = sum(raw.values())
+    if total <= 0:
+        return {}
+    return {c: w / total for c, w in raw.items()}
+
+
+def overall(scores: dict[str, float], weights: dict[str, float]) -> float:
+    """Overall = 10 x sum(weight_c x quality_c) over the weighted categories (0-100)."""
+    return 10.0 * sum(w * scores[c] for c, w in weights.items())
+
+
+def weakest(scores: dict[str, float], weights: dict[str, float]) -> str:
+    """The weighted category with the lowest quality (ties: the heavier weight first)."""
+    if not weights:
+        return ""
+    return min(weights, key=lambda c: (scores[c], -weights[c], c))
+
+
+def passes(overall_score: float, scores: dict[str, float], settings: Settings) -> bool:
+    """Gate: overall >= qualityThreshold and security >= minSecurity."""
+    return (
+        overall_score >= settings.qualityThreshold
+        and scores.get("security", 10.0) >= settings.minSecurity
+    )
+
+
+def score(result: FileResult, project: ProjectInfo, settings: Settings, path: str) -> Review:
+    """Score one file. A skipped file has no scores and is not held to the gate."""
+    if result.skipped is not None:
+        return Review(
+            path=path,
+            result=result,
+            scores={},
+            overall=0.0,
+            passed=True,
+            weakest="",
+            threshold=settings.qualityThreshold,
+            min_security=settings.minSecurity,
+        )
+    scores = category_scores(result, project)
+    weights = weights_for(scores, settings)
+    total = overall(scores, weights)
+    return Review(
+        path=path,
+        result=result,
+        scores=scores,
+        overall=total,
+        passed=passes(total, scores, settings),
+        weakest=weakest(scores, weights),
+        threshold=settings.qualityThreshold,
+        min_security=settings.minSecurity,
+    )

@@ -1,0 +1,289 @@
+"""Each analyzer on real snippets, through the engine with the real tools."""
+
+from __future__ import annotations
+
+import stat
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tapps_lsp.config import Settings, merge
+from tapps_lsp.review import engine
+from tapps_lsp.review.analyzers import radon_metrics, ruff
+from tapps_lsp.review.model import FileResult, Finding
+
+SETTINGS = Settings()
+
+
+def review(source: str, settings: Settings = SETTINGS, filename: str = "mod.py") -> FileResult:
+    return engine.analyze(textwrap.dedent(source), settings, filename=filename)
+
+
+def only(result: FileResult, code: str) -> Finding:
+    found = [f for f in result.findings if f.code == code]
+    assert len(found) == 1, (code, result.findings)
+    return found[0]
+
+
+def test_unused_import_has_a_safe_fix_and_is_unnecessary():
+    result = review("import os\nimport sys\n\nprint(sys.argv)\n")
+    f = only(result, "F401")
+    assert (f.source, f.severity, f.category) == ("ruff", "warning", "linting")
+    assert (f.line, f.col, f.end_line, f.end_col) == (0, 7, 0, 9)
+    assert f.tags == ("unnecessary",)
+    assert f.url == "https://docs.astral.sh/ruff/rules/unused-import"
+    assert f.fix is not None and f.fix.safe
+    [edit] = f.fix.edits
+    assert (edit.line, edit.col, edit.end_line, edit.end_col, edit.text) == (0, 0, 1, 0, "")
+    assert result.metrics.lint_counts == {"E": 0, "F": 1, "W": 0}
+
+
+def test_undefined_name_is_an_error():
+    result = review("def f():\n    return undefined_thing\n")
+    f = only(result, "F821")
+    assert f.severity == "error"
+    assert (f.line, f.col, f.end_col) == (1, 11, 26)
+
+
+def test_ruff_settings_select_ignore_and_overrides():
+    source = "import os\nx = 1 \n"
+    assert {f.code for f in review(source).findings} >= {"F401", "W291"}
+    settings, problems = merge(
+        {"lintIgnore": ["F401"], "severityOverrides": {"W": "hint", "W29": "error"}}
+    )
+    assert problems == []
+    result = review(source, settings)
+    assert "F401" not in {f.code for f in result.findings}
+    assert only(result, "W291").severity == "error"  # the longest prefix wins
+
+
+def test_workspace_config_does_not_reach_ruff(tmp_path, monkeypatch):
+    # A ruff.toml in the current directory must not change what we report.
+    (tmp_path / "ruff.toml").write_text('[lint]\nignore = ["F401"]\n')
+    monkeypatch.chdir(tmp_path)
+    assert only(review("import os\n"), "F401")
+
+
+def test_syntax_error_from_ruff_and_other_analyzers_still_run():
+    result = review("import subprocess\nsubprocess.call('ls', shell=True)\ndef f(:\n    pass\n")
+    syntax = [f for f in result.findings if f.code in ruff.SYNTAX_CODES]
+    assert syntax and syntax[0].severity == "error" and syntax[0].line == 2
+    assert result.metrics.syntax_error
+    assert result.metrics.lint_counts["E"] >= 1
+    assert result.analyzer_errors == {}
+
+
+def test_cyclomatic_complexity_above_threshold():
+    branches = "\n".join(f"    if x == {i}:\n        return {i}" for i in range(13))
+    result = review(f"class K:\n  def pick(self, x):\n{textwrap.indent(branches, '  ')}\n")
+    f = only(result, "TAPPS-CC")
+    assert f.message == "Cyclomatic complexity 14 (rank C) in method K.pick"
+    assert f.severity == "warning"
+    assert (f.line, f.col, f.end_col) == (1, 6, 10)  # the name "pick"
+    # radon rates the class one above its only method; the class is a block too.
+    assert result.metrics.max_complexity == 15
+    names = {(b.name, b.kind, b.complexity) for b in result.metrics.blocks}
+    assert names == {("K", "class", 15), ("K.pick", "method", 14)}
+
+
+def test_complexity_above_20_is_an_error():
+    branches = "\n".join(f"    if x == {i}:\n        return {i}" for i in range(21))
+    f = only(review(f"def pick(x):\n{branches}\n"), "TAPPS-CC")
+    assert f.severity == "error"
+    assert "22 (rank D) in function pick" in f.message
+
+
+def test_shell_true_is_a_high_bandit_issue():
+    result = review(
+        """\
+        import subprocess
+
+
+        def run(cmd):
+            return subprocess.call(cmd, shell=True)
+        """
+    )
+    f = only(result, "B602")
+    assert (f.source, f.severity, f.category) == ("bandit", "error", "security")
+    assert f.data["cwe"] == 78 and "CWE-78" in f.message
+    assert f.url and "b602" in f.url
+    assert (f.line, f.col) == (4, 11)
+    assert result.metrics.security_counts == {"HIGH": 1, "MEDIUM": 0, "LOW": 1}  # B404 is LOW
+
+
+def test_hardcoded_passwords():
+    result = review('password = "hunter2"\nconnect(password="s3cret")\n')
+    b105, b106 = only(result, "B105"), only(result, "B106")
+    assert b105.severity == b106.severity == "information"  # LOW
+    assert (b105.line, b105.col, b105.end_col) == (0, 11, 20)
+    assert b106.line == 1
+
+
+def test_nosec_is_honoured():
+    result = review("import subprocess  # nosec\nsubprocess.call('x', shell=True)  # nosec\n")
+    assert [f for f in result.findings if f.source == "bandit"] == []
+
+
+def test_nested_loops_and_deep_nesting():
+    result = review(
+        """\
+        def grid(rows):
+            for r in rows:
+                for c in r:
+                    if c:
+                        with open(c) as f:
+                            if f:
+                                print(f)
+        """
+    )
+    loop = only(result, "TAPPS-PERF-LOOP")
+    assert (loop.line, loop.col, loop.end_col, loop.severity) == (2, 8, 11, "information")
+    nest = only(result, "TAPPS-PERF-NEST")
+    assert nest.line == 5
+    assert result.metrics.perf_penalties == {"nested_loop": 1.5, "deep_nesting": 1.0}
+
+
+def test_elif_chains_do_not_nest():
+    chain = "\n".join(f"    elif x == {i}:\n        y = {i}" for i in range(8))
+    result = review(f"def f(x):\n    if x:\n        y = 0\n{chain}\n    return y\n")
+    assert "deep_nesting" not in result.metrics.perf_penalties
+
+
+def test_long_function_heavy_comprehension_and_bonuses():
+    body = "\n".join(f"    v{i} = {i}" for i in range(101))
+    source = (
+        "import functools\n\n"
+        "@functools.lru_cache(maxsize=None)\n"
+        f"def long():\n{body}\n"
+        "    return [str(int(float(x))) + repr(abs(x)) + hex(x) for x in range(3)]\n\n"
+        "async def fetch():\n    return 1\n\n"
+        "def gen():\n    yield 1\n"
+    )
+    result = review(source)
+    long = only(result, "TAPPS-PERF-LONG")
+    assert long.message == "Function long is 103 lines long (more than 100)"
+    assert (long.line, long.col, long.end_col) == (3, 4, 8)
+    assert result.metrics.perf_penalties == {"long_function": 1.5, "heavy_comprehension": 0.5}
+    assert result.metrics.perf_bonuses == {"cache": 1.5, "async": 1.0, "generator": 0.5}
+
+
+def test_low_maintainability_index_is_information_on_line_0():
+    result = review(Path(radon_metrics.__file__).with_name("performance.py").read_text() * 0)
+    assert result.metrics.mi == 100.0  # empty file
+    body = "\n".join(
+        f"def f{i}(a, b):\n    if a and b or a > {i}:\n        return a * b + {i} - a / (b or 1)\n"
+        f"    return [x ** {i} for x in range(a) if x % 3]"
+        for i in range(60)
+    )
+    low = review(body)
+    assert low.metrics.mi is not None and low.metrics.mi < 20
+    f = only(low, "TAPPS-MI")
+    assert (f.line, f.severity, f.category) == (0, "information", "maintainability")
+
+
+def test_mi_is_skipped_for_a_pathologically_long_statement():
+    source = "X = {\n" + "".join(f"    'k{i}': {i},\n" for i in range(2000)) + "}\n"
+    result = review(source)
+    assert result.metrics.mi is None
+    assert result.analyzer_errors["radon"].startswith("maintainability: skipped, a 2002-line")
+    assert result.timings["radon_mi"] < 0.5
+    assert result.metrics.loc == 2003
+
+
+def test_empty_file():
+    result = review("")
+    assert result.findings == []
+    assert result.analyzer_errors == {}
+    assert result.metrics.blocks == [] and result.metrics.mi == 100.0
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("x = 1\x00\n", "binary content"),
+        ("x = '\udcff'\n", "not valid UTF-8"),
+        ("x = 1\n" * 20, "over the size limit of 100 bytes"),
+    ],
+)
+def test_skipped_files_get_one_information_finding(text, reason):
+    settings, _ = merge({"maxFileSize": 100})
+    result = engine.analyze(text, settings)
+    assert result.skipped and reason in result.skipped
+    [f] = result.findings
+    assert (f.code, f.severity, f.category, f.line) == ("TAPPS-SKIP", "information", "file", 0)
+
+
+def test_a_missing_ruff_is_one_message_and_the_rest_still_run(monkeypatch):
+    monkeypatch.setattr(ruff, "binary", lambda: "/nonexistent/ruff")
+    result = review("import subprocess\nsubprocess.call('x', shell=True)\ndef f(:\n")
+    assert set(result.analyzer_errors) == {"ruff"}
+    assert result.analyzer_errors["ruff"].startswith("ruff could not start")
+    # Without ruff the syntax error still gets a finding, from our own parser.
+    assert only(result, "TAPPS-SYNTAX").line == 2
+
+
+def _fake_ruff(tmp_path: Path, body: str) -> str:
+    path = tmp_path / "ruff"
+    path.write_text("#!/bin/sh\n" + body + "\n")
+    path.chmod(path.stat().st_mode | stat.S_IEXEC)
+    return str(path)
+
+
+def test_a_crashing_ruff(monkeypatch, tmp_path):
+    monkeypatch.setattr(ruff, "binary", lambda: _fake_ruff(tmp_path, "echo boom >&2; exit 3"))
+    result = review("x = 1\n")
+    assert result.analyzer_errors == {"ruff": "ruff exited with 3: boom"}
+    assert result.metrics.mi == 100.0
+
+
+def test_a_hanging_ruff_is_killed_with_its_children(monkeypatch, tmp_path):
+    pid_file = tmp_path / "child.pid"
+    script = f"sleep 30 & echo $! > {pid_file}; wait"
+    monkeypatch.setattr(ruff, "binary", lambda: _fake_ruff(tmp_path, script))
+    settings, _ = merge({"toolTimeout": 1.0})
+    result = review("x = 1\n", settings)
+    assert result.analyzer_errors == {"ruff": "ruff timed out after 1 s"}
+    # The tool's pipes closed before run_tool returned, so the child is gone
+    # (reaped, or a zombie waiting for its new parent), not running.
+    stat_file = Path(f"/proc/{int(pid_file.read_text())}/stat")
+    if stat_file.exists():
+        assert stat_file.read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+
+
+def test_a_crashing_in_process_analyzer(monkeypatch):
+    def boom(*args):
+        raise RuntimeError("plugin failed")
+
+    monkeypatch.setattr("tapps_lsp.review.analyzers.bandit_security.scan", boom)
+    result = review("import os\n")
+    assert result.analyzer_errors == {"bandit": "bandit crashed: RuntimeError: plugin failed"}
+    assert only(result, "F401")
+
+
+def test_batch_equals_single_file_reviews():
+    items = [
+        ("a.py", "import os\n"),
+        ("b.py", "def f():\n    return g\n"),
+        ("__init__.py", "import os\n"),
+        ("c.py", "x = 1\x00"),
+    ]
+    batch = engine.analyze_batch(items, SETTINGS)
+    single = [engine.analyze(text, SETTINGS, filename=name) for name, text in items]
+    assert batch == single
+    assert batch[3].skipped
+
+
+def test_mypy_when_enabled():
+    settings, _ = merge({"mypyEnabled": True})
+    result = review('def f(x: int) -> str:\n    return x\n\ny: int = "a"\n', settings)
+    assert result.analyzer_errors == {}
+    assert result.metrics.type_errors == 2
+    codes = {(f.code, f.line, f.severity) for f in result.findings if f.source == "mypy"}
+    assert codes == {("return-value", 1, "error"), ("assignment", 3, "error")}
+
+
+def test_tool_versions():
+    versions = engine.tool_versions()
+    assert set(versions) >= {"tapps-lsp", "ruff", "radon", "bandit"}
+    assert all(isinstance(v, str) and v for v in versions.values())
