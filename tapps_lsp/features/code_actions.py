@@ -1,0 +1,216 @@
+"""Code actions: ruff's fixes as quick fixes, `source.fixAll.tapps`, and suppressions.
+
+Every edit names the document version it was computed for, so an editor
+whose buffer moved on rejects it instead of applying it in the wrong place.
+Actions are only offered when the last review is of the current text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+import sys
+import tempfile
+import tokenize
+from pathlib import Path
+
+from lsprotocol import types
+
+from tapps_lsp import convert
+from tapps_lsp.config import Settings
+from tapps_lsp.review.model import Edit, Finding
+from tapps_lsp.server import DocState, TappsLanguageServer
+
+FIX_ALL = "source.fixAll.tapps"
+
+# ruff's directive: a blanket noqa, or noqa, a colon and codes (F401, E501).
+NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,\s*[A-Z]+[0-9]+)*))?", re.I)
+# bandit's directive: a blanket nosec, or nosec and test ids (B602, B607).
+NOSEC = re.compile(r"#\s*nosec:?(?P<codes>[ \t]*[A-Z][0-9]+(?:[ \t]*,[ \t]*[A-Z][0-9]+)*)?")
+
+
+def directive_line(text: str, lines: list[str], line: int) -> int:
+    """The physical line where a suppression comment for `line` must go.
+
+    Inside a multi-line string or a backslash-continued statement a comment
+    cannot follow the line itself; ruff and bandit read it at the end of the
+    construct, so it goes there.
+    """
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            start, end = tok.start[0] - 1, tok.end[0] - 1
+            if start > line:
+                break
+            if start <= line < end and tok.type == tokenize.STRING:
+                line = end
+    except (tokenize.TokenError, SyntaxError):
+        pass
+    while line + 1 < len(lines) and lines[line].rstrip().endswith("\\"):
+        line += 1
+    return line
+
+
+def suppression(line_text: str, line: int, finding: Finding) -> Edit | None:
+    """The edit that adds `finding`'s code to the line's noqa/nosec comment.
+
+    An existing directive gets the code appended (other comments stay as they
+    are); a blanket directive already covers it, so there is nothing to do.
+    """
+    pattern, keyword, sep = (
+        (NOSEC, "nosec", ", ") if finding.source == "bandit" else (NOQA, "noqa:", ", ")
+    )
+    match = pattern.search(line_text)
+    if match:
+        codes = match.group("codes")
+        if not codes or finding.code in re.split(r"[\s,]+", codes.strip()):
+            return None
+        at = match.end("codes")
+        return Edit(line, at, line, at, f"{sep}{finding.code}")
+    end = len(line_text.rstrip())
+    return Edit(line, end, line, len(line_text), f"  # {keyword} {finding.code}")
+
+
+def ruff_command(settings: Settings, filename: str) -> list[str]:
+    """ruff's fix-all on stdin with the rules and options the review used."""
+    ruff = Path(sys.prefix) / "bin" / "ruff"
+    args = [str(ruff), "check", "--fix-only", "--isolated", "--no-cache", "--quiet"]
+    if settings.lintSelect:
+        args += ["--select", ",".join(settings.lintSelect)]
+    if settings.lintIgnore:
+        args += ["--ignore", ",".join(settings.lintIgnore)]
+    args += ["--line-length", str(settings.lineLength), "--stdin-filename", filename, "-"]
+    return args
+
+
+async def fix_all_text(text: str, settings: Settings, filename: str) -> str | None:
+    """The text with every safe ruff fix applied (ruff iterates to a fixed point)."""
+    proc = await asyncio.create_subprocess_exec(
+        *ruff_command(settings, filename),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=tempfile.gettempdir(),
+    )
+    try:
+        out, _ = await asyncio.wait_for(
+            proc.communicate(text.encode("utf-8", "surrogatepass")), settings.toolTimeout
+        )
+    except asyncio.TimeoutError:
+        proc.kill()
+        await proc.wait()
+        return None
+    if proc.returncode != 0:
+        return None
+    return out.decode("utf-8", "surrogatepass")
+
+
+def _intersects(finding: Finding, rng: types.Range) -> bool:
+    return finding.line <= rng.end.line and max(finding.end_line, finding.line) >= rng.start.line
+
+
+def _wants(only: list[str] | None, kind: str) -> bool:
+    return only is None or any(kind == k or kind.startswith(k + ".") for k in only)
+
+
+class _Builder:
+    def __init__(self, ls: TappsLanguageServer, state: DocState, version: int):
+        self.ls = ls
+        self.state = state
+        self.version = version
+        workspace = ls.client_capabilities.workspace
+        edit_caps = workspace.workspace_edit if workspace else None
+        self.document_changes = bool(edit_caps and edit_caps.document_changes)
+
+    def edit(self, edits: list[types.TextEdit]) -> types.WorkspaceEdit:
+        if self.document_changes:
+            return types.WorkspaceEdit(
+                document_changes=[
+                    types.TextDocumentEdit(
+                        text_document=types.OptionalVersionedTextDocumentIdentifier(
+                            uri=self.state.uri, version=self.version
+                        ),
+                        edits=list(edits),
+                    )
+                ]
+            )
+        return types.WorkspaceEdit(changes={self.state.uri: list(edits)})
+
+    def convert(self, edits: list[Edit]) -> list[types.TextEdit]:
+        return convert.text_edits(edits, self.state.lines, self.ls.encoding)
+
+
+async def code_actions(
+    ls: TappsLanguageServer, params: types.CodeActionParams
+) -> list[types.CodeAction]:
+    uri = params.text_document.uri
+    state = await ls.current(uri)
+    doc = ls.workspace.text_documents.get(uri)
+    if state is None or doc is None or state.review is None or state.settings is None:
+        return []
+    if state.version != doc.version and not ls.review_from_cache(uri):
+        return []
+    version = doc.version
+    assert version is not None and state.review is not None and state.settings is not None
+    build = _Builder(ls, state, version)
+    only = [str(k) for k in params.context.only] if params.context.only else None
+    actions: list[types.CodeAction] = []
+    findings = state.review.findings
+    if _wants(only, types.CodeActionKind.QuickFix):
+        for index, finding in enumerate(findings):
+            if not _intersects(finding, params.range) or finding.source == "tapps":
+                continue
+            diag = [state.diagnostics[index]]
+            if finding.fix is not None and finding.fix.edits:
+                title = finding.fix.message or f"Fix {finding.code}"
+                actions.append(
+                    types.CodeAction(
+                        title=f"{title} ({finding.code})"
+                        + ("" if finding.fix.safe else " (unsafe)"),
+                        kind=types.CodeActionKind.QuickFix,
+                        diagnostics=diag,
+                        is_preferred=finding.fix.safe,
+                        edit=build.edit(build.convert(list(finding.fix.edits))),
+                    )
+                )
+            if finding.source in ("ruff", "bandit"):
+                line = directive_line(state.text, state.lines, finding.line)
+                sup = suppression(state.lines[line], line, finding)
+                if sup is not None:
+                    word = "nosec" if finding.source == "bandit" else "noqa"
+                    actions.append(
+                        types.CodeAction(
+                            title=f"Suppress {finding.code} on this line (# {word})",
+                            kind=types.CodeActionKind.QuickFix,
+                            diagnostics=diag,
+                            edit=build.edit(build.convert([sup])),
+                        )
+                    )
+    fixable = any(f.source == "ruff" and f.fix is not None and f.fix.safe for f in findings)
+    if fixable and _wants(only, FIX_ALL):
+        fixed = await fix_all_text(state.text, state.settings, Path(ls.doc_path(uri)).name)
+        current = ls.workspace.text_documents.get(uri)
+        if (
+            fixed is not None
+            and fixed != state.text
+            and current is not None
+            and (current.version == version)
+        ):
+            whole = convert.whole_document(state.lines, ls.encoding)
+            actions.append(
+                types.CodeAction(
+                    title="Fix all auto-fixable problems (tapps)",
+                    kind=FIX_ALL,
+                    edit=build.edit([types.TextEdit(range=whole, new_text=fixed)]),
+                )
+            )
+    return actions
+
+
+def register(server: TappsLanguageServer) -> None:
+    server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(
+            code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL], resolve_provider=False
+        ),
+    )(code_actions)

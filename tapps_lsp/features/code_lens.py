@@ -1,0 +1,26 @@
+"""Code lens: "Quality 76.5/100 · pass" on line 1, the complexity above complex blocks."""
+
+from __future__ import annotations
+
+from lsprotocol import types
+
+from tapps_lsp import convert
+from tapps_lsp.server import TappsLanguageServer
+
+
+async def code_lens(
+    ls: TappsLanguageServer, params: types.CodeLensParams
+) -> list[types.CodeLens] | None:
+    uri = params.text_document.uri
+    state = await ls.current(uri)
+    if state is None or state.review is None or state.settings is None:
+        return None
+    return convert.code_lenses(
+        state.review, state.lines, ls.encoding, uri, state.settings.complexityThreshold
+    )
+
+
+def register(server: TappsLanguageServer) -> None:
+    server.feature(types.TEXT_DOCUMENT_CODE_LENS, types.CodeLensOptions(resolve_provider=False))(
+        code_lens
+    )

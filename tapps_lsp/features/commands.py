@@ -1,0 +1,47 @@
+"""Per-file commands: tapps.reviewFile, tapps.cacheStats, tapps.clearCache."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiofiles
+from pygls.exceptions import JsonRpcInvalidParams
+
+from tapps_lsp.server import TappsLanguageServer
+
+
+async def review_file(ls: TappsLanguageServer, uri: str) -> dict[str, Any]:
+    """The file's review; an open document's text wins over the disk.
+
+    A file is read from disk only when it lies inside a workspace folder.
+    """
+    doc = ls.workspace.text_documents.get(uri)
+    folder = ls.folder_for(uri)
+    if doc is not None:
+        text = doc.source
+    else:
+        path = ls.inside_workspace(uri)
+        if path is None:
+            raise JsonRpcInvalidParams(f"{uri} is neither open nor inside a workspace folder")
+        try:
+            async with aiofiles.open(path, encoding="utf-8", errors="surrogateescape") as f:
+                text = await f.read()
+        except OSError as exc:
+            raise JsonRpcInvalidParams(f"cannot read {uri}: {exc.strerror}") from exc
+    settings = await ls.settings_of(folder)
+    review = await ls.reviewer.review_text(text, ls.doc_path(uri), settings, folder.root)
+    return review.to_dict()
+
+
+def register(server: TappsLanguageServer) -> None:
+    @server.command("tapps.reviewFile")
+    async def tapps_review_file(ls: TappsLanguageServer, uri: str) -> dict[str, Any]:
+        return await review_file(ls, uri)
+
+    @server.command("tapps.cacheStats")
+    def tapps_cache_stats(ls: TappsLanguageServer) -> dict[str, Any]:
+        return ls.cache.stats()
+
+    @server.command("tapps.clearCache")
+    def tapps_clear_cache(ls: TappsLanguageServer) -> dict[str, int]:
+        return {"cleared": ls.cache.clear()}

@@ -1,0 +1,79 @@
+"""Settings per workspace folder, and re-reviews when they change.
+
+Precedence, lowest first: defaults, `initializationOptions`, the editor's
+`workspace/configuration` (section `tapps`, scoped to the folder),
+`.tapps-agents/config.yaml`, `[tool.tapps-lsp]` in pyproject.toml. Project
+files win over editor settings because editors send every key, defaults
+included, which would otherwise hide what the project chose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from lsprotocol import types
+
+from tapps_lsp.config import merge
+from tapps_lsp.server import Folder, TappsLanguageServer
+from tapps_lsp.settings_sources import read_folder_sources
+
+
+async def _client_settings(ls: TappsLanguageServer, folders: list[Folder]) -> list[Any]:
+    workspace = ls.client_capabilities.workspace
+    if not (workspace and workspace.configuration):
+        return [None] * len(folders)
+    items = [types.ConfigurationItem(scope_uri=f.uri or None, section="tapps") for f in folders]
+    try:
+        result = await ls.workspace_configuration_async(types.ConfigurationParams(items=items))
+    except Exception as exc:  # a client error must not leave the folders without settings
+        ls.warn_once(f"workspace/configuration failed ({exc}); using the other sources")
+        return [None] * len(folders)
+    return list(result) + [None] * (len(folders) - len(result))
+
+
+async def load_settings(ls: TappsLanguageServer, folders: list[Folder]) -> None:
+    """(Re-)read the settings of `folders` from every source, in one configuration request."""
+    client = await _client_settings(ls, folders)
+    for folder, from_client in zip(folders, client, strict=True):
+        sources: list[Mapping[str, Any] | None] = [ls.init_options]
+        if from_client is not None and not isinstance(from_client, Mapping):
+            ls.warn_once("workspace/configuration: section tapps is not an object; ignored")
+        elif from_client:
+            sources.append(from_client)
+        problems: list[str] = []
+        if folder.root is not None:
+            found, problems = await read_folder_sources(folder.root)
+            sources.extend(found)
+        settings, merge_problems = merge(*sources)
+        ls.set_settings(folder, settings, problems + merge_problems)
+
+
+def register(server: TappsLanguageServer) -> None:
+    @server.feature(types.INITIALIZED)
+    async def initialized(ls: TappsLanguageServer, params: types.InitializedParams) -> None:
+        await load_settings(ls, ls.all_folders())
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def did_change_configuration(
+        ls: TappsLanguageServer, params: types.DidChangeConfigurationParams
+    ) -> None:
+        # Some clients push the new values here; all answer workspace/configuration.
+        settings = params.settings
+        if isinstance(settings, Mapping) and isinstance(settings.get("tapps"), Mapping):
+            workspace = ls.client_capabilities.workspace
+            if not (workspace and workspace.configuration):
+                ls.init_options = dict(settings["tapps"])
+        await load_settings(ls, ls.all_folders())
+        ls.review_all_open()
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+    async def did_change_folders(
+        ls: TappsLanguageServer, params: types.DidChangeWorkspaceFoldersParams
+    ) -> None:
+        for removed in params.event.removed:
+            ls.folders.pop(removed.uri, None)
+        added = [ls.add_folder(f.uri) for f in params.event.added]
+        if added:
+            await load_settings(ls, added)
+        ls.review_all_open()

@@ -1,0 +1,62 @@
+"""Hover: the score breakdown on line 1, the rule's explanation on a line with findings."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from lsprotocol import types
+
+from tapps_lsp import convert
+from tapps_lsp.server import TappsLanguageServer
+
+
+async def ruff_explanation(ls: TappsLanguageServer, code: str) -> str | None:
+    """`ruff rule CODE`'s explanation, asked once per code per session."""
+    if code in ls.rule_docs:
+        return ls.rule_docs[code]
+    proc = await asyncio.create_subprocess_exec(
+        str(Path(sys.prefix) / "bin" / "ruff"),
+        "rule",
+        code,
+        "--output-format",
+        "json",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        cwd=tempfile.gettempdir(),
+    )
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), 10)
+        explanation = str(json.loads(out).get("explanation", "")) if proc.returncode == 0 else ""
+    except (asyncio.TimeoutError, ValueError):
+        proc.kill()
+        explanation = ""
+    ls.rule_docs[code] = explanation
+    return explanation or None
+
+
+async def hover(ls: TappsLanguageServer, params: types.HoverParams) -> types.Hover | None:
+    state = await ls.current(params.text_document.uri)
+    if state is None or state.review is None or state.settings is None:
+        return None
+    line = params.position.line
+    parts = []
+    if line == 0:
+        parts.append(convert.score_table(state.review, state.settings))
+    for finding in state.review.result.findings:
+        if finding.line <= line <= max(finding.end_line, finding.line):
+            explanation = (
+                await ruff_explanation(ls, finding.code) if (finding.source == "ruff") else None
+            )
+            parts.append(convert.finding_markdown(finding, explanation))
+    if not parts:
+        return None
+    kind = types.MarkupKind.Markdown if ls.markdown else types.MarkupKind.PlainText
+    return types.Hover(contents=types.MarkupContent(kind=kind, value="\n\n---\n\n".join(parts)))
+
+
+def register(server: TappsLanguageServer) -> None:
+    server.feature(types.TEXT_DOCUMENT_HOVER)(hover)

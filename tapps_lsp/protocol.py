@@ -1,0 +1,236 @@
+"""The JSON-RPC layer: pygls 2.1.1's protocol with its gaps closed.
+
+pygls leaves a client waiting forever on a request it cannot parse or
+structure, ignores requests after `shutdown`, exits 0 on `exit` without
+`shutdown`, sends tracebacks to the client, and keeps reading a stream whose
+framing is lost. Here:
+
+- malformed JSON gets a -32700 response (id null) and the server keeps serving;
+- a request whose params do not fit its type gets -32602;
+- requests after `shutdown` get -32600;
+- `exit` exits 1 unless `shutdown` came first (pygls computes the code, but
+  its `start_io` swallows the `SystemExit`, so we run our own read loop);
+- a header block that is not `Name: value` lines with a Content-Length means
+  the framing is lost: the process exits 2 so the editor restarts it;
+- a handler's exception becomes -32603 with a message and no traceback; the
+  traceback goes to the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import typing
+from typing import Any
+
+from lsprotocol import types
+from pygls.exceptions import (
+    JsonRpcException,
+    JsonRpcInternalError,
+    JsonRpcInvalidParams,
+    JsonRpcInvalidRequest,
+    JsonRpcParseError,
+)
+from pygls.protocol import LanguageServerProtocol, lsp_method
+
+from tapps_lsp.review.positions import negotiate
+
+if typing.TYPE_CHECKING:
+    from collections.abc import Generator
+    from concurrent.futures import Future
+
+    from tapps_lsp.server import TappsLanguageServer
+
+log = logging.getLogger(__name__)
+
+# Exit status when the byte stream can no longer be framed into messages.
+EXIT_DESYNC = 2
+# Largest body we accept; a bigger Content-Length is a broken header, not a message.
+MAX_BODY = 256 * 1024 * 1024
+
+
+class FramingError(Exception):
+    """The input stream is no longer made of LSP messages."""
+
+
+class _Unstructurable:
+    """A request whose params did not fit their type: answered with -32602."""
+
+    def __init__(self, msg_id: Any, method: str, reason: str):
+        self.id = msg_id
+        self.method = method
+        self.reason = reason
+
+
+class TappsProtocol(LanguageServerProtocol):
+    _server: TappsLanguageServer
+
+    @lsp_method(types.INITIALIZE)
+    def lsp_initialize(
+        self, params: types.InitializeParams
+    ) -> Generator[Any, Any, types.InitializeResult]:
+        """Negotiate the position encoding our way, then let pygls build the rest.
+
+        pygls takes the client's first offer; we prefer UTF-8 whenever it is
+        offered. pygls's document sync must use the same encoding as our
+        conversions, so we narrow the offer it sees to our choice.
+        """
+        general = params.capabilities.general
+        offered = general.position_encodings if general else None
+        chosen = negotiate([str(getattr(e, "value", e)) for e in offered or []])
+        if general is not None:
+            general.position_encodings = [types.PositionEncodingKind(chosen)]
+        self._server.on_initialize(params, chosen)
+        result = yield from super().lsp_initialize(params)
+        if general is not None:
+            general.position_encodings = offered
+        if not self._server.pull_diagnostics:
+            # Push clients must not be told to pull as well.
+            result.capabilities.diagnostic_provider = None
+        return result
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            if "id" in data and "method" in data:
+                cause = exc.__cause__ or exc
+                return _Unstructurable(data["id"], str(data["method"]), str(cause).splitlines()[0])
+            raise
+
+    def handle_message(self, message: Any) -> None:
+        if isinstance(message, _Unstructurable):
+            self.send_error(message.id, JsonRpcInvalidParams(f"{message.method}: {message.reason}"))
+            return
+        is_request = getattr(message, "method", None) is not None and hasattr(message, "id")
+        if self._shutdown and is_request and message.method != types.EXIT:
+            self.send_error(
+                message.id, JsonRpcInvalidRequest(f"{message.method}: the server is shutting down")
+            )
+            return
+        super().handle_message(message)
+
+    def send_error(self, msg_id: Any, error: JsonRpcException) -> None:
+        # A plain dict: lsprotocol's converter would drop a null id.
+        self._send_data(
+            {
+                "jsonrpc": "2.0",
+                "id": msg_id,
+                "error": {"code": error.code, "message": error.message},
+            }
+        )
+
+    def _send_handler_result(self, future: Future[Any], *, msg_id: Any) -> None:
+        # pygls puts the traceback into the response; keep it in our log only.
+        if not future.cancelled() and future.exception() is not None:
+            exc = future.exception()
+            if not isinstance(exc, JsonRpcException):
+                self._request_futures.pop(msg_id, None)
+                log.error("request %s failed", msg_id, exc_info=exc)
+                message = f"{type(exc).__name__}: {exc}"
+                self.send_error(msg_id, JsonRpcInternalError(message))
+                return
+        super()._send_handler_result(future, msg_id=msg_id)
+
+    def parse_and_handle(self, body: bytes) -> None:
+        """Handle one message body; a parse failure gets a -32700 response."""
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            log.warning("malformed JSON from the client: %s", exc)
+            self.send_error(None, JsonRpcParseError(f"Parse error: {exc}"))
+            return
+        if not isinstance(data, dict):
+            self.send_error(None, JsonRpcInvalidRequest("a message must be a JSON object"))
+            return
+        try:
+            message = self.structure_message(data)
+        except JsonRpcException as exc:
+            log.warning("dropped a notification that does not fit its type: %s", exc)
+            return
+        if not hasattr(message, "jsonrpc"):
+            if "id" in data:
+                self.send_error(data.get("id"), JsonRpcInvalidRequest("not a JSON-RPC 2.0 message"))
+            return
+        self.handle_message(message)
+
+
+async def read_message(reader: Any) -> bytes | None:
+    """One framed body, or None at end of input; raises FramingError when lost."""
+    length: int | None = None
+    while True:
+        line = await reader.readline()
+        if not line:
+            return None
+        if line in (b"\r\n", b"\n"):
+            break
+        name, sep, value = line.partition(b":")
+        if not sep or not line.endswith(b"\n") or not name.strip() or b" " in name.strip():
+            raise FramingError(f"not a header line: {line[:80]!r}")
+        if name.strip().lower() == b"content-length":
+            text = value.strip()
+            if not text.isdigit() or int(text) > MAX_BODY:
+                raise FramingError(f"bad Content-Length: {text[:40]!r}")
+            length = int(text)
+    if length is None:
+        raise FramingError("a header block without Content-Length")
+    body = await reader.readexactly(length)
+    if len(body) < length:
+        return None
+    return body
+
+
+async def serve(reader: Any, protocol: TappsProtocol, stop_event: threading.Event) -> int:
+    """Read messages until the input ends or framing is lost; returns an exit status."""
+    while not stop_event.is_set():
+        try:
+            body = await read_message(reader)
+        except asyncio.IncompleteReadError:
+            body = None
+        except FramingError as exc:
+            log.error("lost the message framing (%s); exiting so the editor restarts us", exc)
+            return EXIT_DESYNC
+        if body is None:
+            # The client went away: without `shutdown` first, that is an abnormal end.
+            return 0 if protocol._shutdown else 1
+        protocol.parse_and_handle(body)
+    return 0
+
+
+class StdoutWriter:
+    """Writes whole messages to stdout's buffer (pygls's interface)."""
+
+    def __init__(self, stdout: typing.BinaryIO):
+        self._stdout = stdout
+
+    def close(self) -> None:
+        self._stdout.close()
+
+    def write(self, data: bytes) -> None:
+        self._stdout.write(data)
+        self._stdout.flush()
+
+
+async def stdin_reader(stdin: typing.BinaryIO) -> Any:
+    """An asyncio reader over stdin; a pipe is read without a thread hop per line."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=MAX_BODY)
+    try:
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stdin)
+    except (ValueError, OSError):
+        # A regular file or other non-pipe stdin: fall back to a thread.
+        return _ThreadReader(stdin)
+    return reader
+
+
+class _ThreadReader:
+    def __init__(self, stream: typing.BinaryIO):
+        self._stream = stream
+
+    async def readline(self) -> bytes:
+        return await asyncio.to_thread(self._stream.readline)
+
+    async def readexactly(self, n: int) -> bytes:
+        return await asyncio.to_thread(self._stream.read, n)

@@ -1,0 +1,507 @@
+"""TappsLanguageServer: the one owner of the server's state.
+
+Settings per workspace folder, the Reviewer (built on first use so that
+`initialize` answers fast), one pending review per document, the latest
+result per document (diagnostics and their result id), the negotiated
+position encoding and the push/pull choice. Handlers in `features/` stay
+thin and call the methods here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import os
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+from urllib.parse import unquote, urlsplit
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+from tapps_lsp import __version__, convert
+from tapps_lsp.config import Settings, env_log_level
+from tapps_lsp.protocol import StdoutWriter, TappsProtocol, serve, stdin_reader
+from tapps_lsp.review.positions import UTF16, split_lines
+
+if TYPE_CHECKING:
+    from tapps_lsp.cache import ResultCache
+    from tapps_lsp.review.model import Review
+    from tapps_lsp.reviewer import Reviewer
+
+log = logging.getLogger("tapps_lsp")
+
+LOG_LEVELS = {
+    "error": logging.ERROR,
+    "warning": logging.WARNING,
+    "info": logging.INFO,
+    "debug": logging.DEBUG,
+}
+MESSAGE_TYPES = {
+    logging.ERROR: types.MessageType.Error,
+    logging.WARNING: types.MessageType.Warning,
+    logging.INFO: types.MessageType.Info,
+    logging.DEBUG: types.MessageType.Log,
+}
+
+
+def uri_to_path(uri: str) -> Path | None:
+    """The local path a `file:` URI names, with `..` collapsed; None for anything else.
+
+    `%2e%2e` is decoded before collapsing, so it cannot smuggle a `..` past
+    the containment check; `file://host/share` (UNC) is not local.
+    """
+    parts = urlsplit(uri)
+    if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+        return None
+    path = unquote(parts.path)
+    if not path.startswith("/") or "\x00" in path:
+        return None
+    return Path(os.path.normpath(path))
+
+
+def is_within(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+@dataclass
+class Folder:
+    """A workspace folder and its settings (the pseudo-folder for loose files has no root)."""
+
+    uri: str
+    root: Path | None
+    settings: Settings | None = None
+    fingerprint: str = ""
+    # Digest of everything besides content that shapes the diagnostics we send.
+    view_digest: str = ""
+    loaded: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass
+class DocState:
+    """One open document: its pending review and what was last delivered for it."""
+
+    uri: str
+    generation: int = 0
+    task: asyncio.Task[None] | None = None
+    debounce: asyncio.TimerHandle | None = None
+    review: Review | None = None
+    version: int | None = None
+    text: str = ""
+    lines: list[str] = field(default_factory=list)
+    diagnostics: list[types.Diagnostic] = field(default_factory=list)
+    result_id: str | None = None
+    settings: Settings | None = None
+
+
+class LspLogHandler(logging.Handler):
+    """Forwards `tapps_lsp` log records to the client as window/logMessage."""
+
+    def __init__(self, server: TappsLanguageServer):
+        super().__init__()
+        self.server = server
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = self.format(record)
+            kind = MESSAGE_TYPES.get(record.levelno, types.MessageType.Log)
+            self.server.send_threadsafe(
+                lambda: self.server.window_log_message(
+                    types.LogMessageParams(type=kind, message=message)
+                )
+            )
+        except Exception:  # a log call must never break the server
+            self.handleError(record)
+
+
+class TappsLanguageServer(LanguageServer):
+    protocol: TappsProtocol
+
+    def __init__(self) -> None:
+        super().__init__(
+            "tapps-lsp",
+            __version__,
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+            protocol_cls=TappsProtocol,
+        )
+        self.encoding = UTF16
+        self.pull_diagnostics = False
+        self.refresh_support = False
+        self.markdown = True
+        self.init_options: dict[str, Any] = {}
+        self.folders: dict[str, Folder] = {}
+        self.loose = Folder(uri="", root=None)
+        self.docs: dict[str, DocState] = {}
+        self._cache: ResultCache | None = None
+        self._reviewer: Reviewer | None = None
+        self._shown: set[str] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
+        self.rule_docs: dict[str, str] = {}
+        self.log_handler = LspLogHandler(self)
+        self.log_handler.setFormatter(logging.Formatter("%(message)s"))
+
+    # ---- transport ----------------------------------------------------------
+
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        """Serve on stdio; exits with our status (see protocol.py), not pygls's 0."""
+        self._stop_event = threading.Event()
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+        status = asyncio.run(self._serve_stdio(stdin or sys.stdin.buffer))
+        self._close()
+        sys.exit(status)
+
+    async def _serve_stdio(self, stdin: BinaryIO) -> int:
+        self._bind_loop()
+        reader = await stdin_reader(stdin)
+        assert self._stop_event is not None
+        try:
+            return await serve(reader, self.protocol, self._stop_event)
+        finally:
+            self._close()
+
+    def start_tcp(self, host: str, port: int) -> None:
+        """Serve one client on a TCP socket (the editor connects to us)."""
+        self._stop_event = stop_event = threading.Event()
+        done: asyncio.Future[int] | None = None
+
+        async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self.protocol.set_writer(_SocketWriter(writer))
+            status = await serve(reader, self.protocol, stop_event)
+            if done is not None and not done.done():
+                done.set_result(status)
+
+        async def main() -> int:
+            nonlocal done
+            self._bind_loop()
+            done = asyncio.get_running_loop().create_future()
+            server = await asyncio.start_server(connection, host, port, limit=2**28)
+            log.info("serving on %s", ", ".join(str(s.getsockname()) for s in server.sockets))
+            async with server:
+                try:
+                    return await done
+                finally:
+                    self._close()
+
+        status = asyncio.run(main())
+        sys.exit(status)
+
+    def _bind_loop(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        logging.getLogger("tapps_lsp").addHandler(self.log_handler)
+
+    def send_threadsafe(self, send: Callable[[], None]) -> None:
+        """Run `send` on the event loop: two threads writing stdout would mix bytes."""
+        if self._loop is None or threading.get_ident() == self._loop_thread:
+            send()
+        elif not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(send)
+
+    def _close(self) -> None:
+        logging.getLogger("tapps_lsp").removeHandler(self.log_handler)
+        if self._reviewer is not None:
+            self._reviewer.shutdown()
+            self._reviewer = None
+        if self._cache is not None:
+            self._cache.close()
+            self._cache = None
+
+    # ---- initialisation ---------------------------------------------------------
+
+    def on_initialize(self, params: types.InitializeParams, encoding: str) -> None:
+        """Record what the client can do; called before pygls builds our capabilities."""
+        caps = params.capabilities
+        self.encoding = encoding
+        text_document = caps.text_document
+        workspace = caps.workspace
+        self.refresh_support = bool(
+            workspace and workspace.diagnostics and workspace.diagnostics.refresh_support
+        )
+        # Pull only when we can also ask for a re-pull: Neovim 0.11 pulls on open
+        # and change but not on save and has no refresh, so it would keep showing
+        # results from before the save. Such clients get push.
+        self.pull_diagnostics = bool(
+            text_document and text_document.diagnostic and self.refresh_support
+        )
+        hover = text_document.hover if text_document else None
+        formats = (hover.content_format if hover else None) or []
+        self.markdown = not formats or types.MarkupKind.Markdown in formats
+        options = params.initialization_options
+        if isinstance(options, dict):
+            nested = options.get("tapps")
+            self.init_options = dict(nested if isinstance(nested, dict) else options)
+        level = self.init_options.get("logLevel", env_log_level())
+        self.set_log_level(level if isinstance(level, str) else env_log_level())
+        self.loose = Folder(uri="", root=None)
+        for folder in params.workspace_folders or []:
+            self.add_folder(folder.uri)
+        if not params.workspace_folders and params.root_uri:
+            self.add_folder(params.root_uri)
+
+    def add_folder(self, uri: str) -> Folder:
+        path = uri_to_path(uri)
+        folder = Folder(uri=uri, root=Path(os.path.realpath(path)) if path else None)
+        self.folders[uri] = folder
+        return folder
+
+    def set_log_level(self, level: str) -> None:
+        logging.getLogger("tapps_lsp").setLevel(LOG_LEVELS.get(level, logging.INFO))
+
+    # ---- folders and settings ---------------------------------------------------
+
+    def folder_for(self, uri: str) -> Folder:
+        """The innermost workspace folder holding `uri`, else the pseudo-folder."""
+        path = uri_to_path(uri)
+        best: Folder = self.loose
+        if path is None:
+            return best
+        real = Path(os.path.realpath(path))
+        for folder in self.folders.values():
+            if folder.root is not None and (
+                is_within(path, folder.root) or is_within(real, folder.root)
+            ):
+                if best.root is None or len(folder.root.parts) > len(best.root.parts):
+                    best = folder
+        return best
+
+    def inside_workspace(self, uri: str) -> Path | None:
+        """The real path of `uri` when it lies inside a workspace folder, else None.
+
+        Symlinks are resolved first, so a link pointing out of the folder is outside.
+        """
+        path = uri_to_path(uri)
+        if path is None:
+            return None
+        real = Path(os.path.realpath(path))
+        for folder in self.folders.values():
+            if folder.root is not None and is_within(real, folder.root):
+                return real
+        return None
+
+    def set_settings(self, folder: Folder, settings: Settings, problems: list[str]) -> None:
+        from tapps_lsp.cache import fingerprint
+
+        folder.settings = settings
+        folder.fingerprint = fingerprint(settings)
+        shown = json.dumps(asdict(settings), sort_keys=True) + self.encoding
+        folder.view_digest = hashlib.sha256(shown.encode()).hexdigest()[:12]
+        folder.loaded.set()
+        for problem in problems:
+            self.warn_once(problem)
+        levels = [f.settings.logLevel for f in self.all_folders() if f.settings]
+        self.set_log_level(min(levels, key=lambda name: LOG_LEVELS.get(name, logging.INFO)))
+
+    def all_folders(self) -> list[Folder]:
+        return [*self.folders.values(), self.loose]
+
+    async def settings_of(self, folder: Folder) -> Settings:
+        await folder.loaded.wait()
+        assert folder.settings is not None
+        return folder.settings
+
+    def warn_once(self, message: str) -> None:
+        """A settings problem, shown once per session (not on every re-read)."""
+        if message in self._shown:
+            return
+        self._shown.add(message)
+        log.warning(message)
+        self.window_show_message(
+            types.ShowMessageParams(type=types.MessageType.Warning, message=f"tapps-lsp: {message}")
+        )
+
+    # ---- cache and reviewer -----------------------------------------------------
+
+    @property
+    def cache(self) -> ResultCache:
+        if self._cache is None:
+            from tapps_lsp.cache import ResultCache
+
+            self._cache = ResultCache(warn=self.warn_once)
+        return self._cache
+
+    @property
+    def reviewer(self) -> Reviewer:
+        """Built on first use: initialize must not wait for the cache or worker processes."""
+        if self._reviewer is None:
+            from tapps_lsp.reviewer import Reviewer
+
+            jobs = self.loose.settings.jobs if self.loose.settings else 0
+            self._reviewer = Reviewer(self.cache, jobs=jobs, log=self._reviewer_log)
+        return self._reviewer
+
+    def _reviewer_log(self, level: str, message: str) -> None:
+        log.log(LOG_LEVELS.get(level, logging.INFO), message)
+
+    def spawn(self, coro: Any) -> asyncio.Task[Any]:
+        """A background task that is kept alive and whose failure is logged."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task failed", exc_info=task.exception())
+
+    # ---- reviews ----------------------------------------------------------------
+
+    def doc_path(self, uri: str) -> str:
+        path = uri_to_path(uri)
+        return str(path) if path else uri.rsplit("/", 1)[-1] or "untitled.py"
+
+    def review_document(self, uri: str, *, refresh: bool = False) -> None:
+        """Review an open document's current text: from the cache at once, else in the worker.
+
+        A newer call supersedes an older one (its result is dropped). `refresh`
+        asks a pull client to re-pull once the result is in (after a save or a
+        settings change; on open and change the client pulls by itself).
+        """
+        doc = self.workspace.text_documents.get(uri)
+        if doc is None:
+            return
+        state = self.docs.setdefault(uri, DocState(uri))
+        state.generation += 1
+        self._cancel_pending(state)
+        folder = self.folder_for(uri)
+        text, version = doc.source, doc.version
+        if folder.settings is not None:
+            review = self.reviewer.lookup(text, self.doc_path(uri), folder.settings, folder.root)
+            if review is not None:
+                self.deliver(state, review, text, version, folder, refresh=refresh)
+                return
+        state.task = self.spawn(
+            self._review(state, state.generation, text, version, folder, refresh)
+        )
+
+    def review_from_cache(self, uri: str) -> bool:
+        """Bring an edited document's result up to date when its text is cached."""
+        doc = self.workspace.text_documents.get(uri)
+        state = self.docs.get(uri)
+        folder = self.folder_for(uri)
+        if doc is None or state is None or folder.settings is None:
+            return False
+        review = self.reviewer.lookup(doc.source, self.doc_path(uri), folder.settings, folder.root)
+        if review is None:
+            return False
+        state.generation += 1
+        self._cancel_pending(state)
+        self.deliver(state, review, doc.source, doc.version, folder)
+        return True
+
+    def schedule_review(self, uri: str, delay_ms: int) -> None:
+        """Debounced review while typing: only the last keystroke's text is reviewed."""
+        state = self.docs.setdefault(uri, DocState(uri))
+        state.generation += 1
+        self._cancel_pending(state)
+        assert self._loop is not None
+        state.debounce = self._loop.call_later(delay_ms / 1000, self.review_document, uri)
+
+    def _cancel_pending(self, state: DocState) -> None:
+        if state.debounce is not None:
+            state.debounce.cancel()
+            state.debounce = None
+        if state.task is not None and not state.task.done():
+            state.task.cancel()
+        state.task = None
+
+    async def _review(
+        self,
+        state: DocState,
+        generation: int,
+        text: str,
+        version: int | None,
+        folder: Folder,
+        refresh: bool,
+    ) -> None:
+        settings = await self.settings_of(folder)
+        review = await self.reviewer.review_text(
+            text, self.doc_path(state.uri), settings, folder.root
+        )
+        # Stale: a newer review was asked for while this one ran, or the document closed.
+        if state.generation != generation or self.docs.get(state.uri) is not state:
+            return
+        self.deliver(state, review, text, version, folder, refresh=refresh)
+
+    def deliver(
+        self,
+        state: DocState,
+        review: Review,
+        text: str,
+        version: int | None,
+        folder: Folder,
+        *,
+        refresh: bool = False,
+    ) -> None:
+        """Store a document's new result and hand it to the client (push or refresh)."""
+        assert folder.settings is not None
+        state.review, state.text, state.version = review, text, version
+        state.settings = folder.settings
+        state.lines = split_lines(text)
+        state.diagnostics = convert.diagnostics(
+            review, state.lines, self.encoding, folder.settings.severityOverrides
+        )
+        state.result_id = self.result_id(review, folder)
+        if not self.pull_diagnostics:
+            self.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(
+                    uri=state.uri, diagnostics=state.diagnostics, version=version
+                )
+            )
+        elif refresh:
+            self.workspace_diagnostic_refresh(None)
+
+    def result_id(self, review: Review, folder: Folder) -> str:
+        """The cache key of the content, plus what else shapes the diagnostics."""
+        from tapps_lsp.cache import make_key
+
+        return f"{make_key(review.content_hash, folder.fingerprint)}.{folder.view_digest}"
+
+    async def current(self, uri: str) -> DocState | None:
+        """The document's state once any pending review is in (for pulls and actions)."""
+        state = self.docs.get(uri)
+        while state is not None and (state.task is not None and not state.task.done()):
+            await asyncio.wait([state.task])
+            state = self.docs.get(uri)
+        return state
+
+    def close_document(self, uri: str) -> None:
+        state = self.docs.pop(uri, None)
+        if state is not None:
+            self._cancel_pending(state)
+        if not self.pull_diagnostics:
+            self.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
+            )
+
+    def review_all_open(self) -> None:
+        """Re-review every open document (settings changed); pull clients re-pull once."""
+        for uri in list(self.workspace.text_documents):
+            self.review_document(uri)
+        if self.pull_diagnostics:
+            self.spawn(self._refresh_when_done())
+
+    async def _refresh_when_done(self) -> None:
+        pending = [s.task for s in self.docs.values() if s.task is not None]
+        if pending:
+            await asyncio.wait(pending)
+        self.workspace_diagnostic_refresh(None)
+
+
+class _SocketWriter:
+    def __init__(self, writer: asyncio.StreamWriter):
+        self._writer = writer
+
+    def close(self) -> None:
+        self._writer.close()
+
+    def write(self, data: bytes) -> None:
+        self._writer.write(data)
