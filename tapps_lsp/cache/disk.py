@@ -36,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import stat
 import threading
 import time
 from collections.abc import Callable
@@ -73,8 +74,10 @@ TIMEOUT = 2.0
 OPEN_TIMEOUT = 20.0
 
 # SQLite primary result codes (sqlite3.h).
-_CORRUPT = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
 _BUSY = {5, 6}  # SQLITE_BUSY, SQLITE_LOCKED
+# PERM, NOMEM, READONLY, IOERR, FULL, CANTOPEN, PROTOCOL, NOLFS, AUTH: the
+# disk or the directory fails us, not the database's content.
+_UNUSABLE = {3, 7, 8, 10, 13, 14, 15, 22, 23}
 
 
 class UnsafeRow(Exception):
@@ -129,10 +132,22 @@ class SafeDisk(diskcache.Disk):
 
 
 def make_private_dir(path: Path) -> None:
-    """Create `path` with mode 0700 (umask cannot widen it) and tighten it if it exists."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    with contextlib.suppress(OSError):  # not ours to change: still usable
-        os.chmod(path, 0o700)
+    """Create `path` with mode 0700, or take group and other access off an existing one.
+
+    An existing directory keeps its owner bits: one its owner made read-only
+    stays read-only (the tier then works from memory).
+    """
+    try:
+        path.mkdir(mode=0o700, parents=True)
+    except FileExistsError:
+        if not path.is_dir():
+            raise NotADirectoryError(f"not a directory: {path}") from None
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            with contextlib.suppress(OSError):  # not ours to change: still usable
+                os.chmod(path, mode & 0o700)
+    else:
+        os.chmod(path, 0o700)  # mkdir's mode went through the umask
 
 
 def _sanitise(db_path: Path) -> None:
@@ -163,23 +178,21 @@ def _sanitise(db_path: Path) -> None:
 
 
 def _error_kind(error: BaseException) -> str:
-    """ "corrupt", "busy" or "unusable" for an error from sqlite, diskcache or the disk."""
+    """The kind of a failure: busy, unusable (disk or directory) or corrupt (the database)."""
     if isinstance(error, diskcache.Timeout):
         return "busy"
+    if isinstance(error, OSError):
+        return "unusable"
     code = getattr(error, "sqlite_errorcode", None)
     if code is not None:
         code &= 0xFF
-        if code in _CORRUPT:
-            return "corrupt"
         if code in _BUSY:
             return "busy"
-        return "unusable"
-    text = str(error)
-    if "malformed" in text or "not a database" in text:
-        return "corrupt"
-    if "locked" in text:
-        return "busy"
-    return "unusable"
+        if code in _UNUSABLE:
+            return "unusable"
+    # Anything else, SQLite's or diskcache's (a foreign schema, a duplicated
+    # Settings key), is a database we cannot trust: rebuilding it is the fix.
+    return "corrupt"
 
 
 class WarnOnce:
@@ -193,11 +206,6 @@ class WarnOnce:
         if kind not in self._seen:
             self._seen.add(kind)
             self._sink(message)
-
-
-# What sqlite, diskcache and the file system raise when the cache cannot be
-# used; anything else is a bug and propagates.
-_ERRORS = (sqlite3.Error, OSError, diskcache.Timeout)
 
 
 class DiskTier:
@@ -291,7 +299,7 @@ class DiskTier:
             return value
         except UnsafeRow as refused:
             self._warn("unsafe", f"ignored an unsafe cache entry ({refused})")
-        except _ERRORS as error:
+        except Exception as error:  # sqlite, the disk, or diskcache on a planted database
             self._failed(error)
         return None
 
@@ -301,7 +309,7 @@ class DiskTier:
             return
         try:
             cache.set(key, value)
-        except _ERRORS as error:
+        except Exception as error:  # sqlite, the disk, or diskcache on a planted database
             self._failed(error)
 
     def put_many(self, items: list[tuple[str, bytes]]) -> None:
@@ -313,7 +321,7 @@ class DiskTier:
             with cache.transact():
                 for key, value in items:
                     cache.set(key, value)
-        except _ERRORS as error:
+        except Exception as error:  # sqlite, the disk, or diskcache on a planted database
             self._failed(error)
 
     def __contains__(self, key: str) -> bool:
@@ -322,7 +330,7 @@ class DiskTier:
             return False
         try:
             return key in cache
-        except _ERRORS as error:
+        except Exception as error:  # sqlite, the disk, or diskcache on a planted database
             self._failed(error)
             return False
 
@@ -332,7 +340,7 @@ class DiskTier:
             return 0
         try:
             return int(len(cache))
-        except _ERRORS as error:
+        except Exception as error:  # sqlite, the disk, or diskcache on a planted database
             self._failed(error)
             return 0
 
@@ -342,7 +350,7 @@ class DiskTier:
             return 0
         try:
             return int(cache.volume())
-        except _ERRORS as error:
+        except Exception as error:  # sqlite, the disk, or diskcache on a planted database
             self._failed(error)
             return 0
 
@@ -352,7 +360,7 @@ class DiskTier:
             return 0
         try:
             return int(cache.clear(retry=True))
-        except _ERRORS as error:
+        except Exception as error:  # sqlite, the disk, or diskcache on a planted database
             self._failed(error)
             return 0
 

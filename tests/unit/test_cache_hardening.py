@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -333,3 +334,88 @@ def test_full_disk_disables_the_disk_tier_once(tmp_path: Path) -> None:
     assert report["enabled"] is False
     assert report["memory_hits"] == 50 and report["before"] == {"a": 1}
     assert len(report["warnings"]) == 1 and "memory only" in report["warnings"][0]
+
+
+def _without_privileges(command: list[str]) -> list[str]:
+    """Run `command` so that directory permissions bind, even when the tests run as root."""
+    if os.geteuid() != 0:
+        return command
+    # In a new user namespace root's files are not mapped: no DAC override.
+    unshare = shutil.which("unshare")
+    if unshare is None or subprocess.run([unshare, "-U", "true"]).returncode != 0:
+        pytest.skip("running as root without user namespaces: permissions cannot bind")
+    return [unshare, "-U", *command]
+
+
+def test_read_only_directory_keeps_the_memory_tier(tmp_path: Path) -> None:
+    directory = tmp_path / "cache"
+    cache = ResultCache(directory)
+    cache.put("old", {"a": 1})
+    cache.close()
+    script = textwrap.dedent(
+        """
+        import json, sys
+        from pathlib import Path
+        from tapps_lsp.cache import ResultCache
+        warnings = []
+        cache = ResultCache(Path(sys.argv[1]), warn=warnings.append)
+        cache.put("new", {"b": 2})
+        print(json.dumps({
+            "warnings": warnings,
+            "enabled": cache.stats()["disk"]["enabled"],
+            "new": cache.get("new"),
+            "mode": Path(sys.argv[1]).stat().st_mode & 0o777,
+        }))
+        """
+    )
+    for path in (directory / "results", directory):
+        os.chmod(path, 0o500)
+    try:
+        out = subprocess.run(
+            _without_privileges([sys.executable, "-c", script, str(directory)]),
+            check=True,
+            timeout=120,
+            capture_output=True,
+            text=True,
+        )
+    finally:
+        for path in (directory, directory / "results"):
+            os.chmod(path, 0o700)
+    report = json.loads(out.stdout)
+    assert report["enabled"] is False and report["new"] == {"b": 2}
+    assert len(report["warnings"]) == 1 and "memory only" in report["warnings"][0]
+    assert report["mode"] == 0o500  # the owner's choice stands
+
+
+def test_foreign_schema_is_rebuilt(tmp_path: Path, warnings: list[str]) -> None:
+    db = _db(tmp_path / "cache")
+    db.parent.mkdir(parents=True)
+    con = sqlite3.connect(db)
+    with con:
+        # No UNIQUE key: diskcache's own reads would fail to unpack the duplicates.
+        con.execute("CREATE TABLE Settings (key TEXT, value)")
+        con.executemany("INSERT INTO Settings VALUES (?, ?)", [("count", 0), ("count", 1)])
+        con.execute("CREATE TABLE Cache (x)")
+    con.close()
+    cache = _make(tmp_path / "cache", warnings)
+    cache.put("k", {"a": 1})
+    assert cache.get("k") == {"a": 1}
+    assert cache.stats()["disk"]["entries"] == 1
+    cache.close()
+    assert len(warnings) == 1 and "moved it to" in warnings[0]
+
+
+def test_duplicated_rows_are_a_miss_and_a_rebuild(planted: Path, warnings: list[str]) -> None:
+    db = _db(planted)
+    con = sqlite3.connect(db)
+    with con:
+        con.execute("DROP INDEX Cache_key_raw")
+    con.close()
+    _plant(db, "twice", mode=1, value=b'{"a": 1}')
+    _plant(db, "twice", mode=1, value=b'{"a": 2}')
+    cache = _make(planted, warnings)
+    assert cache.get("twice") is None
+    cache.put("twice", {"a": 3})
+    assert cache.get("twice") == {"a": 3}
+    cache.close()
+    assert len(warnings) == 1 and "moved it to" in warnings[0]
