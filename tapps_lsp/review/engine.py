@@ -51,8 +51,8 @@ def analyze(text: str, settings: Settings, *, filename: str = "file.py") -> File
 def analyze_batch(items: list[tuple[str, str]], settings: Settings) -> list[FileResult]:
     """Like `analyze` for each (filename, text), with one ruff process for the chunk.
 
-    Measured on 40 standard-library files: one ruff over temp files takes 0.11 s,
-    one ruff per file on stdin 0.45 s.
+    Measured on the first 40 standard-library modules (1 MiB): one ruff over temp
+    files takes 0.06 s, one ruff per file on stdin 0.20 s (2 cores).
     """
     results: list[FileResult | None] = [None] * len(items)
     todo: list[int] = []

@@ -1,0 +1,126 @@
+"""ProjectContext: coverage.xml, test files, structure and devex of a workspace root."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tapps_lsp.review.model import ProjectInfo
+from tapps_lsp.review.project import ProjectContext
+
+COBERTURA = """<?xml version="1.0" ?>
+<coverage version="7.6" line-rate="0.5">
+  <sources><source>{source}</source></sources>
+  <packages><package name="pkg"><classes>
+    <class name="mod.py" filename="pkg/mod.py" line-rate="0.75">
+      <lines><line number="1" hits="1"/><line number="2" hits="3"/>
+             <line number="3" hits="0"/><line number="4" hits="1"/></lines>
+    </class>
+    <class name="empty.py" filename="pkg/empty.py" line-rate="1"><lines/></class>
+  </classes></package></packages>
+</coverage>
+"""
+
+
+def make(root: Path, *names: str) -> None:
+    for name in names:
+        path = root / name
+        if name.endswith("/"):
+            path.mkdir(parents=True, exist_ok=True)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("")
+
+
+def test_no_workspace():
+    assert ProjectContext(None).info_for("/x/a.py") == ProjectInfo()
+
+
+def test_empty_workspace(tmp_path):
+    info = ProjectContext(tmp_path).info_for(tmp_path / "a.py")
+    assert info == ProjectInfo()
+
+
+def test_structure_points(tmp_path):
+    # 2.5 pyproject + 2 README + 2 tests/ = 6.5 -> x2 = 13 -> capped at 10
+    make(tmp_path, "pyproject.toml", "README.md", "tests/")
+    assert ProjectContext(tmp_path).structure == 10.0
+
+
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        (["README.rst"], 4.0),
+        ([".git/", "requirements-dev.txt"], 5.0),
+        (["setup.py", "uv.lock"], 8.0),
+        (["package.json", ".git/"], 7.0),
+    ],
+)
+def test_structure(tmp_path, names, expected):
+    make(tmp_path, *names)
+    assert ProjectContext(tmp_path).structure == expected
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"AGENTS.md": ""}, 6.0),
+        ({"docs/x.md": ""}, 4.0),
+        ({".vscode/settings.json": ""}, 4.0),
+        ({"pyproject.toml": "[tool.ruff]\nline-length = 100\n"}, 3.0),
+        ({"pyproject.toml": "[project]\nname = 'x'\n"}, 0.0),
+        ({".github/workflows/ci.yml": ""}, 3.0),
+        ({".pre-commit-config.yaml": "", "mypy.ini": ""}, 6.0),
+        ({"CLAUDE.md": "", "docs/a": "", ".tapps-agents/c.yaml": ""}, 10.0),  # 14 -> 10
+    ],
+)
+def test_devex(tmp_path, files, expected):
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert ProjectContext(tmp_path).devex == expected
+
+
+def test_test_files_are_found_outside_tool_folders(tmp_path):
+    make(tmp_path, "tests/unit/test_engine.py", ".venv/lib/test_vendored.py")
+    make(tmp_path, "node_modules/test_x.py")
+    ctx = ProjectContext(tmp_path)
+    assert ctx.info_for(tmp_path / "src" / "engine.py").has_test_file
+    assert not ctx.info_for(tmp_path / "vendored.py").has_test_file
+    assert not ctx.info_for(tmp_path / "x.py").has_test_file
+
+
+def test_symlinked_folders_are_not_walked(tmp_path):
+    outside = tmp_path / "outside"
+    make(outside, "test_secret.py")
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "link").symlink_to(outside, target_is_directory=True)
+    (root / "loop").symlink_to(root, target_is_directory=True)
+    assert ProjectContext(root).test_stems == frozenset()
+
+
+@pytest.mark.parametrize("absolute_source", [True, False])
+def test_coverage_report(tmp_path, absolute_source):
+    source = str(tmp_path) if absolute_source else "."
+    (tmp_path / "coverage.xml").write_text(COBERTURA.format(source=source))
+    ctx = ProjectContext(tmp_path)
+    mod = ctx.info_for(tmp_path / "pkg" / "mod.py")
+    assert mod.has_coverage_report
+    assert mod.coverage_line_rate == 0.75  # 3 of 4 lines hit
+    assert ctx.info_for("pkg/mod.py").coverage_line_rate == 0.75  # relative paths too
+    assert ctx.info_for(tmp_path / "pkg" / "empty.py").coverage_line_rate == 1.0
+    absent = ctx.info_for(tmp_path / "pkg" / "other.py")
+    assert absent.has_coverage_report and absent.coverage_line_rate is None
+
+
+def test_coverage_relative_to_a_source_folder(tmp_path):
+    (tmp_path / "coverage.xml").write_text(COBERTURA.format(source=tmp_path / "src"))
+    ctx = ProjectContext(tmp_path)
+    assert ctx.info_for(tmp_path / "src" / "pkg" / "mod.py").coverage_line_rate == 0.75
+
+
+def test_a_broken_coverage_report_counts_as_none(tmp_path):
+    (tmp_path / "coverage.xml").write_text("<coverage><unclosed")
+    assert not ProjectContext(tmp_path).info_for(tmp_path / "a.py").has_coverage_report
