@@ -35,7 +35,8 @@ lint: install
 	@if [ -f vscode-client/package.json ]; then $(MAKE) -C vscode-client lint; fi
 
 bench: install
-	$(PY) -m benchmarks.run
+	$(PY) -m pip install --quiet -e '.[bench]'
+	$(PY) -m benchmarks.run $(BENCH_ARGS)
 
 fuzz: install
 	TAPPS_FUZZ_EXAMPLES=2000 $(PY) -m pytest -q tests -k fuzz

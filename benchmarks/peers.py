@@ -1,0 +1,186 @@
+"""What a user would run instead: ruff's own server, python-lsp-server, and the
+ruff + radon cc + radon mi + bandit command lines one after another."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.lsp_client import LspClient, default_capabilities, file_uri
+from benchmarks.sampling import tree_rss_mb
+from benchmarks.saves import Document, repeat, varied
+
+BIN = Path(sys.prefix) / "bin"
+HERE = Path(__file__).resolve().parent
+
+# Our engine's default lint settings, so that ruff does the same work in both.
+RUFF_ARGS = [
+    "--isolated",
+    "--select",
+    "E,F,W",
+    "--ignore",
+    "E501",
+    "--line-length",
+    "100",
+    "--output-format",
+    "json",
+    "--exit-zero",
+]
+
+# radon's raw metrics re-tokenize a multi-line statement once per line, so
+# these two files alone take minutes (rubik/radon#223): a figure without them
+# shows what the rest of the chain costs.
+RADON_MI_SLOW = ["*/html/entities.py", "*/pydoc_data/topics.py"]
+
+
+def server_commands() -> dict[str, list[str]]:
+    return {
+        "ruff server": [str(BIN / "ruff"), "server"],
+        "pylsp": [sys.executable, "-m", "pylsp"],
+        "pylsp (no debounce)": [sys.executable, str(HERE / "pylsp_nodebounce.py")],
+    }
+
+
+def _peer_capabilities() -> dict[str, Any]:
+    caps = default_capabilities()
+    # pylsp asks for a progress token from inside its synchronous lint
+    # handler and then blocks a second waiting for our answer, which its own
+    # reader thread cannot deliver; without the capability it skips that.
+    caps["window"] = {}
+    return caps
+
+
+async def measure_server(
+    name: str,
+    command: list[str],
+    workspace: Path,
+    source: Path,
+    *,
+    cached_count: int,
+    uncached_count: int,
+    log: Path,
+) -> dict[str, Any]:
+    """Save -> diagnostics of one peer server on `source`, same and varied content.
+
+    ruff's server lints on didChange (it has no save trigger), pylsp on didSave;
+    each is driven by the trigger it acts on.
+    """
+    client = LspClient(command, cwd=workspace, stderr_path=log)
+    await client.start()
+    try:
+        init_ms = await client.initialize(workspace, capabilities=_peer_capabilities())
+        text = source.read_text(encoding="utf-8")
+        document = Document(client, file_uri(source), text)
+        open_ms = await document.open()
+        debounced = name == "pylsp"
+        pause = 0.05 if name.startswith("pylsp") else 0.0
+        if name == "ruff server":
+            trigger = "didChange"
+            same = await repeat(lambda i: document.change(text), cached_count, warmup=10)
+            fresh = await repeat(
+                lambda i: document.change(varied(text, i)), uncached_count, warmup=3
+            )
+        else:
+            trigger = "didSave"
+            # The debounce makes every sample cost half a second: fewer of them.
+            count = max(5, cached_count // 20) if debounced else max(10, cached_count // 5)
+            same = await repeat(lambda i: document.edit_then_save(), count, warmup=2, pause_s=pause)
+            fresh = await repeat(
+                lambda i: document.edit_then_save(varied(text, i)),
+                max(5, uncached_count // 2) if debounced else uncached_count,
+                warmup=2,
+                pause_s=pause,
+            )
+        rss = tree_rss_mb(client.pid)
+        return {
+            "name": name,
+            "version": client.server_info.get("version", ""),
+            "trigger": trigger,
+            "initialize_ms": init_ms,
+            "open_ms": open_ms,
+            "same_content_ms": same,
+            "new_content_ms": fresh,
+            "rss_mb": rss,
+        }
+    finally:
+        await client.stop()
+
+
+def _timed(command: list[str], *, cwd: Path, timeout: float) -> dict[str, Any]:
+    start = time.perf_counter()
+    try:
+        completed = subprocess.run(
+            command,
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return {"seconds": timeout, "capped": True, "returncode": None}
+    seconds = time.perf_counter() - start
+    failed = completed.returncode not in (0, 1)  # bandit exits 1 when it finds issues
+    result: dict[str, Any] = {
+        "seconds": seconds,
+        "capped": False,
+        "returncode": completed.returncode,
+    }
+    if failed:
+        result["stderr"] = completed.stderr.decode(errors="replace")[-2000:]
+    return result
+
+
+def chain_commands(target: Path) -> dict[str, list[str]]:
+    """The peer chain on a file or a folder, each tool as its command line."""
+    return {
+        "ruff": [str(BIN / "ruff"), "check", "--no-cache", *RUFF_ARGS, str(target)],
+        "radon cc": [str(BIN / "radon"), "cc", "-j", str(target)],
+        "radon mi": [str(BIN / "radon"), "mi", "-j", str(target)],
+        "bandit": [str(BIN / "bandit"), "-r", "-q", "-f", "json", str(target)],
+    }
+
+
+def run_chain(
+    target: Path, *, repeats: int, mi_cap_s: float, mi_repeats: int = 1
+) -> dict[str, Any]:
+    """Runs the chain on `target`; the median of `repeats` runs per tool.
+
+    radon mi may not finish on the whole library: it is stopped at `mi_cap_s`
+    and reported as at least the cap.
+    """
+    cwd = target.parent
+    tools: dict[str, Any] = {}
+    for tool, command in chain_commands(target).items():
+        runs = mi_repeats if tool == "radon mi" else repeats
+        timeout = mi_cap_s if tool == "radon mi" else 3600.0
+        samples = [_timed(command, cwd=cwd, timeout=timeout) for _ in range(runs)]
+        seconds = sorted(sample["seconds"] for sample in samples)
+        tools[tool] = {
+            "seconds": seconds[len(seconds) // 2],
+            "samples": seconds,
+            "capped": any(sample["capped"] for sample in samples),
+            "errors": [sample["stderr"] for sample in samples if "stderr" in sample],
+            "command": " ".join(
+                Path(command[0]).name if i == 0 else a for i, a in enumerate(command)
+            ),
+        }
+    if target.is_dir():
+        command = [*chain_commands(target)["radon mi"], "-e", ",".join(RADON_MI_SLOW)]
+        sample = _timed(command, cwd=cwd, timeout=mi_cap_s)
+        tools["radon mi (without its 2 slowest files)"] = {
+            "seconds": sample["seconds"],
+            "samples": [sample["seconds"]],
+            "capped": sample["capped"],
+            "errors": [sample["stderr"]] if "stderr" in sample else [],
+        }
+    total = sum(tools[tool]["seconds"] for tool in ("ruff", "radon cc", "radon mi", "bandit"))
+    return {
+        "tools": tools,
+        "total_seconds": total,
+        "at_least": tools["radon mi"]["capped"],
+        "mi_cap_seconds": mi_cap_s,
+    }
