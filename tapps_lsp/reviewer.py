@@ -1,0 +1,588 @@
+"""The Reviewer: cache first, then worker processes; shared by the server and the CLI.
+
+Three paths, cheapest first:
+- `lookup`: hash the text, look the result up, score it. Synchronous and in
+  microseconds: the path a save of unchanged content takes.
+- `review_text`: a miss is analysed in the interactive worker, one process
+  kept warm for the editor and never shared with scans, so a save is not
+  queued behind a workspace review.
+- `review_files`: a scan. Unchanged files are recognised by the stat index
+  (path, size, mtime_ns) and served from the cache without being read;
+  files the index does not know are read and hashed in a thread and may
+  still be cache hits; the rest go to a pool of scan workers in chunks
+  (one ruff run per chunk) and are read inside the workers.
+
+Workers are started with forkserver where it exists: forking a server that
+runs threads is unsafe, and spawn pays interpreter start-up per process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import functools
+import multiprocessing
+import os
+import stat
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tapps_lsp.cache import ResultCache, content_hash, fingerprint, make_key
+from tapps_lsp.config import Settings
+from tapps_lsp.review import engine, scoring
+from tapps_lsp.review.model import FileResult, Review
+from tapps_lsp.review.project import ProjectContext
+
+Log = Callable[[str, str], None]
+
+# Reasons given to files that were not analysed for a reason of the file system.
+UNREADABLE = "File skipped: cannot be read"
+CRASHED = "File skipped: its analysis stopped the worker process"
+
+# A file modified this recently might be modified again within the file
+# system's timestamp granularity with the same size: its stat entry is not
+# trusted (git's "racily clean" rule).
+_RACY_NS = 2_000_000_000
+# Scan chunks: at most this many files, and roughly this many bytes, per chunk.
+_CHUNK_FILES = 16
+_CHUNK_BYTES = 256 * 1024
+# How many files the event loop handles before it lets other work run.
+_SLICE = 128
+
+
+def _mp_context() -> Any:
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        # Workers fork from a server that has already imported the engine.
+        context.set_forkserver_preload(["tapps_lsp.reviewer"])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+def _new_pool(workers: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(
+        max_workers=workers, mp_context=_mp_context(), initializer=engine.warm_up
+    )
+
+
+def _kill(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool now: drop queued work and terminate the workers mid-file."""
+    # The executor keeps its processes private; terminating them is the only
+    # way to stop a file that is being analysed.
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+
+
+# ---- what runs in the workers (and in the reading thread) -----------------------------
+
+
+@dataclass
+class _Read:
+    """A file as one read found it."""
+
+    path: str
+    status: str  # "ok" | "deleted" | "unreadable" | "large"
+    size: int = 0
+    mtime_ns: int = 0
+    text: str | None = None
+    error: str = ""
+
+    @property
+    def hash(self) -> str:
+        return content_hash(self.text or "")
+
+
+# Non-blocking: opening a FIFO named like a source file must not hang the scan.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def _read(path: str, max_size: int) -> _Read:
+    """Read one file; its size and mtime come from the open descriptor, not a second stat."""
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except FileNotFoundError:
+        return _Read(path, "deleted")
+    except OSError as exc:
+        return _Read(path, "unreadable", error=exc.strerror or str(exc))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return _Read(path, "unreadable", error="not a regular file")
+        if st.st_size > max_size:
+            return _Read(path, "large", st.st_size, st.st_mtime_ns)
+        with open(fd, "rb", closefd=False) as f:
+            data = f.read()
+    except OSError as exc:
+        return _Read(path, "unreadable", error=exc.strerror or str(exc))
+    finally:
+        os.close(fd)
+    # Undecodable bytes survive as surrogates; the engine skips such text.
+    text = data.decode("utf-8", "surrogateescape")
+    return _Read(path, "ok", st.st_size, st.st_mtime_ns, text)
+
+
+@dataclass
+class _Hashed:
+    read: _Read
+    hash: str = ""
+
+
+def _hash_files(paths: list[str], max_size: int) -> list[_Hashed]:
+    """Read and hash files the stat index does not know, keeping no text."""
+    out = []
+    for path in paths:
+        read = _read(path, max_size)
+        digest = read.hash if read.status == "ok" else ""
+        read.text = None
+        out.append(_Hashed(read, digest))
+    return out
+
+
+@dataclass
+class _Analysed:
+    read: _Read
+    hash: str = ""
+    result: FileResult | None = None
+
+
+def _analyze_chunk(paths: list[str], settings: Settings) -> list[_Analysed]:
+    """Worker: read a chunk of files and analyse them, ruff once for the chunk."""
+    reads = [_read(path, settings.maxFileSize) for path in paths]
+    readable = [r for r in reads if r.status == "ok"]
+    results = engine.analyze_batch([(r.path, r.text or "") for r in readable], settings)
+    analysed = {id(r): _Analysed(r, r.hash, res) for r, res in zip(readable, results, strict=True)}
+    out = []
+    for read in reads:
+        item = analysed.get(id(read)) or _Analysed(read)
+        item.read.text = None  # the text stays in the worker
+        out.append(item)
+    return out
+
+
+# ---- the reviewer ------------------------------------------------------------------------
+
+
+@dataclass
+class _Scan:
+    """One review_files call: its pool, its results, its retry book-keeping."""
+
+    settings: Settings
+    root: Path | None
+    fingerprint: str
+    on_result: Callable[[Review], None] | None
+    on_deleted: Callable[[str], None] | None
+    reviews: dict[int, Review] = field(default_factory=dict)
+    index_of: dict[str, int] = field(default_factory=dict)
+    pool: ProcessPoolExecutor | None = None
+    # The one-process pool that retries files whose worker died.
+    spare: ProcessPoolExecutor | None = None
+
+
+class Reviewer:
+    """Reviews text and files through the cache and worker processes."""
+
+    def __init__(self, cache: ResultCache, jobs: int = 0, log: Log | None = None) -> None:
+        self.cache = cache
+        self.jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
+        self._log: Log = log or (lambda level, message: None)
+        self._projects: dict[Path | None, ProjectContext] = {}
+        self._interactive: ProcessPoolExecutor | None = None
+        self._scan_pools: set[ProcessPoolExecutor] = set()
+
+    # ---- projects ------------------------------------------------------------------------
+
+    def project(self, root: Path | None) -> ProjectContext:
+        """The folder's ProjectContext, built once until `invalidate_project`."""
+        context = self._projects.get(root)
+        if context is None:
+            context = self._projects[root] = ProjectContext(root)
+        return context
+
+    def invalidate_project(self, root: Path | None) -> None:
+        """Forget what the folder said (coverage.xml, test files, layout changed)."""
+        self._projects.pop(root, None)
+
+    # ---- single documents -------------------------------------------------------------------
+
+    def lookup(self, text: str, path: str, settings: Settings, root: Path | None) -> Review | None:
+        """The review of `text` when its result is cached, else None. Never analyses."""
+        digest = content_hash(text)
+        return self._cached(digest, fingerprint(settings), path, settings, root)
+
+    def warm(self) -> None:
+        """Start the interactive worker now, so the first save does not pay for it."""
+        self._interactive_pool().submit(int)
+
+    async def review_text(
+        self, text: str, path: str, settings: Settings, root: Path | None
+    ) -> Review:
+        """The review of `text`: from the cache, else analysed in the interactive worker."""
+        digest = content_hash(text)
+        fp = fingerprint(settings)
+        review = self._cached(digest, fp, path, settings, root)
+        if review is not None:
+            return review
+        job = functools.partial(engine.analyze, text, settings, filename=path)
+        loop = asyncio.get_running_loop()
+        try:
+            result = await loop.run_in_executor(self._interactive_pool(), job)
+        except BrokenProcessPool:
+            self._log("warning", f"the review worker stopped while reviewing {path}; retrying")
+            self._replace_interactive()
+            try:
+                result = await loop.run_in_executor(self._interactive_pool(), job)
+            except BrokenProcessPool:
+                self._replace_interactive()
+                self._log("error", f"the review worker stopped twice on {path}")
+                return self._score(engine.skipped_result(CRASHED), path, settings, root)
+        self.cache.put(make_key(digest, fp), result.to_dict())
+        return self._score(result, path, settings, root, digest=digest)
+
+    def _interactive_pool(self) -> ProcessPoolExecutor:
+        if self._interactive is None:
+            self._interactive = _new_pool(1)
+        return self._interactive
+
+    def _replace_interactive(self) -> None:
+        if self._interactive is not None:
+            _kill(self._interactive)
+        self._interactive = None
+
+    # ---- scans -------------------------------------------------------------------------------
+
+    def review_files_sync(
+        self,
+        paths: Sequence[Path | str],
+        settings: Settings,
+        root: Path | None,
+        *,
+        on_result: Callable[[Review], None] | None = None,
+        on_deleted: Callable[[str], None] | None = None,
+    ) -> list[Review]:
+        """`review_files` for callers without an event loop (the CLI)."""
+        return asyncio.run(
+            self.review_files(paths, settings, root, on_result=on_result, on_deleted=on_deleted)
+        )
+
+    async def review_files(
+        self,
+        paths: Sequence[Path | str],
+        settings: Settings,
+        root: Path | None,
+        *,
+        on_result: Callable[[Review], None] | None = None,
+        cancel: asyncio.Event | None = None,
+        on_deleted: Callable[[str], None] | None = None,
+    ) -> list[Review]:
+        """Review files in bulk; returns their reviews in the order of `paths`.
+
+        `on_result` is called on the event loop as each review is ready (cache
+        hits first). A file deleted before it could be read is left out and
+        reported to `on_deleted`; an unreadable one gets a review skipped with
+        `UNREADABLE`. When `cancel` is set the scan stops within a second, its
+        worker processes terminated, and the reviews done so far are returned.
+        """
+        scan = _Scan(settings, root, fingerprint(settings), on_result, on_deleted)
+        names = [str(p) for p in paths]
+        scan.index_of = {name: i for i, name in enumerate(names)}
+        started = time.perf_counter()
+        finished = False
+        try:
+            unknown = await self._from_stat_index(scan, names, cancel)
+            if unknown and not _is_set(cancel):
+                misses = await self._from_hashes(scan, unknown)
+                if misses and not _is_set(cancel):
+                    await self._analyse(scan, misses, cancel)
+            finished = not _is_set(cancel)
+        finally:
+            # Cancelled or failed: stop the workers mid-file; else let them exit idle.
+            for pool in (scan.pool, scan.spare):
+                if pool is not None:
+                    self._stop_pool(pool, kill=not finished)
+        self._log(
+            "info",
+            f"reviewed {len(scan.reviews)} of {len(names)} files in "
+            f"{time.perf_counter() - started:.2f} s" + (" (cancelled)" if _is_set(cancel) else ""),
+        )
+        return [scan.reviews[i] for i in sorted(scan.reviews)]
+
+    async def _from_stat_index(
+        self, scan: _Scan, names: list[str], cancel: asyncio.Event | None
+    ) -> list[str]:
+        """Serve files whose (size, mtime) the index knows; returns the others."""
+        index = self.cache.stat_index
+        unknown = []
+        for start in range(0, len(names), _SLICE):
+            if _is_set(cancel):
+                break
+            for name in names[start : start + _SLICE]:
+                try:
+                    st = os.stat(name)
+                except FileNotFoundError:
+                    self._deleted(scan, name)
+                    continue
+                except OSError as exc:
+                    self._unreadable(scan, name, exc.strerror or str(exc))
+                    continue
+                digest = index.lookup(name, st.st_size, st.st_mtime_ns)
+                review = None
+                if digest is not None:
+                    review = self._cached(digest, scan.fingerprint, name, scan.settings, scan.root)
+                if review is None:
+                    unknown.append(name)
+                else:
+                    self._deliver(scan, review)
+            await asyncio.sleep(0)
+        return unknown
+
+    async def _from_hashes(self, scan: _Scan, names: list[str]) -> list[tuple[str, int]]:
+        """Read and hash (in a thread) what the index did not know; serve cache hits.
+
+        Returns (path, size) of the files that need analysing.
+        """
+        hashed = await asyncio.to_thread(_hash_files, names, scan.settings.maxFileSize)
+        misses = []
+        recorded = []
+        for start in range(0, len(hashed), _SLICE):
+            for item in hashed[start : start + _SLICE]:
+                read = item.read
+                if read.status == "deleted":
+                    self._deleted(scan, read.path)
+                elif read.status == "unreadable":
+                    self._unreadable(scan, read.path, read.error)
+                elif read.status == "large":
+                    self._too_large(scan, read)
+                else:
+                    review = self._cached(
+                        item.hash, scan.fingerprint, read.path, scan.settings, scan.root
+                    )
+                    if review is None:
+                        misses.append((read.path, read.size))
+                        continue
+                    recorded.append((read, item.hash))
+                    self._deliver(scan, review)
+            await asyncio.sleep(0)
+        self._record(recorded)
+        return misses
+
+    async def _analyse(
+        self, scan: _Scan, misses: list[tuple[str, int]], cancel: asyncio.Event | None
+    ) -> None:
+        """Analyse the misses in the scan pool, a few chunks in flight at a time.
+
+        When a worker dies, every chunk in flight in that pool fails with it and
+        the pool is replaced. Their files are retried one at a time in a
+        one-process retry pool, where a death can only be that file's doing:
+        such a file is reported as crashed instead of being retried again.
+        """
+        queue = collections.deque(_chunks(misses))
+        suspects: collections.deque[str] = collections.deque()
+        pending: dict[asyncio.Future[Any], tuple[ProcessPoolExecutor, list[str]]] = {}
+        workers = min(self.jobs, len(queue))
+        scan.pool = self._start_pool(workers)
+        cancelled = asyncio.ensure_future(cancel.wait()) if cancel is not None else None
+        try:
+            while True:
+                in_flight = sum(1 for pool, _ in pending.values() if pool is scan.pool)
+                # A few chunks ahead keep the workers busy without queueing the whole scan.
+                while queue and in_flight < 2 * workers:
+                    self._submit(pending, scan.pool, queue.popleft(), scan.settings)
+                    in_flight += 1
+                if suspects and not any(pool is scan.spare for pool, _ in pending.values()):
+                    scan.spare = scan.spare or self._start_pool(1)
+                    self._submit(pending, scan.spare, [suspects.popleft()], scan.settings)
+                if not pending:
+                    return
+                waiting: set[asyncio.Future[Any]] = set(pending)
+                if cancelled is not None:
+                    waiting.add(cancelled)
+                done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                if cancelled is not None and cancelled in done:
+                    return
+                for future in done:
+                    pool, chunk = pending.pop(future)
+                    exc = None if future.cancelled() else future.exception()
+                    if future.cancelled() or isinstance(exc, BrokenProcessPool):
+                        if pool is scan.spare:
+                            self._log("error", f"{chunk[0]}: its analysis stopped the worker")
+                            self._crashed(scan, chunk[0], "a retry alone stopped it too")
+                            self._stop_pool(pool)
+                            scan.spare = None
+                            continue
+                        if pool is scan.pool:
+                            self._log("warning", "a scan worker stopped; starting a new one")
+                            self._stop_pool(pool)
+                            scan.pool = self._start_pool(workers)
+                        suspects.extend(chunk)
+                    elif exc is not None:
+                        self._log("error", f"analysis of {len(chunk)} files failed: {exc!r}")
+                        for name in chunk:
+                            self._crashed(scan, name, repr(exc))
+                    else:
+                        self._store(scan, future.result())
+        finally:
+            if cancelled is not None:
+                cancelled.cancel()
+            for future in pending:
+                future.cancel()
+
+    def _start_pool(self, workers: int) -> ProcessPoolExecutor:
+        pool = _new_pool(workers)
+        self._scan_pools.add(pool)
+        return pool
+
+    def _stop_pool(self, pool: ProcessPoolExecutor, *, kill: bool = True) -> None:
+        self._scan_pools.discard(pool)
+        if kill:
+            _kill(pool)
+        else:
+            pool.shutdown(wait=False)
+
+    @staticmethod
+    def _submit(
+        pending: dict[asyncio.Future[Any], tuple[ProcessPoolExecutor, list[str]]],
+        pool: ProcessPoolExecutor,
+        chunk: list[str],
+        settings: Settings,
+    ) -> None:
+        future = asyncio.wrap_future(pool.submit(_analyze_chunk, chunk, settings))
+        pending[future] = (pool, chunk)
+
+    def worker_pids(self) -> list[int]:
+        """Process ids of the live worker processes (interactive and scans)."""
+        pools = [*self._scan_pools, *([self._interactive] if self._interactive else [])]
+        return sorted(
+            process.pid
+            for pool in pools
+            for process in (getattr(pool, "_processes", None) or {}).values()
+            if process.pid is not None and process.is_alive()
+        )
+
+    def _store(self, scan: _Scan, items: list[_Analysed]) -> None:
+        """Cache and deliver what a worker returned."""
+        stored = []
+        recorded = []
+        for item in items:
+            read = item.read
+            if read.status == "deleted":
+                self._deleted(scan, read.path)
+            elif read.status == "unreadable":
+                self._unreadable(scan, read.path, read.error)
+            elif read.status == "large":
+                self._too_large(scan, read)
+            elif item.result is not None:
+                stored.append((make_key(item.hash, scan.fingerprint), item.result.to_dict()))
+                recorded.append((read, item.hash))
+                review = self._score(
+                    item.result, read.path, scan.settings, scan.root, digest=item.hash
+                )
+                self._deliver(scan, review)
+        self.cache.put_many(stored)
+        self._record(recorded)
+
+    def _record(self, items: Iterable[tuple[_Read, str]]) -> None:
+        """Remember (size, mtime) -> hash, except for files too recently modified to trust."""
+        now = time.time_ns()
+        self.cache.stat_index.record_many(
+            (read.path, read.size, read.mtime_ns, digest)
+            for read, digest in items
+            if now - read.mtime_ns > _RACY_NS
+        )
+
+    # ---- results -----------------------------------------------------------------------------
+
+    def _cached(
+        self, digest: str, fp: str, path: str, settings: Settings, root: Path | None
+    ) -> Review | None:
+        data = self.cache.get(make_key(digest, fp))
+        if data is None:
+            return None
+        try:
+            result = FileResult.from_dict(data)
+        except (ValueError, KeyError, TypeError) as exc:
+            self._log("warning", f"ignored a cached result of another shape ({exc})")
+            return None
+        review = self._score(result, path, settings, root, digest=digest)
+        review.from_cache = True
+        return review
+
+    def _score(
+        self,
+        result: FileResult,
+        path: str,
+        settings: Settings,
+        root: Path | None,
+        *,
+        digest: str = "",
+    ) -> Review:
+        review = scoring.score(result, self.project(root).info_for(path), settings, path)
+        review.content_hash = digest
+        return review
+
+    def _deliver(self, scan: _Scan, review: Review) -> None:
+        scan.reviews[scan.index_of[review.path]] = review
+        if scan.on_result is not None:
+            scan.on_result(review)
+
+    def _deleted(self, scan: _Scan, path: str) -> None:
+        self._log("info", f"{path} was deleted during the review; skipped")
+        if scan.on_deleted is not None:
+            scan.on_deleted(path)
+
+    def _unreadable(self, scan: _Scan, path: str, error: str) -> None:
+        self._log("warning", f"cannot read {path}: {error}")
+        result = engine.skipped_result(f"{UNREADABLE} ({error})")
+        self._deliver(scan, self._score(result, path, scan.settings, scan.root))
+
+    def _too_large(self, scan: _Scan, read: _Read) -> None:
+        # Not read at all, so the same message engine.skip_reason gives, from the size.
+        reason = (
+            f"File skipped: {read.size:,} bytes is over the size limit of "
+            f"{scan.settings.maxFileSize:,} bytes (setting maxFileSize)"
+        )
+        result = engine.skipped_result(reason)
+        self._deliver(scan, self._score(result, read.path, scan.settings, scan.root))
+
+    def _crashed(self, scan: _Scan, path: str, detail: str) -> None:
+        result = engine.skipped_result(f"{CRASHED} ({detail})")
+        self._deliver(scan, self._score(result, path, scan.settings, scan.root))
+
+    # ---- lifetime ----------------------------------------------------------------------------
+
+    def shutdown(self) -> None:
+        """Stop every worker process now."""
+        self._replace_interactive()
+        for pool in list(self._scan_pools):
+            _kill(pool)
+        self._scan_pools.clear()
+
+
+def _is_set(event: asyncio.Event | None) -> bool:
+    return event is not None and event.is_set()
+
+
+def _chunks(misses: list[tuple[str, int]]) -> list[list[str]]:
+    """Chunks of similar weight, largest files first: no worker is left with a giant at the end."""
+    chunks: list[list[str]] = []
+    current: list[str] = []
+    weight = 0
+    for name, size in sorted(misses, key=lambda m: (-m[1], m[0])):
+        if current and (weight + size > _CHUNK_BYTES or len(current) >= _CHUNK_FILES):
+            chunks.append(current)
+            current, weight = [], 0
+        current.append(name)
+        weight += size
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+__all__ = ["CRASHED", "UNREADABLE", "Reviewer"]

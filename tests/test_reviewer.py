@@ -1,0 +1,234 @@
+"""The Reviewer with the real engine, cache and worker processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tapps_lsp.cache import ResultCache
+from tapps_lsp.config import Settings
+from tapps_lsp.reviewer import UNREADABLE, Reviewer
+
+SETTINGS = Settings()
+# Long enough ago that a stat entry is trusted (see reviewer._RACY_NS).
+PAST_NS = time.time_ns() - 3600 * 10**9
+
+
+def module_text(index: int, functions: int = 40) -> str:
+    """A distinct, ordinary module (unique content, so never a cache hit across tests)."""
+    parts = [f'"""Generated module {index}."""\n\nimport os\n\n']
+    for f in range(functions):
+        parts.append(
+            f"def f{index}_{f}(items, limit={f}):\n"
+            f"    total = 0\n"
+            f"    for item in items:\n"
+            f"        if item > limit and item % {f + 2} == 0:\n"
+            f"            total += item * {index}\n"
+            f"        elif item < 0:\n"
+            f"            total -= os.getpid() % {f + 3}\n"
+            f"    return total\n\n\n"
+        )
+    return "".join(parts)
+
+
+def write(path: Path, text: str, mtime_ns: int | None = None) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    if mtime_ns is not None:
+        os.utime(path, ns=(mtime_ns, mtime_ns))
+    return path
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path) -> Path:
+    return tmp_path / "cache"
+
+
+@pytest.fixture
+def reviewer(cache_dir: Path) -> Iterator[Reviewer]:
+    r = Reviewer(ResultCache(cache_dir), jobs=2)
+    yield r
+    r.shutdown()
+    r.cache.close()
+
+
+def fresh(cache_dir: Path) -> Reviewer:
+    """A new Reviewer on the same cache directory, as after a restart."""
+    return Reviewer(ResultCache(cache_dir), jobs=2)
+
+
+def codes(review: object) -> set[str]:
+    return {f.code for f in review.findings}  # type: ignore[attr-defined]
+
+
+def wait_gone(pids: list[int], timeout: float = 1.0) -> list[int]:
+    """The pids still alive after `timeout` (a dead child may linger as a zombie)."""
+    deadline = time.monotonic() + timeout
+    alive = pids
+    while alive and time.monotonic() < deadline:
+        alive = [pid for pid in alive if _alive(pid)]
+        time.sleep(0.01)
+    return alive
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().split(") ", 1)[1][0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+def test_warm_scan_does_not_read_unchanged_files(tmp_path: Path, cache_dir: Path) -> None:
+    root = tmp_path / "ws"
+    target = write(root / "mod.py", "x = 1\n", PAST_NS)
+    other = write(root / "other.py", module_text(1), PAST_NS)
+    first = fresh(cache_dir)
+    cold = first.review_files_sync([target, other], SETTINGS, root)
+    first.shutdown()
+    first.cache.close()
+    assert [r.from_cache for r in cold] == [False, False]
+    assert "F821" not in codes(cold[0])
+
+    # Same size, same mtime, different content: only a read could tell.
+    write(target, "x = y\n", PAST_NS)
+    second = fresh(cache_dir)
+    warm = second.review_files_sync([target, other], SETTINGS, root)
+    assert [r.from_cache for r in warm] == [True, True]
+    assert "F821" not in codes(warm[0]), "the warm scan read a file the stat index knew"
+
+    # A new mtime makes the index miss: the file is read and the change seen.
+    os.utime(target, ns=(PAST_NS + 10**9, PAST_NS + 10**9))
+    third = second.review_files_sync([target, other], SETTINGS, root)
+    assert "F821" in codes(third[0]) and not third[0].from_cache
+    assert third[1].from_cache
+    second.shutdown()
+    second.cache.close()
+
+
+def test_recently_modified_files_are_always_read(tmp_path: Path, reviewer: Reviewer) -> None:
+    target = write(tmp_path / "ws" / "mod.py", "x = 1\n")
+    reviewer.review_files_sync([target], SETTINGS, tmp_path / "ws")
+    stamp = target.stat().st_mtime_ns
+    write(target, "x = y\n", stamp)
+    again = reviewer.review_files_sync([target], SETTINGS, tmp_path / "ws")
+    assert "F821" in codes(again[0])
+
+
+def test_same_content_elsewhere_is_a_cache_hit(tmp_path: Path, reviewer: Reviewer) -> None:
+    text = module_text(2)
+    a = write(tmp_path / "a" / "mod.py", text)
+    b = write(tmp_path / "b" / "copy.py", text)
+    assert not reviewer.review_files_sync([a], SETTINGS, tmp_path / "a")[0].from_cache
+    review = reviewer.review_files_sync([b], SETTINGS, tmp_path / "b")[0]
+    assert review.from_cache and review.path == str(b)
+
+
+async def test_file_deleted_during_the_scan_is_skipped(tmp_path: Path, reviewer: Reviewer) -> None:
+    root = tmp_path / "ws"
+    known = write(root / "known.py", module_text(3), PAST_NS)
+    await reviewer.review_files([known], SETTINGS, root)
+    doomed = write(root / "doomed.py", module_text(4))
+    new = write(root / "new.py", module_text(5))
+    deleted: list[str] = []
+
+    def on_result(review: object) -> None:
+        # Cache hits are delivered before any miss is read: delete a miss now.
+        if doomed.exists():
+            doomed.unlink()
+
+    reviews = await reviewer.review_files(
+        [known, doomed, new], SETTINGS, root, on_result=on_result, on_deleted=deleted.append
+    )
+    assert [r.path for r in reviews] == [str(known), str(new)]
+    assert deleted == [str(doomed)]
+
+
+async def test_unreadable_files_are_reported(tmp_path: Path, reviewer: Reviewer) -> None:
+    root = tmp_path / "ws"
+    ok = write(root / "ok.py", module_text(6))
+    fifo = root / "pipe.py"
+    os.mkfifo(fifo)  # opening it for reading would block forever
+    folder = root / "folder.py"
+    folder.mkdir()
+    reviews = await asyncio.wait_for(
+        reviewer.review_files([ok, fifo, folder], SETTINGS, root), timeout=60
+    )
+    assert [r.path for r in reviews] == [str(ok), str(fifo), str(folder)]
+    assert reviews[0].result.skipped is None
+    for review in reviews[1:]:
+        assert review.result.skipped is not None
+        assert review.result.skipped.startswith(UNREADABLE)
+        assert [f.category for f in review.findings] == ["file"]
+
+
+async def test_cancel_stops_workers_within_a_second(tmp_path: Path, reviewer: Reviewer) -> None:
+    root = tmp_path / "ws"
+    paths = [write(root / f"m{i:03}.py", module_text(100 + i)) for i in range(60)]
+    cancel = asyncio.Event()
+    seen: list[int] = []
+    cancelled_at: list[float] = []
+
+    def on_result(review: object) -> None:
+        if not cancel.is_set():
+            seen.extend(reviewer.worker_pids())
+            cancelled_at.append(time.monotonic())
+            cancel.set()
+
+    reviews = await reviewer.review_files(paths, SETTINGS, root, on_result=on_result, cancel=cancel)
+    assert time.monotonic() - cancelled_at[0] < 1.0
+    assert 0 < len(reviews) < len(paths)
+    assert seen and wait_gone(seen) == []
+    assert reviewer.worker_pids() == []
+
+
+async def test_dead_worker_is_replaced_and_its_files_retried(
+    tmp_path: Path, cache_dir: Path
+) -> None:
+    messages: list[str] = []
+    reviewer = Reviewer(ResultCache(cache_dir), jobs=2, log=lambda lvl, msg: messages.append(msg))
+    root = tmp_path / "ws"
+    paths = [write(root / f"m{i:03}.py", module_text(200 + i)) for i in range(48)]
+    killed: list[int] = []
+
+    def on_result(review: object) -> None:
+        if not killed:
+            killed.extend(reviewer.worker_pids())
+            for pid in killed:
+                os.kill(pid, signal.SIGKILL)
+
+    try:
+        reviews = await reviewer.review_files(paths, SETTINGS, root, on_result=on_result)
+    finally:
+        reviewer.shutdown()
+        reviewer.cache.close()
+    assert killed
+    assert any("scan worker stopped" in m for m in messages)
+    assert [r.path for r in reviews] == [str(p) for p in paths]
+    assert all(r.result.skipped is None for r in reviews)
+
+
+async def test_review_text_then_lookup(tmp_path: Path, reviewer: Reviewer) -> None:
+    text = "import os\n\nvalue = undefined_name\n"
+    path = str(tmp_path / "ws" / "doc.py")
+    assert reviewer.lookup(text, path, SETTINGS, tmp_path / "ws") is None
+    review = await reviewer.review_text(text, path, SETTINGS, tmp_path / "ws")
+    assert not review.from_cache and {"F401", "F821"} <= codes(review)
+    cached = reviewer.lookup(text, path, SETTINGS, tmp_path / "ws")
+    assert cached is not None and cached.from_cache
+    assert cached.to_dict() | {"fromCache": False} == review.to_dict()
+    # A result-affecting setting is another key.
+    assert reviewer.lookup(text, path, Settings(lintIgnore=["F401"]), tmp_path / "ws") is None
+
+
+def test_project_is_memoised_per_root(tmp_path: Path, reviewer: Reviewer) -> None:
+    assert reviewer.project(tmp_path) is reviewer.project(tmp_path)
+    first = reviewer.project(tmp_path)
+    reviewer.invalidate_project(tmp_path)
+    assert reviewer.project(tmp_path) is not first
