@@ -35,7 +35,8 @@ def default_directory() -> Path:
     """`TAPPS_LSP_CACHE_DIR` when set, else the user cache directory of tapps-lsp."""
     configured = os.environ.get("TAPPS_LSP_CACHE_DIR")
     if configured:
-        return Path(configured).expanduser()
+        # Absolute now: a relative path must not follow the working directory into a workspace.
+        return Path(configured).expanduser().absolute()
     return Path(platformdirs.user_cache_dir("tapps-lsp"))
 
 

@@ -195,6 +195,14 @@ def test_directory_from_env_is_private(tmp_path: Path, monkeypatch: pytest.Monke
     cache.close()
 
 
+def test_relative_directory_from_env_is_made_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TAPPS_LSP_CACHE_DIR", "relative")
+    assert default_directory() == tmp_path / "relative"
+
+
 def test_existing_directory_is_tightened(tmp_path: Path) -> None:
     directory = tmp_path / "shared"
     directory.mkdir(mode=0o755)
