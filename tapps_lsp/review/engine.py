@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import sys
 import time
 import warnings
 from collections.abc import Callable
@@ -220,7 +221,10 @@ def _syntax_finding(exc: SyntaxError | object, lines: list[str]) -> Finding:
     return Finding(
         source="tapps",
         code="TAPPS-SYNTAX",
-        message=f"Syntax error: {message} (no metrics for this file)",
+        message=(
+            f"Syntax error for Python {sys.version_info[0]}.{sys.version_info[1]}: {message} "
+            "(complexity, maintainability, security and performance not measured)"
+        ),
         severity="error",
         category="complexity",
         line=line,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import logging
+import threading
 import warnings
 from functools import cache
 
@@ -22,6 +23,9 @@ from tapps_lsp.review.positions import utf8_byte_to_codepoint
 SEVERITY = {"HIGH": "error", "MEDIUM": "warning", "LOW": "information"}
 
 _STDIN = "<stdin>"
+
+# The manager keeps per-run state; threads of one process take turns with it.
+_LOCK = threading.Lock()
 
 
 @cache
@@ -55,17 +59,19 @@ def scan(text: str, lines: list[str]) -> tuple[list[Finding], dict[str, int]]:
     except Exception as exc:  # a missing or broken install
         _manager.cache_clear()
         raise ToolError(f"bandit could not load: {exc}") from exc
-    m.results, m.skipped, m.scores = [], [], []
-    m.metrics = metrics.Metrics()
-    m._parse_file(_STDIN, io.BytesIO(text.encode("utf-8", "surrogatepass")), [_STDIN])
-    if m.skipped:
-        raise ToolError(f"bandit: {m.skipped[0][1]}")
+    with _LOCK:
+        m.results, m.skipped, m.scores = [], [], []
+        m.metrics = metrics.Metrics()
+        m._parse_file(_STDIN, io.BytesIO(text.encode("utf-8", "surrogatepass")), [_STDIN])
+        issues, skipped = m.results, m.skipped
+        m.results = []
+    if skipped:
+        raise ToolError(f"bandit: {skipped[0][1]}")
     counts = {"HIGH": 0, "MEDIUM": 0, "LOW": 0}
     findings = []
-    for issue in m.results:
+    for issue in issues:
         counts[issue.severity] = counts.get(issue.severity, 0) + 1
         findings.append(_finding(issue, lines, docs_utils.get_url(issue.test_id)))
-    m.results = []
     return findings, counts
 
 

@@ -119,8 +119,6 @@ class _Visitor:
             self.result.bonuses["async"] = BONUSES["async"]
         if any(_decorator_name(d) in _CACHE_DECORATORS for d in node.decorator_list):
             self.result.bonuses["cache"] = BONUSES["cache"]
-        if _is_generator(node):
-            self.result.bonuses["generator"] = BONUSES["generator"]
         for d in node.decorator_list:
             self.expressions(d)
         length = (node.end_lineno or node.lineno) - node.lineno + 1
@@ -138,10 +136,13 @@ class _Visitor:
         self.name, self.deepest = saved
 
     def expressions(self, node: ast.AST) -> None:
-        """Comprehensions in the statement itself (not in nested statements)."""
+        """Comprehensions and yields in the statement itself (not in nested statements)."""
         for expr in _own_expressions(node):
             for sub in ast.walk(expr):
-                if isinstance(sub, _COMPREHENSIONS):
+                if isinstance(sub, (ast.Yield, ast.YieldFrom)):
+                    # Only legal inside a function: that function is a generator.
+                    self.result.bonuses["generator"] = BONUSES["generator"]
+                elif isinstance(sub, _COMPREHENSIONS):
                     calls = sum(isinstance(n, ast.Call) for n in ast.walk(sub))
                     if calls > COMPREHENSION_CALLS:
                         self.penalise("heavy_comprehension", HEAVY_COMPREHENSION)
@@ -210,16 +211,3 @@ def _decorator_name(node: ast.expr) -> str:
     if isinstance(node, ast.Name):
         return node.id
     return ""
-
-
-def _is_generator(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
-    """A yield in this function's own body (not in a nested function or class)."""
-    stack: list[ast.AST] = list(node.body)
-    while stack:
-        n = stack.pop()
-        if isinstance(n, (ast.Yield, ast.YieldFrom)):
-            return True
-        if isinstance(n, (*_FUNCTIONS, ast.ClassDef, ast.Lambda)):
-            continue
-        stack.extend(ast.iter_child_nodes(n))
-    return False
