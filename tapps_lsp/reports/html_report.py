@@ -176,7 +176,9 @@ def render_html(reviews: Sequence[Review], run: Run) -> str:
         if s["deleted"]
         else ""
     )
-    tools = ", ".join(f"{escape(k)} {escape(v)}" for k, v in sorted(run.tools.items()))
+    tools = ", ".join(
+        f"{escape(k)} {escape(v)}" for k, v in sorted(run.tools.items()) if k != "tapps-lsp"
+    )
     return "".join(
         [
             '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">',
