@@ -120,7 +120,7 @@ h.run(function()
     filter = function(action)
       offered[#offered + 1] = { title = action.title, kind = action.kind }
       local title = action.title:lower()
-      return action.kind == 'quickfix' and title:find('noqa', 1, true) == nil and title:find('os', 1, true) ~= nil
+      return action.kind == 'quickfix' and title:find('f401', 1, true) ~= nil and title:find('noqa', 1, true) == nil
     end,
   })
   h.wait(15000, function()

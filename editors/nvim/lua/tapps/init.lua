@@ -2,7 +2,7 @@
 --
 --   require('tapps').setup({
 --     python = '/path/to/venv/bin/python',   -- the interpreter that has tapps-lsp installed
---     settings = { qualityThreshold = 75 },   -- the `tapps` settings (docs/settings.md)
+--     settings = { qualityThreshold = 75 },   -- the `tapps` settings (docs/configuration.md)
 --     progress = 'auto',                      -- echo scan progress unless fidget.nvim is loaded
 --   })
 local M = {}
