@@ -144,7 +144,7 @@ def _analyze(
     tree = _timed(result, "parse", lambda: _parse(text, filename))
     if not isinstance(tree, ast.Module):
         metrics.syntax_error = True
-        metrics.loc = len(lines) if text else 0
+        metrics.loc = len(text.splitlines())  # as radon counts lines
         if not any(f.code in ruff.SYNTAX_CODES for f in result.findings):
             result.findings.append(_syntax_finding(tree, lines))
     else:
@@ -195,7 +195,7 @@ def _metrics(
         if mi.mi < 20:
             result.findings.append(_low_mi_finding(mi.mi))
     else:
-        metrics.loc = len(lines) if text else 0
+        metrics.loc = len(text.splitlines())  # as radon counts lines
         metrics.sloc = sum(1 for s in lines if s.strip() and not s.lstrip().startswith("#"))
 
 

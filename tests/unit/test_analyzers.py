@@ -186,9 +186,19 @@ def test_mi_is_skipped_for_a_pathologically_long_statement():
     source = "X = {\n" + "".join(f"    'k{i}': {i},\n" for i in range(2000)) + "}\n"
     result = review(source)
     assert result.metrics.mi is None
-    assert result.analyzer_errors["radon"].startswith("maintainability: skipped, a 2002-line")
+    message = result.analyzer_errors["radon"]
+    assert message.startswith("maintainability: skipped, radon MI would take about")
+    assert message.endswith("(a 2002-line statement at line 1, 2002 lines in all)")
     assert result.timings["radon_mi"] < 0.5
-    assert result.metrics.loc == 2003
+    assert result.metrics.loc == 2002
+    assert result.metrics.blocks == [] and result.findings == []  # the rest ran
+
+
+def test_mi_runs_for_a_long_docstring():
+    # Cheap for radon despite its length: one string token per re-tokenization.
+    result = review('"""' + "Some documentation.\n" * 200 + '"""\n')
+    assert "radon" not in result.analyzer_errors
+    assert result.metrics.mi == 100.0
 
 
 def test_empty_file():

@@ -20,11 +20,30 @@ from tapps_lsp.review.analyzers import ToolError
 from tapps_lsp.review.model import Block, Finding
 from tapps_lsp.review.positions import utf8_byte_to_codepoint
 
-# radon's raw analysis re-tokenizes a multi-line statement once per line it spans,
-# so its cost grows with (lines x characters) of each such statement
-# (rubik/radon#223). Measured: a 250-line dict literal (~0.9 M units) takes
-# 0.7 s, a 500-line one (~3.9 M) 2 s. Above this budget MI is skipped.
-MI_BUDGET = 1_500_000
+# radon's raw analysis re-tokenizes a multi-line statement once per line it
+# spans, so its cost grows with lines x size of each such statement
+# (rubik/radon#223). Fitted on dict, list and call literals and docstrings of
+# 150-800 lines (within 40%): seconds ~ lines x (tokens x 3.2e-6 + characters
+# x 4.7e-8); e.g. a 300-line dict literal takes 1.4 s, a 300-line docstring
+# 0.12 s. MI is skipped when the estimate for the file exceeds the budget.
+SECONDS_PER_TOKEN_LINE = 3.2e-6
+SECONDS_PER_CHAR_LINE = 4.7e-8
+MI_BUDGET_SECONDS = 1.0
+
+# Roughly Python's tokens: strings (triple-quoted ones whole), comments, words, operators.
+_TOKEN = re.compile(
+    "|".join(
+        (
+            r'"""[\s\S]*?"""',
+            r"'''[\s\S]*?'''",
+            r'"(?:[^"\\\n]|\\.)*"',
+            r"'(?:[^'\\\n]|\\.)*'",
+            r"#[^\n]*",
+            r"\w+",
+            r"[^\w\s]",
+        )
+    )
+)
 
 # Complexity above this is an error rather than a warning (radon rank D and worse).
 ERROR_COMPLEXITY = 20
@@ -104,10 +123,10 @@ def maintainability(
     Raises ToolError instead of running when radon would take too long.
     """
     cost, span, at = _raw_cost(tree, lines)
-    if cost > MI_BUDGET:
+    if cost > MI_BUDGET_SECONDS:
         raise ToolError(
-            f"maintainability: skipped, a {span}-line statement at line {at} makes radon MI "
-            f"too slow ({len(lines)} lines)"
+            f"maintainability: skipped, radon MI would take about {cost:.0f} s "
+            f"(a {span}-line statement at line {at}, {len(text.splitlines())} lines in all)"
         )
     raw = raw_analyze(text)
     comment_lines = raw.comments + raw.multi
@@ -116,28 +135,28 @@ def maintainability(
     return Maintainability(mi=mi, loc=raw.loc, sloc=raw.sloc)
 
 
-def _raw_cost(tree: ast.Module, lines: list[str]) -> tuple[int, int, int]:
-    """Estimate radon's raw-analysis work: sum of lines x characters of multi-line statements.
+def _raw_cost(tree: ast.Module, lines: list[str]) -> tuple[float, int, int]:
+    """Estimate the seconds of radon's raw analysis spent on multi-line statements.
 
-    Returns (cost, lines of the longest statement, its 1-based first line).
+    Returns (seconds, lines of the longest statement, its 1-based first line).
     """
-    offsets = [0]
-    for line in lines:
-        offsets.append(offsets[-1] + len(line) + 1)
-    cost = worst = at = 0
+    cost = 0.0
+    worst = at = 0
     for node in ast.walk(tree):
         if not isinstance(node, ast.stmt):
             continue
         body = getattr(node, "body", None)
         if isinstance(body, list) and body and isinstance(body[0], ast.stmt):
-            # A compound statement: only its header is one logical line for radon.
+            # Only a compound statement's header is one logical line for radon.
             end = max(node.lineno, body[0].lineno - 1)
         else:
             end = node.end_lineno or node.lineno
         span = end - node.lineno + 1
-        if span > 1:
-            chars = offsets[min(end, len(lines))] - offsets[node.lineno - 1]
-            cost += span * chars
-            if span > worst:
-                worst, at = span, node.lineno
+        if span < 2:
+            continue
+        segment = "\n".join(lines[node.lineno - 1 : end])
+        tokens = sum(1 for _ in _TOKEN.finditer(segment))
+        cost += span * (tokens * SECONDS_PER_TOKEN_LINE + len(segment) * SECONDS_PER_CHAR_LINE)
+        if span > worst:
+            worst, at = span, node.lineno
     return cost, worst, at
