@@ -76,9 +76,7 @@ def _kill_group(proc: subprocess.Popen) -> None:
     proc.communicate()
 
 
-def first_line(data: bytes) -> str:
-    """The first non-empty line of a tool's stderr, for a one-line message."""
-    for line in data.decode("utf-8", "replace").splitlines():
-        if line.strip():
-            return line.strip()[:300]
-    return ""
+def first_lines(data: bytes, count: int = 3) -> str:
+    """The first non-empty lines of a tool's stderr, joined into a one-line message."""
+    lines = [ln.strip() for ln in data.decode("utf-8", "replace").splitlines() if ln.strip()]
+    return "; ".join(lines[:count])[:400]

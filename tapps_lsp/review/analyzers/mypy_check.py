@@ -15,7 +15,7 @@ import tempfile
 from importlib.util import find_spec
 
 from tapps_lsp.config import Settings
-from tapps_lsp.review.analyzers import ToolError, first_line, private_dir, run_tool
+from tapps_lsp.review.analyzers import ToolError, first_lines, private_dir, run_tool
 from tapps_lsp.review.model import Finding
 from tapps_lsp.review.positions import utf8_byte_to_codepoint
 
@@ -47,7 +47,7 @@ def check(text: str, filename: str, lines: list[str], settings: Settings) -> lis
         done = run_tool("mypy", argv, stdin=None, timeout=settings.toolTimeout, env=env)
     # 0: clean, 1: type errors; 2: mypy itself failed.
     if done.returncode not in (0, 1):
-        raise ToolError(f"mypy exited with {done.returncode}: {first_line(done.stderr)}")
+        raise ToolError(f"mypy exited with {done.returncode}: {first_lines(done.stderr)}")
     findings = []
     for raw in done.stdout.decode("utf-8", "replace").splitlines():
         try:

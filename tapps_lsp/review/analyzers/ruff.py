@@ -17,7 +17,7 @@ from functools import cache
 from typing import Any
 
 from tapps_lsp.config import Settings
-from tapps_lsp.review.analyzers import ToolError, first_line, private_dir, run_tool
+from tapps_lsp.review.analyzers import ToolError, first_lines, private_dir, run_tool
 from tapps_lsp.review.model import Edit, Finding, Fix
 from tapps_lsp.review.positions import ruff_to_internal
 
@@ -96,7 +96,7 @@ def check_batch(items: list[tuple[str, str]], settings: Settings) -> list[list[F
 def _parse(returncode: int, stdout: bytes, stderr: bytes) -> list[dict[str, Any]]:
     # 0: no violations, 1: violations; anything else is ruff failing.
     if returncode not in (0, 1):
-        raise ToolError(f"ruff exited with {returncode}: {first_line(stderr) or 'no message'}")
+        raise ToolError(f"ruff exited with {returncode}: {first_lines(stderr) or 'no message'}")
     try:
         rows = json.loads(stdout or b"[]")
     except ValueError:
