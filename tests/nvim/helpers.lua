@@ -104,10 +104,17 @@ end
 --- Run `fn` from VimEnter (nested, so :edit inside sets the filetype and starts the server),
 --- with a watchdog; exit 0 when it returns, 1 when it raises, 3 when the watchdog fires.
 --- @param fn fun()
---- @param opts? { watchdog_ms?: integer, setup?: table }
+--- `plain` starts the server the way a user without setup() does: g:tapps_python and
+--- vim.lsp.enable('tapps'), so only lsp/tapps.lua configures it.
+--- @param opts? { watchdog_ms?: integer, setup?: table, plain?: boolean }
 function M.run(fn, opts)
   opts = opts or {}
-  require('tapps').setup(vim.tbl_extend('keep', opts.setup or {}, { python = M.python }))
+  if opts.plain then
+    vim.g.tapps_python = M.python
+    vim.lsp.enable('tapps')
+  else
+    require('tapps').setup(vim.tbl_extend('keep', opts.setup or {}, { python = M.python }))
+  end
   vim.api.nvim_create_autocmd('VimEnter', {
     once = true,
     nested = true,

@@ -17,9 +17,15 @@ h.run(function()
   local client = h.attached_client(buf)
 
   vim.cmd('TappsReviewAll')
+  -- Cancel once some files are done, so the scan is really under way.
   h.wait(60000, function()
-    return #progress > 0 and progress[#progress].kind == 'report'
-  end, 'the first progress report', function()
+    local last = progress[#progress]
+    if not last or last.kind ~= 'report' then
+      return false
+    end
+    local done = tonumber((last.message or ''):match('^(%d+)/'))
+    return done ~= nil and done > 0
+  end, 'a progress report with files done', function()
     return progress
   end)
   local cancelled_at = vim.uv.hrtime() / 1e6

@@ -196,6 +196,11 @@ def test_review_all_report_and_cache_stats(tmp_path: Path) -> None:
 
     assert run.step("cache")["message"].startswith("tapps cache: ")
 
+    rescan = run.step("rescan")
+    files = len(list(project.rglob("*.py")))
+    assert rescan["progress"][-1]["message"].startswith(f"{files} files ({files} from cache)")
+    assert not any(line.startswith("tapps: Reviewing") for line in rescan["echoed"])
+
     reopened = run.step("reopened")
     assert reopened["bufnr_same"]
     assert "B602" in reopened["codes"] and reopened["duplicates"] == []
@@ -212,7 +217,8 @@ def test_cancel_mid_scan(tmp_path: Path) -> None:
     assert cancel["cancel_to_end_ms"] < 3000, cancel["cancel_to_end_ms"]
     tasks = cancel["tasks"]
     assert len(tasks) == 1 and tasks[0]["state"] == "cancelled", tasks
-    assert tasks[0]["done"] < tasks[0]["total"], tasks
+    assert 0 < tasks[0]["done"] < tasks[0]["total"], tasks
+    assert cancel["progress"][-1]["message"].startswith("Cancelled"), cancel["progress"][-1]
 
 
 @needs_server

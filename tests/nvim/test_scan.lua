@@ -1,6 +1,7 @@
 -- :TappsReviewAll over a workspace: progress begin/report/end (echoed in the message area),
 -- diagnostics for files never opened, no duplicates when one of them is opened later,
--- :TappsReport in html (handed to vim.ui.open) and json (opened in a split), :TappsCacheStats.
+-- :TappsReport in html (handed to vim.ui.open) and json (opened in a split), :TappsCacheStats,
+-- a second scan answered from the cache and not echoed while fidget.nvim is loaded.
 local here = vim.fs.dirname(debug.getinfo(1, 'S').source:sub(2))
 package.path = here .. '/?.lua;' .. package.path
 local h = require('helpers')
@@ -84,6 +85,21 @@ h.run(function()
     return notified
   end)
   h.emit('cache', { message = notified_matching('^tapps cache:') })
+
+  -- A second scan, all from the cache, with a progress UI of its own loaded: no echo.
+  package.loaded.fidget = {}
+  local echoes_before, seen_before = #echoed, #progress
+  vim.cmd('TappsReviewAll')
+  h.wait(60000, function()
+    return #progress > seen_before and progress[#progress].kind == 'end'
+  end, 'the end of the second scan', function()
+    return vim.list_slice(progress, seen_before + 1)
+  end)
+  h.emit('rescan', {
+    progress = vim.list_slice(progress, seen_before + 1),
+    echoed = vim.list_slice(echoed, echoes_before + 1),
+  })
+  package.loaded.fidget = nil
 
   -- Opening a file the scan already reported: Neovim pulls it too; still one set.
   vim.cmd.edit(vim.fs.joinpath(h.project, 'other.py'))

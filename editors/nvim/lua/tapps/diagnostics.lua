@@ -11,10 +11,10 @@ local M = {}
 local DOCUMENT = 'textDocument/diagnostic'
 local WORKSPACE = 'workspace/diagnostic'
 
---- resultIds of the workspace reports, per client and URI, so an unchanged file comes back as
---- "unchanged" instead of its full list.
---- @type table<integer, table<string, string>>
-local result_ids = {}
+--- Per client: resultIds of the workspace reports by URI (an unchanged file comes back as
+--- "unchanged" instead of its full list), and whether a workspace pull is in flight.
+--- @type table<integer, { ids: table<string, string>, pending: boolean }>
+local workspace_state = {}
 
 --- @return lsp.ClientCapabilities
 function M.capabilities()
@@ -36,42 +36,41 @@ local function apply_report(client, report)
 end
 
 --- Ask the server for the diagnostics of every file it has reviewed, open or not.
+--- tapps-lsp holds a workspace/diagnostic request open until it has something the client
+--- has not seen, so at most one is in flight per client: it answers whatever the next
+--- trigger would have asked.
 --- @param client vim.lsp.Client
---- @param on_done? fun(count: integer) called with the number of full reports applied
-function M.pull_workspace(client, on_done)
+function M.pull_workspace(client)
   if not client:supports_method(WORKSPACE) then
-    if on_done then
-      on_done(0)
-    end
     return
   end
-  local known = result_ids[client.id] or {}
+  local state = workspace_state[client.id] or { ids = {}, pending = false }
+  workspace_state[client.id] = state
+  if state.pending then
+    return
+  end
   local previous = {}
-  for uri, id in pairs(known) do
+  for uri, id in pairs(state.ids) do
     previous[#previous + 1] = { uri = uri, value = id }
   end
+  state.pending = true
   client:request(WORKSPACE, { previousResultIds = previous }, function(err, result)
-    local applied = 0
+    state.pending = false
     if err then
       vim.notify('tapps: workspace diagnostics failed: ' .. err.message, vim.log.levels.WARN)
-    elseif result then
-      for _, report in ipairs(result.items or {}) do
-        known[report.uri] = report.resultId
-        if report.kind == 'full' then
-          apply_report(client, report)
-          applied = applied + 1
-        end
-      end
-      result_ids[client.id] = known
+      return
     end
-    if on_done then
-      on_done(applied)
+    for _, report in ipairs(result and result.items or {}) do
+      state.ids[report.uri] = report.resultId
+      if report.kind == 'full' then
+        apply_report(client, report)
+      end
     end
   end)
 end
 
 --- Server request workspace/diagnostic/refresh: re-pull every attached buffer, and the
---- workspace reports if a scan has been pulled before (unchanged files cost only their id).
+--- workspace reports once a scan has been pulled (unchanged files cost only their id).
 local function on_refresh(_, _, ctx)
   local client = vim.lsp.get_client_by_id(ctx.client_id)
   if client then
@@ -80,7 +79,7 @@ local function on_refresh(_, _, ctx)
         M.pull_document(client, bufnr)
       end
     end
-    if result_ids[client.id] then
+    if workspace_state[client.id] then
       M.pull_workspace(client)
     end
   end
