@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import dataclasses
 import functools
 import multiprocessing
 import os
@@ -169,6 +170,33 @@ def _analyze_chunk(paths: list[str], settings: Settings) -> list[_Analysed]:
 
 # ---- the reviewer ------------------------------------------------------------------------
 
+# Scored reviews remembered per path (least recently used dropped first).
+_SCORED_ENTRIES = 20_000
+
+
+@dataclass
+class _Scored:
+    """A path's last review and what it was computed from.
+
+    A warm scan re-scores nothing when the content, the engine, the settings
+    and the project are those of the last time: decoding a cached result and
+    scoring it cost more than everything else a cache hit does.
+    """
+
+    digest: str
+    fingerprint: str
+    settings: Settings
+    project: ProjectContext
+    review: Review
+
+    def matches(self, digest: str, fp: str, settings: Settings, project: ProjectContext) -> bool:
+        return (
+            self.digest == digest
+            and self.fingerprint == fp
+            and self.project is project
+            and (self.settings is settings or self.settings == settings)
+        )
+
 
 @dataclass
 class _Scan:
@@ -196,6 +224,7 @@ class Reviewer:
         self._projects: dict[Path | None, ProjectContext] = {}
         self._interactive: ProcessPoolExecutor | None = None
         self._scan_pools: set[ProcessPoolExecutor] = set()
+        self._scored: collections.OrderedDict[str, _Scored] = collections.OrderedDict()
 
     # ---- projects ------------------------------------------------------------------------
 
@@ -244,7 +273,7 @@ class Reviewer:
                 self._log("error", f"the review worker stopped twice on {path}")
                 return self._score(engine.skipped_result(CRASHED), path, settings, root)
         self.cache.put(make_key(digest, fp), result.to_dict())
-        return self._score(result, path, settings, root, digest=digest)
+        return self._score(result, path, settings, root, digest=digest, fp=fp)
 
     def _interactive_pool(self) -> ProcessPoolExecutor:
         if self._interactive is None:
@@ -482,7 +511,12 @@ class Reviewer:
                 stored.append((make_key(item.hash, scan.fingerprint), item.result.to_dict()))
                 recorded.append((read, item.hash))
                 review = self._score(
-                    item.result, read.path, scan.settings, scan.root, digest=item.hash
+                    item.result,
+                    read.path,
+                    scan.settings,
+                    scan.root,
+                    digest=item.hash,
+                    fp=scan.fingerprint,
                 )
                 self._deliver(scan, review)
         self.cache.put_many(stored)
@@ -505,14 +539,18 @@ class Reviewer:
         data = self.cache.get(make_key(digest, fp))
         if data is None:
             return None
+        project = self.project(root)
+        memo = self._scored.get(path)
+        if memo is not None and memo.matches(digest, fp, settings, project):
+            self._scored.move_to_end(path)
+            return dataclasses.replace(memo.review, from_cache=True)
         try:
             result = FileResult.from_dict(data)
         except (ValueError, KeyError, TypeError) as exc:
             self._log("warning", f"ignored a cached result of another shape ({exc})")
             return None
-        review = self._score(result, path, settings, root, digest=digest)
-        review.from_cache = True
-        return review
+        review = self._score(result, path, settings, root, digest=digest, fp=fp)
+        return dataclasses.replace(review, from_cache=True)
 
     def _score(
         self,
@@ -522,9 +560,16 @@ class Reviewer:
         root: Path | None,
         *,
         digest: str = "",
+        fp: str = "",
     ) -> Review:
-        review = scoring.score(result, self.project(root).info_for(path), settings, path)
+        project = self.project(root)
+        review = scoring.score(result, project.info_for(path), settings, path)
         review.content_hash = digest
+        if digest:
+            self._scored[path] = _Scored(digest, fp, settings, project, review)
+            self._scored.move_to_end(path)
+            if len(self._scored) > _SCORED_ENTRIES:
+                self._scored.popitem(last=False)
         return review
 
     def _deliver(self, scan: _Scan, review: Review) -> None:

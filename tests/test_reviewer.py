@@ -232,3 +232,21 @@ def test_project_is_memoised_per_root(tmp_path: Path, reviewer: Reviewer) -> Non
     first = reviewer.project(tmp_path)
     reviewer.invalidate_project(tmp_path)
     assert reviewer.project(tmp_path) is not first
+
+
+def test_rescored_when_scoring_settings_or_project_change(
+    tmp_path: Path, reviewer: Reviewer
+) -> None:
+    root = tmp_path / "ws"
+    target = write(root / "mod.py", module_text(7), PAST_NS)
+    lenient = Settings(qualityThreshold=1.0, minSecurity=0.0)
+    first = reviewer.review_files_sync([target], lenient, root)[0]
+    assert first.passed and first.scores["test_coverage"] == 0.0
+    # Weights and thresholds do not change the cached result, only its score.
+    strict = reviewer.review_files_sync([target], Settings(qualityThreshold=99.0), root)[0]
+    assert strict.from_cache and not strict.passed
+    # A test file appearing changes the project, once the folder is re-read.
+    write(root / "tests" / "test_mod.py", "def test_it():\n    pass\n")
+    reviewer.invalidate_project(root)
+    again = reviewer.review_files_sync([target], lenient, root)[0]
+    assert again.from_cache and again.scores["test_coverage"] == 5.0
