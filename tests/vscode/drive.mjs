@@ -1,0 +1,217 @@
+// Drives a real VS Code (code-server) in headless Chromium the way a user
+// would, through the keyboard and what the window shows. Run by
+// test_vscode.py; prints one JSON line per observed state on stdout and
+// exits non-zero at the first expectation that does not come true.
+//
+// Environment: TAPPS_URL (code-server with the workspace folder), TAPPS_OUT
+// (screenshots), TAPPS_PROFILE (Chromium profile dir), TAPPS_PLAYWRIGHT
+// (node_modules holding playwright-core), TAPPS_CHROMIUM (the browser).
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+const require = createRequire(path.join(process.env.TAPPS_PLAYWRIGHT, 'noop.js'));
+const { chromium } = require('playwright-core');
+
+const OUT = process.env.TAPPS_OUT;
+// Every wait is for something the window shows; this bounds each one.
+const WAIT_MS = 60_000;
+const started = Date.now();
+
+function record(step, detail = {}) {
+    console.log(JSON.stringify({ step, seconds: (Date.now() - started) / 1000, ...detail }));
+}
+
+async function shot(page, name) {
+    await page.screenshot({ path: path.join(OUT, `${name}.png`) });
+}
+
+async function palette(page, text) {
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible', timeout: WAIT_MS });
+    await input.fill(`>${text}`);
+    await page
+        .locator('.quick-input-list .monaco-list-row', { hasText: text })
+        .first()
+        .waitFor({ timeout: WAIT_MS });
+    await page.keyboard.press('Enter');
+}
+
+async function openFile(page, name) {
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible', timeout: WAIT_MS });
+    await input.fill(name);
+    await page
+        .locator('.quick-input-list .monaco-list-row', { hasText: path.basename(name) })
+        .first()
+        .waitFor({ timeout: WAIT_MS });
+    await page.keyboard.press('Enter');
+    await page
+        .locator('.tabs-container .tab.active', { hasText: path.basename(name) })
+        .waitFor({ timeout: WAIT_MS });
+    await page.locator('.monaco-editor .view-lines').first().waitFor({ timeout: WAIT_MS });
+}
+
+async function goToLine(page, line, column) {
+    await page.keyboard.press('Control+G');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible', timeout: WAIT_MS });
+    await input.fill(`:${line}:${column}`);
+    await page.keyboard.press('Enter');
+    await input.waitFor({ state: 'hidden', timeout: WAIT_MS });
+}
+
+// The rows of the Problems panel, as text ("message  source(code) [Ln, Col]").
+async function problems(page) {
+    return page.locator('.markers-panel .monaco-list-row').allInnerTexts();
+}
+
+async function waitForProblems(page, predicate, what) {
+    const deadline = Date.now() + WAIT_MS;
+    let rows = [];
+    while (Date.now() < deadline) {
+        rows = await problems(page);
+        if (predicate(rows)) {
+            return rows;
+        }
+        // Re-read when the panel's DOM changes, not on a timer.
+        await page
+            .locator('.markers-panel')
+            .evaluate(
+                (panel, ms) =>
+                    new Promise((resolve) => {
+                        const observer = new MutationObserver(() => {
+                            observer.disconnect();
+                            resolve();
+                        });
+                        observer.observe(panel, { subtree: true, childList: true, characterData: true });
+                        setTimeout(() => {
+                            observer.disconnect();
+                            resolve();
+                        }, ms);
+                    }),
+                2000,
+            );
+    }
+    throw new Error(`Problems panel never showed ${what}; last rows: ${JSON.stringify(rows)}`);
+}
+
+const has = (rows, ...parts) => rows.some((row) => parts.every((part) => row.includes(part)));
+
+async function main() {
+    const context = await chromium.launchPersistentContext(process.env.TAPPS_PROFILE, {
+        executablePath: process.env.TAPPS_CHROMIUM,
+        headless: true,
+        viewport: { width: 1400, height: 900 },
+        args: [
+            '--no-sandbox',
+            '--disable-gpu',
+            '--disable-quic',
+            '--no-first-run',
+            '--disable-background-networking',
+            '--disable-component-update',
+            '--disable-sync',
+        ],
+    });
+    const page = context.pages()[0] ?? (await context.newPage());
+    try {
+        await page.goto(process.env.TAPPS_URL);
+        await page.locator('.monaco-workbench').waitFor({ timeout: WAIT_MS });
+        await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout: WAIT_MS });
+        record('workbench');
+
+        // A file with problems: squiggles in the editor, entries in the Problems panel.
+        await openFile(page, 'inventory/cli.py');
+        await page
+            .locator('.monaco-editor .squiggly-warning, .monaco-editor .squiggly-error')
+            .first()
+            .waitFor({ state: 'attached', timeout: WAIT_MS });
+        await page.keyboard.press('Control+Shift+M');
+        let rows = await waitForProblems(page, (r) => has(r, 'F401') && has(r, 'F821'), 'F401 and F821');
+        record('diagnostics', { rows });
+        await shot(page, '01-diagnostics');
+
+        // The score of the active file in the language status item ({} in the status bar).
+        const languageStatus = page.locator('[id="status.languageStatus"]');
+        await languageStatus.locator('a[aria-label*="Tapps"]').waitFor({ timeout: WAIT_MS });
+        await languageStatus.click();
+        const hover = page.locator('.monaco-hover', { hasText: /Tapps \d+\.\d/ }).first();
+        await hover.waitFor({ timeout: WAIT_MS });
+        record('language-status', {
+            text: await hover.innerText(),
+            label: await languageStatus.locator('a').getAttribute('aria-label'),
+        });
+        await shot(page, '02-language-status');
+        await page.keyboard.press('Escape');
+
+        // A quick fix on the unused `os` import; after the save its entry is gone.
+        await goToLine(page, 4, 8);
+        await page.keyboard.press('Control+.');
+        const fix = page
+            .locator('.action-widget .monaco-list-row', { hasText: /Remove unused import.*os/ })
+            .first();
+        await fix.waitFor({ timeout: WAIT_MS });
+        await shot(page, '03-quick-fix-menu');
+        await fix.click();
+        const dirty = page.locator('.tabs-container .tab.active.dirty');
+        await dirty.waitFor({ timeout: WAIT_MS });
+        await page.keyboard.press('Control+S');
+        await dirty.waitFor({ state: 'detached', timeout: WAIT_MS });
+        rows = await waitForProblems(
+            page,
+            (r) => !has(r, 'F401', '`os`') && has(r, 'F401', '`sys`'),
+            'the `os` F401 gone and `sys` kept',
+        );
+        record('quick-fix', { rows });
+        await shot(page, '04-after-quick-fix');
+
+        // A new problem typed in and saved shows up.
+        await goToLine(page, 3, 1);
+        await page.keyboard.type('import json\n');
+        await page.keyboard.press('Control+S');
+        await dirty.waitFor({ state: 'detached', timeout: WAIT_MS });
+        rows = await waitForProblems(page, (r) => has(r, 'F401', '`json`'), 'F401 for the new `json` import');
+        record('save-updates', { rows });
+        await shot(page, '05-after-save');
+
+        // Review All from the palette: progress in the status bar and a busy
+        // language status while it runs, then diagnostics for files that
+        // were never opened, and the report of the review.
+        await palette(page, 'Tapps: Review All');
+        const progress = page.locator('.statusbar-item', { hasText: 'Reviewing workspace' });
+        const busy = page.locator('[id="status.languageStatus"] .codicon-loading');
+        await progress.first().waitFor({ timeout: WAIT_MS });
+        await busy.waitFor({ timeout: WAIT_MS });
+        record('progress', { text: await progress.first().innerText() });
+        await shot(page, '06-review-all-progress');
+        await progress.first().waitFor({ state: 'detached', timeout: WAIT_MS });
+        await busy.waitFor({ state: 'detached', timeout: WAIT_MS });
+        const filter = page.locator('input[aria-label="Filter Problems"]');
+        await filter.fill('**/storage.py');
+        rows = await waitForProblems(
+            page,
+            (r) => has(r, 'storage.py') && r.length > 1 && !has(r, 'cli.py'),
+            'only entries for storage.py (never opened)',
+        );
+        record('workspace-diagnostics', { rows });
+        await shot(page, '07-never-opened-file');
+        await filter.fill('');
+
+        await palette(page, 'Tapps: Show Report');
+        await page.locator('.tabs-container .tab', { hasText: 'Tapps Report' }).waitFor({ timeout: WAIT_MS });
+        // A webview's page sits in an inner frame of the webview's own frame.
+        const report = page.frameLocator('iframe.webview').frameLocator('iframe#active-frame').locator('body');
+        await report.filter({ hasText: 'storage.py' }).waitFor({ timeout: WAIT_MS });
+        record('report', { text: (await report.innerText()).slice(0, 2000) });
+        await shot(page, '08-report');
+    } catch (error) {
+        await shot(page, '99-failure').catch(() => undefined);
+        record('error', { message: String(error?.stack ?? error) });
+        process.exitCode = 1;
+    } finally {
+        await context.close();
+    }
+}
+
+await main();

