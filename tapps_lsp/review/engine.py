@@ -25,8 +25,10 @@ from typing import TypeVar
 from tapps_lsp import __version__
 from tapps_lsp.config import Settings
 from tapps_lsp.review.analyzers import (
+    Expired,
     ToolError,
     bandit_security,
+    deadline,
     mypy_check,
     performance,
     radon_metrics,
@@ -149,12 +151,22 @@ def _analyze(
             result.findings.append(_syntax_finding(tree, lines))
     else:
         _metrics(result, text, tree, lines, settings)
-        perf = _timed(result, "performance", lambda: performance.analyze(tree, lines))
+        perf = _timed(
+            result,
+            "performance",
+            lambda: performance.analyze(tree, lines),
+            limit=settings.toolTimeout,
+        )
         if isinstance(perf, performance.Performance):
             result.findings += perf.findings
             metrics.perf_penalties, metrics.perf_bonuses = perf.penalties, perf.bonuses
         if settings.securityEngine == "bandit":
-            security = _timed(result, "bandit", lambda: bandit_security.scan(text, lines))
+            security = _timed(
+                result,
+                "bandit",
+                lambda: bandit_security.scan(text, lines),
+                limit=settings.toolTimeout,
+            )
             if isinstance(security, tuple):
                 result.findings += security[0]
                 metrics.security_counts = security[1]
@@ -178,6 +190,7 @@ def _metrics(
         result,
         "radon",
         lambda: radon_metrics.complexity(tree, lines, settings.complexityThreshold),
+        limit=settings.toolTimeout,
     )
     if not isinstance(cc, radon_metrics.Complexity):
         return
@@ -189,6 +202,7 @@ def _metrics(
         "radon",
         lambda: radon_metrics.maintainability(text, tree, lines, cc.total),
         timing="radon_mi",
+        limit=settings.toolTimeout,
     )
     if isinstance(mi, radon_metrics.Maintainability):
         metrics.mi, metrics.loc, metrics.sloc = mi.mi, mi.loc, mi.sloc
@@ -259,15 +273,29 @@ def _override(finding: Finding, overrides: dict[str, str]) -> Finding:
 
 
 def _timed(
-    result: FileResult, tool: str, fn: Callable[[], T], *, timing: str | None = None
+    result: FileResult,
+    tool: str,
+    fn: Callable[[], T],
+    *,
+    timing: str | None = None,
+    limit: float | None = None,
 ) -> T | ToolError | None:
-    """Run one analyzer step; a failure becomes the tool's one message, never an exception."""
+    """Run one analyzer step; a failure becomes the tool's one message, never an exception.
+
+    `limit` bounds an in-process step (subprocesses have their own timeout).
+    """
     started = time.perf_counter()
     try:
-        return fn()
+        if limit is None:
+            return fn()
+        with deadline(limit):
+            return fn()
     except ToolError as exc:
         result.analyzer_errors.setdefault(tool, str(exc))
         return exc
+    except Expired:
+        result.analyzer_errors.setdefault(tool, f"{tool} timed out after {limit:g} s")
+        return None
     except Exception as exc:  # noqa: BLE001 - a crashing tool must not stop the others
         result.analyzer_errors.setdefault(tool, f"{tool} crashed: {type(exc).__name__}: {exc}")
         return None

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import stat
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -269,6 +271,27 @@ def test_a_hanging_ruff_is_killed_with_its_children(monkeypatch, tmp_path):
     stat_file = Path(f"/proc/{int(pid_file.read_text())}/stat")
     if stat_file.exists():
         assert stat_file.read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+
+
+@pytest.mark.timeout(0)  # pytest-timeout's own timer would disable ours
+def test_a_hanging_in_process_analyzer_is_stopped(monkeypatch):
+    def spin(*args):
+        # Busy like a runaway analysis; gives up by itself after 20 s so that a
+        # missing deadline fails this test instead of hanging it.
+        end = time.monotonic() + 20
+        while time.monotonic() < end:
+            pass
+        return radon_metrics.Maintainability(mi=50.0, loc=1, sloc=1)
+
+    monkeypatch.setattr(radon_metrics, "maintainability", spin)
+    handler = signal.getsignal(signal.SIGALRM)
+    settings, _ = merge({"toolTimeout": 0.3})
+    result = review("import subprocess\nsubprocess.call('x', shell=True)\n", settings)
+    assert result.analyzer_errors == {"radon": "radon timed out after 0.3 s"}
+    assert result.metrics.mi is None
+    assert only(result, "B602")  # bandit ran after it
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    assert signal.getsignal(signal.SIGALRM) is handler
 
 
 def test_a_crashing_in_process_analyzer(monkeypatch):

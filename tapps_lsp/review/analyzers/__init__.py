@@ -13,12 +13,50 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 
 
 class ToolError(Exception):
     """An analyzer could not run; the message names what went wrong, for the user."""
+
+
+class Expired(BaseException):  # noqa: N818 - it is the event, not an error of ours
+    """An in-process analyzer ran out of time.
+
+    A BaseException, so that a tool's own `except Exception` cannot swallow it.
+    """
+
+
+@contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Raise Expired in the running analyzer after `seconds`.
+
+    Signals reach only the main thread, which is where worker processes run
+    reviews; elsewhere, or when another interval timer is already running (a
+    test runner's), the analyzer runs unbounded rather than stealing that timer.
+    """
+    if (
+        not hasattr(signal, "setitimer")
+        or threading.current_thread() is not threading.main_thread()
+        or signal.getitimer(signal.ITIMER_REAL) != (0.0, 0.0)
+    ):
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise Expired
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 @cache
