@@ -310,11 +310,15 @@ def test_batch_equals_single_file_reviews():
         ("b.py", "def f():\n    return g\n"),
         ("__init__.py", "import os\n"),
         ("c.py", "x = 1\x00"),
+        ("notebook.ipynb", "import os\n"),  # linted as Python, not as a notebook's JSON
+        ("/some/dir/", "import os\n"),
     ]
     batch = engine.analyze_batch(items, SETTINGS)
     single = [engine.analyze(text, SETTINGS, filename=name) for name, text in items]
     assert batch == single
     assert batch[3].skipped
+    assert [f.code for f in batch[4].findings] == ["F401"]
+    assert [f.code for f in batch[5].findings] == ["F401"]
 
 
 def test_mypy_when_enabled():

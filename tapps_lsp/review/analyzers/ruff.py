@@ -55,9 +55,16 @@ def _argv(settings: Settings) -> list[str]:
     return argv + ["--line-length", str(settings.lineLength)]
 
 
+def _name(filename: str) -> str:
+    """The name ruff sees: the file's own (rules look at it, e.g. `__init__.py`, `.pyi`),
+    but always a Python one (ruff would read `x.ipynb` as a notebook's JSON)."""
+    name = os.path.basename(filename) or "file"
+    return name if name.endswith((".py", ".pyi")) else name + ".py"
+
+
 def check_text(text: str, filename: str, settings: Settings) -> list[Finding]:
     """Lint one file's text (given on stdin)."""
-    name = os.path.basename(filename) or "file.py"
+    name = _name(filename)
     argv = _argv(settings) + ["--stdin-filename", name, "-"]
     done = run_tool(
         "ruff", argv, stdin=text.encode("utf-8", "surrogatepass"), timeout=settings.toolTimeout
@@ -74,11 +81,10 @@ def check_batch(items: list[tuple[str, str]], settings: Settings) -> list[list[F
     with tempfile.TemporaryDirectory(dir=private_dir()) as tmp:
         paths = []
         for i, (filename, text) in enumerate(items):
-            # One folder per file keeps each file's own name (ruff rules look at it,
-            # e.g. `__init__.py` or `.pyi`) without collisions.
+            # One folder per file keeps each file's own name without collisions.
             folder = os.path.join(tmp, str(i))
             os.mkdir(folder)
-            path = os.path.join(folder, os.path.basename(filename) or "file.py")
+            path = os.path.join(folder, _name(filename))
             with open(path, "wb") as f:
                 f.write(text.encode("utf-8", "surrogatepass"))
             paths.append(path)
