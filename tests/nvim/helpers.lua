@@ -15,12 +15,16 @@ vim.opt.runtimepath:prepend(M.plugin)
 -- Messages in headless Neovim go to stderr; keep them for the failure output.
 vim.opt.shortmess:append('F')
 
---- Print one observation for the pytest side (headless `print` goes to stderr, unterminated).
+local started = vim.uv.hrtime()
+
+--- Print one observation for the pytest side (headless `print` goes to stderr, unterminated),
+--- stamped with the milliseconds since Neovim read this file.
 --- @param step string
 --- @param data? table
 function M.emit(step, data)
   data = data or {}
   data.step = step
+  data.t_ms = math.floor((vim.uv.hrtime() - started) / 1e6)
   io.stdout:write(vim.json.encode(data), '\n')
   io.stdout:flush()
 end
@@ -45,6 +49,7 @@ function M.attached_client(bufnr)
     client = vim.lsp.get_clients({ bufnr = bufnr, name = 'tapps' })[1]
     return client ~= nil and client.initialized
   end, 'the tapps client to attach')
+  M.emit('attached', { client = client.id })
   return client
 end
 
@@ -119,13 +124,12 @@ function M.run(fn, opts)
     once = true,
     nested = true,
     callback = function()
-      local started = vim.uv.hrtime()
       vim.defer_fn(function()
         M.emit('watchdog', { after_ms = opts.watchdog_ms or 90000 })
         vim.cmd('cquit 3')
       end, opts.watchdog_ms or 90000)
       local ok, err = xpcall(fn, debug.traceback)
-      M.emit('finished', { ok = ok, error = not ok and err or nil, ms = (vim.uv.hrtime() - started) / 1e6 })
+      M.emit('finished', { ok = ok, error = not ok and err or nil })
       vim.cmd(ok and 'qall!' or 'cquit 1')
     end,
   })

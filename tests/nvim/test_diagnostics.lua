@@ -105,6 +105,14 @@ h.run(function()
     traffic = vim.list_slice(traffic, mark + 1),
   }))
 
+  -- The statusline score follows the save's review (its gate now fails).
+  h.wait(15000, function()
+    return require('tapps').status():find('fail$') ~= nil
+  end, 'the statusline score of the saved file', function()
+    return require('tapps').status()
+  end)
+  h.emit('status_after_save', { text = require('tapps').status() })
+
   -- A quick fix: bring an unused import back, then apply the F401 fix.
   vim.api.nvim_buf_set_lines(buf, 0, 0, false, { 'import os' })
   vim.cmd('silent write')
@@ -135,4 +143,13 @@ h.run(function()
     return h.codes(buf)
   end)
   h.emit('fixed', snapshot(buf, { offered = offered, lines = vim.api.nvim_buf_get_lines(buf, 0, -1, false) }))
+
+  -- New settings through setup() reach the running server: a gate nothing fails.
+  require('tapps').setup({ settings = { qualityThreshold = 0, minSecurity = 0 } })
+  h.wait(30000, function()
+    return not has(buf, 'TAPPS-GATE')
+  end, 'TAPPS-GATE to go with qualityThreshold = 0', function()
+    return h.codes(buf)
+  end)
+  h.emit('reconfigured', snapshot(buf, { settings = client.settings }))
 end)

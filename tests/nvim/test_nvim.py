@@ -151,7 +151,7 @@ def test_diagnostics_on_open_save_and_quick_fix(tmp_path: Path) -> None:
     assert "F401" in opened["codes"]
     assert opened["duplicates"] == [] and opened["namespaces"] == 1
 
-    assert run.step("status")["text"].endswith(("/100 pass", "/100 fail"))
+    assert run.step("status")["text"].endswith("/100 pass")
 
     saved = run.step("saved")
     assert "B602" in saved["codes"] and "F401" not in saved["codes"]
@@ -164,10 +164,17 @@ def test_diagnostics_on_open_save_and_quick_fix(tmp_path: Path) -> None:
     assert "textDocument/diagnostic:complete" in traffic
     assert "textDocument/didChange" not in traffic
 
+    assert run.step("status_after_save")["text"].endswith("/100 fail")
+
     fixed = run.step("fixed")
     assert "import os" not in fixed["lines"]
     assert "F401" not in fixed["codes"] and "B602" in fixed["codes"]
     assert fixed["duplicates"] == [] and fixed["namespaces"] == 1
+    assert "TAPPS-GATE" in fixed["codes"]
+
+    reconfigured = run.step("reconfigured")
+    assert reconfigured["settings"]["tapps"]["qualityThreshold"] == 0
+    assert "TAPPS-GATE" not in reconfigured["codes"] and "B602" in reconfigured["codes"]
 
 
 @needs_server
@@ -176,6 +183,10 @@ def test_review_all_report_and_cache_stats(tmp_path: Path) -> None:
     project = make_project(tmp_path.resolve() / "project", generated=40)
     run = run_nvim("test_scan.lua", project, tmp_path)
     assert_finished(run)
+
+    before = run.step("before_scan")
+    assert "no workspace review" in before["report"] and before["opened"] == 0
+    assert before["cancel"] == "tapps: no review to cancel"
 
     scan = run.step("scan")
     kinds = [value["kind"] for value in scan["progress"]]

@@ -41,6 +41,20 @@ h.run(function()
   h.attached_client(buf)
   local other = vim.fn.bufadd(vim.fs.joinpath(h.project, 'other.py'))
 
+  -- Before any scan: nothing to report, nothing to cancel; both say so.
+  vim.cmd('TappsReport')
+  vim.cmd('TappsCancel')
+  h.wait(15000, function()
+    return notified_matching('exportReport failed') ~= nil and notified_matching('no review to cancel') ~= nil
+  end, 'the answers of :TappsReport and :TappsCancel before a scan', function()
+    return notified
+  end)
+  h.emit('before_scan', {
+    report = notified_matching('exportReport failed'),
+    cancel = notified_matching('no review to cancel'),
+    opened = #opened,
+  })
+
   local started = vim.uv.hrtime()
   vim.cmd('TappsReviewAll')
   h.wait(60000, function()

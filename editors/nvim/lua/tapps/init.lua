@@ -12,7 +12,17 @@ local M = {}
 --- @field settings? table the `tapps` settings, sent on workspace/configuration
 --- @field progress? 'auto'|boolean echo progress: 'auto' (unless fidget.nvim is loaded), true, false
 
---- Configure and enable the `tapps` language server; calling it again merges the new options.
+--- Tell running servers about changed settings; they re-read workspace/configuration.
+--- @param settings table
+local function push_settings(settings)
+  for _, client in ipairs(vim.lsp.get_clients({ name = 'tapps' })) do
+    client.settings = vim.tbl_deep_extend('force', client.settings or {}, { tapps = settings })
+    client:notify('workspace/didChangeConfiguration', { settings = client.settings })
+  end
+end
+
+--- Configure and enable the `tapps` language server; calling it again merges the new options
+--- (new settings reach running servers at once; a new `python` applies to servers started later).
 --- @param opts? tapps.Opts
 function M.setup(opts)
   opts = opts or {}
@@ -27,6 +37,7 @@ function M.setup(opts)
     config.settings = { tapps = opts.settings }
     -- Also at initialize, so the first review already uses them.
     config.init_options = opts.settings
+    push_settings(opts.settings)
   end
   if opts.progress ~= nil then
     require('tapps.progress').mode = opts.progress

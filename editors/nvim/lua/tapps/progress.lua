@@ -44,6 +44,11 @@ local function echo(text)
   if M.mode == false or (M.mode == 'auto' and other_ui_loaded()) then
     return
   end
+  -- A line wider than the message area would stop the editor with a hit-enter prompt.
+  local room = vim.v.echospace
+  if vim.fn.strdisplaywidth(text) > room then
+    text = vim.fn.strcharpart(text, 0, room - 1) .. '…'
+  end
   vim.api.nvim_echo({ { text } }, false, {})
 end
 
