@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import math
 import os
@@ -17,6 +18,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from collections.abc import Sequence
@@ -105,6 +107,8 @@ class Row:
 
     @property
     def passed(self) -> bool | None:
+        if self.low is None and self.high is None:
+            return None  # a figure for context, with no target
         return meets(self.figure, self.low, self.high)
 
     def to_dict(self) -> dict[str, Any]:
@@ -129,7 +133,7 @@ class Row:
 
 
 def verdict(passed: bool | None) -> str:
-    return {True: "pass", False: "MISS", None: "n/a"}[passed]
+    return {True: "pass", False: "MISS", None: "-"}[passed]
 
 
 def render_table(rows: Sequence[Row], *, markdown: bool = False) -> str:
@@ -198,6 +202,17 @@ def _git_head() -> str:
         return ""
 
 
+def snapshot(destination: Path) -> Path:
+    """The committed tree (HEAD) exported to `destination`: the code under test."""
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", "HEAD"], cwd=ROOT, capture_output=True, check=True
+    ).stdout
+    destination.mkdir(parents=True)
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(destination, filter="data")
+    return destination
+
+
 def _log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
@@ -212,6 +227,7 @@ def _previous() -> dict[str, Any]:
 @dataclass
 class Plan:
     quick: bool
+    work_tree: bool
     peer_chain: str
     mi_cap_s: float
     sections: set[str]
@@ -305,7 +321,7 @@ def _ruff_warm(corpus_dir: Path, work: Path) -> float:
 
 def run(plan: Plan) -> dict[str, Any]:
     from benchmarks import corpus as corpora
-    from benchmarks import peers
+    from benchmarks import peers, tapps_bench
 
     previous = _previous()
     work = Path(tempfile.mkdtemp(prefix="tapps-bench-"))
@@ -317,6 +333,7 @@ def run(plan: Plan) -> dict[str, Any]:
         "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "git_head": _git_head(),
         "quick": plan.quick,
+        "server_code": "work tree" if plan.work_tree else "HEAD",
         "machine": machine(),
     }
     try:
@@ -344,12 +361,16 @@ def run(plan: Plan) -> dict[str, Any]:
             result["peers"]["ruff_warm_seconds"] = _ruff_warm(corpus_dir, work)
         if "chain" in plan.sections:
             result["peers"]["chain"] = _chain(plan, corpus_dir, corpus, previous)
-        result["tapps"] = _tapps(plan, work, logs, corpus_dir, files, single)
+        server = tapps_bench.Server(None if plan.work_tree else snapshot(work / "server"))
+        result["tapps"] = _tapps(plan, server, work, logs, corpus_dir, files, single)
         if "profile" in plan.sections:
             from benchmarks import profile
 
             _log("profiles of the hot paths")
-            result["profile"] = profile.run(work, single, corpus_dir)
+            # A slice of the library: enough files to show the workers' split.
+            subset_dir = work / "profile-corpus"
+            corpora_subset(files, corpus_dir, subset_dir, 150)
+            result["profile"] = profile.run(server, work, logs, single, subset_dir)
     finally:
         shutil.rmtree(work, ignore_errors=True)
         _log(f"server logs in {logs}")
@@ -367,7 +388,13 @@ def _guarded(name: str, coroutine) -> dict[str, Any]:  # noqa: ANN001 - a corout
 
 
 def _tapps(
-    plan: Plan, work: Path, logs: Path, corpus_dir: Path, files: list[Path], single: Path
+    plan: Plan,
+    server: Any,
+    work: Path,
+    logs: Path,
+    corpus_dir: Path,
+    files: list[Path],
+    single: Path,
 ) -> dict[str, Any]:
     from benchmarks import tapps_bench
 
@@ -377,6 +404,7 @@ def _tapps(
         out["saves"] = _guarded(
             "saves",
             tapps_bench.saves(
+                server,
                 single.parent,
                 single,
                 work / "cache-saves",
@@ -395,6 +423,7 @@ def _tapps(
                 _guarded(
                     "cold scan",
                     tapps_bench.cold_scan(
+                        server,
                         corpus_dir,
                         edited,
                         work / f"cache-cold-{index}",
@@ -403,13 +432,21 @@ def _tapps(
                     ),
                 )
             )
+    # Warm scans start from the cache a successful cold scan left.
+    finished = [
+        index
+        for index, run in enumerate(out.get("cold", []))
+        if "error" not in run and not run.get("saves_during_scan_ms")
+    ]
+    warm_cache = work / f"cache-cold-{finished[0] if finished else 0}"
     if "warm" in plan.sections:
         _log("tapps-lsp: warm Review all (after restarts, then warm memory)")
         out["warm"] = _guarded(
             "warm scans",
             tapps_bench.warm_scans(
+                server,
                 corpus_dir,
-                work / "cache-cold-0",
+                warm_cache,
                 logs / "tapps-warm.log",
                 restarts=plan.restarts,
                 memory_runs=3,
@@ -422,6 +459,7 @@ def _tapps(
         out["edit_loop"] = _guarded(
             "edit loop",
             tapps_bench.edit_loop(
+                server,
                 loop_dir,
                 loop_files,
                 work / "cache-editloop",
@@ -716,15 +754,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="the CLI chain on the whole library: reuse latest.json's figures when the "
         "corpus is the same (auto), measure again (run), or leave out (skip)",
     )
+    parser.add_argument(
+        "--work-tree",
+        action="store_true",
+        help="run the server from the work tree instead of a snapshot of HEAD",
+    )
     parser.add_argument("--mi-cap", type=float, default=600.0, help="seconds radon mi may take")
     parser.add_argument(
         "--only", nargs="+", choices=SECTIONS, help="run only these sections (default: all)"
     )
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--plot", type=Path, default=PLOT)
+    parser.add_argument(
+        "--from-json",
+        type=Path,
+        help="measure nothing: redraw the plot and print the table (Markdown) of a results file",
+    )
     args = parser.parse_args(argv)
+    if args.from_json:
+        from benchmarks import plot
+
+        result = json.loads(args.from_json.read_text())
+        print(render_table(targets(result), markdown=True))
+        plot.draw(result, args.plot)
+        return 0
     plan = Plan(
         quick=args.quick,
+        work_tree=args.work_tree,
         peer_chain=args.peer_chain,
         mi_cap_s=args.mi_cap,
         sections=set(args.only or SECTIONS),

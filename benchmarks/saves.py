@@ -11,8 +11,9 @@ import asyncio
 
 from benchmarks.lsp_client import LspClient, now_ms
 
-# A server that never answers is a failed measurement, not a hang.
-_TIMEOUT_S = 30.0
+# A server that never answers is a failed measurement, not a hang; generous,
+# as a first review starts worker processes on a machine that may be busy.
+_TIMEOUT_S = 120.0
 
 
 class Document:

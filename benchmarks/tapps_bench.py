@@ -7,6 +7,7 @@ import contextlib
 import random
 import sys
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,25 +20,38 @@ _SCAN_TIMEOUT_S = 1800.0
 _TERMINAL_STATES = {"done", "cancelled", "failed"}
 
 
-@contextlib.asynccontextmanager
-async def tapps_server(
-    workspace: Path, cache_dir: Path, log: Path, *, settings: dict[str, Any] | None = None
-) -> AsyncIterator[LspClient]:
-    client = LspClient(
-        SERVER_COMMAND,
-        env={"TAPPS_LSP_CACHE_DIR": str(cache_dir)},
-        cwd=workspace.parent,
-        stderr_path=log,
-        settings=settings or {},
-    )
-    await client.start()
-    try:
-        client.initialize_ms = await client.initialize(  # type: ignore[attr-defined]
-            workspace, initialization_options=settings or {}
+@dataclass(frozen=True)
+class Server:
+    """How to start tapps-lsp; `source` is the tree its package is imported from.
+
+    Benchmarks run a snapshot of a commit rather than the shared work tree,
+    so that a half-saved file of someone's edit cannot break or skew a run.
+    """
+
+    source: Path | None = None
+
+    @contextlib.asynccontextmanager
+    async def start(
+        self, workspace: Path, cache_dir: Path, log: Path, *, settings: dict[str, Any] | None = None
+    ) -> AsyncIterator[LspClient]:
+        env = {"TAPPS_LSP_CACHE_DIR": str(cache_dir)}
+        if self.source is not None:
+            env["PYTHONPATH"] = str(self.source)
+        client = LspClient(
+            SERVER_COMMAND,
+            env=env,
+            cwd=workspace.parent,
+            stderr_path=log,
+            settings=settings or {},
         )
-        yield client
-    finally:
-        await client.stop()
+        await client.start()
+        try:
+            client.initialize_ms = await client.initialize(  # type: ignore[attr-defined]
+                workspace, initialization_options=settings or {}
+            )
+            yield client
+        finally:
+            await client.stop()
 
 
 async def cache_stats(client: LspClient) -> dict[str, Any]:
@@ -94,10 +108,17 @@ async def run_scan(client: LspClient, *, progress_grace_s: float = 2.0) -> dict[
 
 
 async def saves(
-    workspace: Path, source: Path, cache_dir: Path, log: Path, *, cached: int, uncached: int
+    server: Server,
+    workspace: Path,
+    source: Path,
+    cache_dir: Path,
+    log: Path,
+    *,
+    cached: int,
+    uncached: int,
 ) -> dict[str, Any]:
     """Targets 1 and 2: cached and uncached save -> publishDiagnostics."""
-    async with tapps_server(workspace, cache_dir, log) as client:
+    async with server.start(workspace, cache_dir, log) as client:
         text = source.read_text(encoding="utf-8")
         document = Document(client, file_uri(source), text)
         open_ms = await document.open()
@@ -124,6 +145,7 @@ async def _saves_until(document: Document, done: asyncio.Event, pause_s: float) 
 
 
 async def cold_scan(
+    server: Server,
     workspace: Path,
     source: Path,
     cache_dir: Path,
@@ -133,7 +155,7 @@ async def cold_scan(
     save_pause_s: float = 0.05,
 ) -> dict[str, Any]:
     """Targets 3, 5, 6, 7: a cold Review all, its progress, memory, and saves meanwhile."""
-    async with tapps_server(workspace, cache_dir, log) as client:
+    async with server.start(workspace, cache_dir, log) as client:
         document = Document(client, file_uri(source), source.read_text(encoding="utf-8"))
         await document.open()
         await document.edit_then_save()  # now cached
@@ -163,14 +185,14 @@ async def cold_scan(
 
 
 async def warm_scans(
-    workspace: Path, cache_dir: Path, log: Path, *, restarts: int, memory_runs: int
+    server: Server, workspace: Path, cache_dir: Path, log: Path, *, restarts: int, memory_runs: int
 ) -> dict[str, Any]:
     """Target 4: Review all on a cache filled by a cold scan, after a restart and warm."""
     after_restart: list[dict[str, Any]] = []
     warm_memory: list[dict[str, Any]] = []
     stats: dict[str, Any] = {}
     for index in range(restarts):
-        async with tapps_server(workspace, cache_dir, log) as client:
+        async with server.start(workspace, cache_dir, log) as client:
             sampler = RssSampler(client.pid)
             sampler.start()
             after_restart.append(await run_scan(client))
@@ -184,7 +206,14 @@ async def warm_scans(
 
 
 async def edit_loop(
-    workspace: Path, files: list[Path], cache_dir: Path, log: Path, *, cycles: int, seed: int = 7
+    server: Server,
+    workspace: Path,
+    files: list[Path],
+    cache_dir: Path,
+    log: Path,
+    *,
+    cycles: int,
+    seed: int = 7,
 ) -> dict[str, Any]:
     """Target 8: hit rate of the cache over open / modify / save cycles.
 
@@ -194,7 +223,7 @@ async def edit_loop(
     ("save all"), and closes them. Counted: every lookup in the loop.
     """
     rng = random.Random(seed)
-    async with tapps_server(workspace, cache_dir, log) as client:
+    async with server.start(workspace, cache_dir, log) as client:
         await run_scan(client)
         before = await cache_stats(client)
         edits = 0
