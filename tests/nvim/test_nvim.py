@@ -241,7 +241,8 @@ def test_checkhealth_passes(tmp_path: Path) -> None:
     assert health["filetype"] == "checkhealth"
     text = "\n".join(health["lines"])
     assert "ERROR" not in text and "WARNING" not in text, text
-    for expected in ("Neovim 0.11", f"interpreter: {sys.executable}", "tapps_lsp ", "running"):
+    checks = ("Neovim 0.11", f"interpreter: {sys.executable}", "tapps_lsp ", "running", "pulled")
+    for expected in checks:
         assert expected in text, text
 
 

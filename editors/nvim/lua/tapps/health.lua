@@ -69,6 +69,9 @@ local function check_server()
     local root = client.root_dir or '(no root)'
     if client.initialized then
       health.ok(('server running (client %d, root %s, %d buffers attached)'):format(client.id, root, buffers))
+      -- The server pulls only for clients that take its refresh (lsp/tapps.lua advertises it).
+      local pull = client.server_capabilities.diagnosticProvider ~= nil
+      health.info(pull and 'diagnostics: pulled, re-pulled when the server refreshes' or 'diagnostics: pushed')
     else
       health.warn(('server starting (client %d, root %s)'):format(client.id, root))
     end
