@@ -54,6 +54,8 @@ _CHUNK_FILES = 16
 _CHUNK_BYTES = 256 * 1024
 # How many files the event loop handles before it lets other work run.
 _SLICE = 128
+# How many files one trip to the reading thread reads (a few ms of work).
+_READ_SLICE = 256
 
 
 def _mp_context() -> Any:
@@ -327,7 +329,7 @@ class Reviewer:
         try:
             unknown = await self._from_stat_index(scan, names, cancel)
             if unknown and not _is_set(cancel):
-                misses = await self._from_hashes(scan, unknown)
+                misses = await self._from_hashes(scan, unknown, cancel)
                 if misses and not _is_set(cancel):
                     await self._analyse(scan, misses, cancel)
             finished = not _is_set(cancel)
@@ -372,16 +374,23 @@ class Reviewer:
             await asyncio.sleep(0)
         return unknown
 
-    async def _from_hashes(self, scan: _Scan, names: list[str]) -> list[tuple[str, int]]:
+    async def _from_hashes(
+        self, scan: _Scan, names: list[str], cancel: asyncio.Event | None
+    ) -> list[tuple[str, int]]:
         """Read and hash (in a thread) what the index did not know; serve cache hits.
 
-        Returns (path, size) of the files that need analysing.
+        Returns (path, size) of the files that need analysing. Slices keep a
+        cancel prompt however many files there are.
         """
-        hashed = await asyncio.to_thread(_hash_files, names, scan.settings.maxFileSize)
         misses = []
         recorded = []
-        for start in range(0, len(hashed), _SLICE):
-            for item in hashed[start : start + _SLICE]:
+        for start in range(0, len(names), _READ_SLICE):
+            if _is_set(cancel):
+                break
+            hashed = await asyncio.to_thread(
+                _hash_files, names[start : start + _READ_SLICE], scan.settings.maxFileSize
+            )
+            for item in hashed:
                 read = item.read
                 if read.status == "deleted":
                     self._deleted(scan, read.path)
@@ -398,7 +407,6 @@ class Reviewer:
                         continue
                     recorded.append((read, item.hash))
                     self._deliver(scan, review)
-            await asyncio.sleep(0)
         self._record(recorded)
         return misses
 
