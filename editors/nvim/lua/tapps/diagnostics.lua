@@ -56,7 +56,11 @@ function M.pull_workspace(client)
   state.pending = true
   client:request(WORKSPACE, { previousResultIds = previous }, function(err, result)
     state.pending = false
-    if err then
+    local codes = vim.lsp.protocol.ErrorCodes
+    if err and (err.code == codes.RequestCancelled or err.code == codes.ServerCancelled) then
+      -- Shutting down or superseded: the next scan or refresh asks again.
+      return
+    elseif err then
       vim.notify('tapps: workspace diagnostics failed: ' .. err.message, vim.log.levels.WARN)
       return
     end

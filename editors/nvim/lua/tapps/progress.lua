@@ -80,7 +80,7 @@ function M.on_progress(args)
   end
 end
 
---- The line of the newest work in progress, or '' when nothing runs.
+--- The line of a piece of work in progress (a scan), or '' when nothing runs.
 --- @return string
 function M.text()
   local _, work = next(active)
