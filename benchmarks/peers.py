@@ -77,12 +77,19 @@ async def measure_server(
         open_ms = await document.open()
         debounced = name == "pylsp"
         pause = 0.05 if name.startswith("pylsp") else 0.0
+        extra: dict[str, Any] = {}
         if name == "ruff server":
             trigger = "didChange"
             same = await repeat(lambda i: document.change(text), cached_count, warmup=10)
             fresh = await repeat(
                 lambda i: document.change(varied(text, i)), uncached_count, warmup=3
             )
+
+            async def reopen(_: int) -> float:
+                await document.close()
+                return await document.open()
+
+            extra["didOpen_ms"] = await repeat(reopen, cached_count // 5, warmup=3)
         else:
             trigger = "didSave"
             # The debounce makes every sample cost half a second: fewer of them.
@@ -104,6 +111,7 @@ async def measure_server(
             "same_content_ms": same,
             "new_content_ms": fresh,
             "rss_mb": rss,
+            **extra,
         }
     finally:
         await client.stop()

@@ -43,12 +43,15 @@ def _save_panel(axis, result: dict[str, Any], key: str, peer_key: str, limit: fl
         p95.append(percentile(ours, 95))
         colours.append(OURS)
     for name, data in (_get(result, "peers", "servers") or {}).items():
-        samples = data.get(peer_key)
-        if samples:
-            labels.append(f"{name} {data.get('trigger', '')}")
-            p50.append(percentile(samples, 50))
-            p95.append(percentile(samples, 95))
-            colours.append(PEER)
+        series = [(f"{name} {data.get('trigger', '')}", data.get(peer_key))]
+        if peer_key == "same_content_ms":
+            series.append((f"{name} didOpen", data.get("didOpen_ms")))
+        for label, samples in series:
+            if samples:
+                labels.append(label)
+                p50.append(percentile(samples, 50))
+                p95.append(percentile(samples, 95))
+                colours.append(PEER)
     if key == "uncached_save_ms":
         chain = _get(result, "peers", "single_file_chain")
         if chain:

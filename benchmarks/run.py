@@ -30,6 +30,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "latest.json"
 PLOT = ROOT / "docs" / "img" / "performance.png"
+DOC = ROOT / "docs" / "performance.md"
 
 
 # -- pure helpers (tested by tests/test_bench_smoke.py) ----------------------
@@ -266,7 +267,8 @@ def _peer_servers(plan: Plan, logs: Path, source: Path) -> dict[str, Any]:
     results = {}
     for name, command in peers.server_commands().items():
         _log(f"peer server: {name}")
-        results[name] = asyncio.run(
+        results[name] = _guarded(
+            name,
             peers.measure_server(
                 name,
                 command,
@@ -275,7 +277,7 @@ def _peer_servers(plan: Plan, logs: Path, source: Path) -> dict[str, Any]:
                 cached_count=plan.cached_saves,
                 uncached_count=plan.uncached_saves,
                 log=logs / f"{name.split()[0]}.log",
-            )
+            ),
         )
     return results
 
@@ -291,7 +293,9 @@ def _chain(plan: Plan, corpus_dir: Path, corpus: dict[str, Any], previous: dict[
             return {**old, "reused": True}
         return None
     _log(f"peer chain on {corpus['files']} files (radon mi capped at {plan.mi_cap_s:.0f} s)")
+    load_before = os.getloadavg()
     chain = peers.run_chain(corpus_dir, repeats=1 if plan.quick else 2, mi_cap_s=plan.mi_cap_s)
+    chain["load_average"] = {"before": load_before, "after": os.getloadavg()}
     chain["corpus"] = corpus
     chain["measured_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     chain["reused"] = False
@@ -381,10 +385,13 @@ def run(plan: Plan) -> dict[str, Any]:
 def _guarded(name: str, coroutine) -> dict[str, Any]:  # noqa: ANN001 - a coroutine
     """Runs one scenario; a server that is not there yet is a recorded error, not a crash."""
     try:
-        return asyncio.run(coroutine)
+        result = asyncio.run(coroutine)
     except Exception as error:  # noqa: BLE001 - recorded in the results and printed
         _log(f"{name} failed: {type(error).__name__}: {error}")
-        return {"error": f"{type(error).__name__}: {error}"}
+        result = {"error": f"{type(error).__name__}: {error}"}
+    # Other work on a shared machine skews every figure: keep the load beside it.
+    result["load_average"] = os.getloadavg()
+    return result
 
 
 def _tapps(
@@ -521,6 +528,8 @@ def targets(result: dict[str, Any]) -> list[Row]:
         for name, data in servers.items():
             label = f"{name} {data.get('trigger', '')}".strip()
             found.append(Peer(label, _stat(data.get(key), q)))
+            if key == "same_content_ms" and data.get("didOpen_ms"):
+                found.append(Peer(f"{name} didOpen", _stat(data["didOpen_ms"], q)))
         return found
 
     rows = [
@@ -766,6 +775,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--plot", type=Path, default=PLOT)
     parser.add_argument(
+        "--doc",
+        type=Path,
+        help="update the generated block of this Markdown file "
+        "(default: docs/performance.md when writing the default results file)",
+    )
+    parser.add_argument(
         "--from-json",
         type=Path,
         help="measure nothing: redraw the plot and print the table (Markdown) of a results file",
@@ -775,8 +790,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from benchmarks import plot
 
         result = json.loads(args.from_json.read_text())
-        print(render_table(targets(result), markdown=True))
+        rows = targets(result)
+        print(render_table(rows, markdown=True))
         plot.draw(result, args.plot)
+        _write_doc(args.doc, result, rows)
         return 0
     plan = Plan(
         quick=args.quick,
@@ -798,7 +815,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     plot.draw(result, args.plot)
     _log(f"wrote {args.plot}")
+    _write_doc(args.doc or (DOC if args.output == RESULTS else None), result, rows)
     return 0
+
+
+def _write_doc(path: Path | None, result: dict[str, Any], rows: list[Row]) -> None:
+    from benchmarks import report
+
+    if path is not None and report.update_doc(path, report.block(result, rows)):
+        _log(f"updated {path}")
 
 
 if __name__ == "__main__":
