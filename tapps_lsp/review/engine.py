@@ -164,7 +164,8 @@ def _analyze(
             security = _timed(
                 result,
                 "bandit",
-                lambda: bandit_security.scan(text, lines),
+                # Last of the tree's users: bandit annotates the nodes it visits.
+                lambda: bandit_security.scan(text, lines, tree),
                 limit=settings.toolTimeout,
             )
             if isinstance(security, tuple):

@@ -125,6 +125,11 @@ def test_hardcoded_passwords():
 def test_nosec_is_honoured():
     result = review("import subprocess  # nosec\nsubprocess.call('x', shell=True)  # nosec\n")
     assert [f for f in result.findings if f.source == "bandit"] == []
+    # Naming tests skips only those.
+    result = review(
+        "import subprocess  # nosec B602\nsubprocess.call('x', shell=True)  # nosec: B602\n"
+    )
+    assert [f.code for f in result.findings if f.source == "bandit"] == ["B404", "B607"]
 
 
 def test_nested_loops_and_deep_nesting():

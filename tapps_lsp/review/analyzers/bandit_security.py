@@ -2,17 +2,20 @@
 
 Building bandit's manager loads every plugin through entry points, which costs
 far more than scanning a file; it is built once per process (`warm_up`) and
-reused. Each scan resets the manager's per-run state and feeds it the text
-through its own file parser, so `# nosec` handling and every test behave as in
-`bandit -` (the file name is "<stdin>", which also keeps bandit from looking at
-the disk for `__init__.py` files). Bandit's columns are 0-based UTF-8 byte offsets.
+its test set reused. Each scan runs bandit's own node visitor over the tree the
+engine already parsed, with `# nosec` comments read as bandit reads them, so
+every test behaves as in `bandit -`. The file name is "<stdin>", which also
+keeps bandit from looking at the disk for `__init__.py` files. Nothing is
+shared between scans but the read-only test set. Bandit's columns are 0-based
+UTF-8 byte offsets.
 """
 
 from __future__ import annotations
 
+import ast
 import io
 import logging
-import threading
+import tokenize
 import warnings
 from functools import cache
 
@@ -23,9 +26,6 @@ from tapps_lsp.review.positions import utf8_byte_to_codepoint
 SEVERITY = {"HIGH": "error", "MEDIUM": "warning", "LOW": "information"}
 
 _STDIN = "<stdin>"
-
-# The manager keeps per-run state; threads of one process take turns with it.
-_LOCK = threading.Lock()
 
 
 @cache
@@ -51,28 +51,54 @@ def warm_up() -> None:
         _manager.cache_clear()
 
 
-def scan(text: str, lines: list[str]) -> tuple[list[Finding], dict[str, int]]:
-    """Bandit's issues for `text` and their count per severity."""
+def scan(text: str, lines: list[str], tree: ast.Module) -> tuple[list[Finding], dict[str, int]]:
+    """Bandit's issues for `text` (parsed as `tree`) and their count per severity."""
     try:
         m = _manager()
-        from bandit.core import docs_utils, metrics
+        from bandit.core import docs_utils, metrics, node_visitor
     except Exception as exc:  # a missing or broken install
         _manager.cache_clear()
         raise ToolError(f"bandit could not load: {exc}") from exc
-    with _LOCK:
-        m.results, m.skipped, m.scores = [], [], []
-        m.metrics = metrics.Metrics()
-        m._parse_file(_STDIN, io.BytesIO(text.encode("utf-8", "surrogatepass")), [_STDIN])
-        issues, skipped = m.results, m.skipped
-        m.results = []
-    if skipped:
-        raise ToolError(f"bandit: {skipped[0][1]}")
+    data = text.encode("utf-8", "surrogatepass")
+    fdata = io.BytesIO(data)
+    counter = metrics.Metrics()
+    counter.begin(_STDIN)
+    # What BanditManager._parse_file and BanditNodeVisitor.process do, minus
+    # parsing the file a second time and tokenizing it when it has no `nosec`.
+    visitor = node_visitor.BanditNodeVisitor(
+        _STDIN, fdata, m.b_ma, m.b_ts, False, _nosec_lines(data), counter
+    )
+    visitor.generic_visit(tree)
+    visitor.context = {
+        "file_data": fdata,
+        "filename": _STDIN,
+        "lineno": 0,
+        "linerange": [0, 1],
+        "col_offset": 0,
+    }
+    visitor.update_scores(visitor.tester.run_tests(visitor.context, "File"))
     counts = {"HIGH": 0, "MEDIUM": 0, "LOW": 0}
     findings = []
-    for issue in issues:
+    for issue in visitor.tester.results:
         counts[issue.severity] = counts.get(issue.severity, 0) + 1
         findings.append(_finding(issue, lines, docs_utils.get_url(issue.test_id)))
     return findings, counts
+
+
+def _nosec_lines(data: bytes) -> dict[int, set[str] | None]:
+    """Line -> the tests a `# nosec` comment there skips (empty set: all), as bandit reads them."""
+    if b"nosec" not in data:  # bandit's NOSEC_COMMENT pattern needs this literal
+        return {}
+    from bandit.core.manager import _parse_nosec_comment
+
+    found = {}
+    try:
+        for tok in tokenize.tokenize(io.BytesIO(data).readline):
+            if tok.type == tokenize.COMMENT:
+                found[tok.start[0]] = _parse_nosec_comment(tok.string)
+    except (tokenize.TokenError, SyntaxError):
+        pass
+    return found
 
 
 def _finding(issue, lines: list[str], url: str) -> Finding:
