@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import jsonschema
@@ -202,3 +203,70 @@ def test_console_entry_point(project: Path, cache_dir: Path) -> None:
     assert done.returncode == 1, done.stderr
     assert json.loads(done.stdout)["summary"]["files"] == 8
     assert "DEBUG" in done.stderr or "INFO" in done.stderr
+
+
+class _Rpc:
+    """Just enough JSON-RPC framing to say hello and goodbye to the server."""
+
+    def __init__(self, reader, writer) -> None:  # binary file-likes
+        self.reader, self.writer = reader, writer
+
+    def send(self, message: dict) -> None:
+        body = json.dumps({"jsonrpc": "2.0", **message}).encode()
+        self.writer.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        self.writer.flush()
+
+    def answer(self, request_id: int) -> dict:
+        while True:
+            headers = {}
+            while line := self.reader.readline().strip():
+                key, _, value = line.partition(b":")
+                headers[key.lower()] = value.strip()
+            message = json.loads(self.reader.read(int(headers[b"content-length"])))
+            if message.get("id") == request_id and "method" not in message:
+                return message
+
+    def handshake(self) -> dict:
+        params = {"processId": None, "rootUri": None, "capabilities": {}}
+        self.send({"id": 1, "method": "initialize", "params": params})
+        info = self.answer(1)["result"]["serverInfo"]
+        self.send({"method": "initialized", "params": {}})
+        self.send({"id": 2, "method": "shutdown"})
+        self.answer(2)
+        self.send({"method": "exit"})
+        return info
+
+
+@pytest.mark.parametrize("transport", ["stdio", "tcp"])
+def test_serve(transport: str, cache_dir: Path) -> None:
+    import socket
+
+    command = [sys.executable, "-m", "tapps_lsp"]
+    if transport == "tcp":
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        command += ["serve", "--tcp", f"127.0.0.1:{port}"]
+    server = subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        if transport == "stdio":
+            info = _Rpc(server.stdout, server.stdin).handshake()
+        else:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    conn = socket.create_connection(("127.0.0.1", port), timeout=30)
+                    break
+                except ConnectionRefusedError:
+                    assert time.monotonic() < deadline and server.poll() is None
+                    time.sleep(0.05)  # the server is still importing; retry the connect
+            with conn, conn.makefile("rb") as reader, conn.makefile("wb") as writer:
+                info = _Rpc(reader, writer).handshake()
+        assert info == {"name": "tapps-lsp", "version": __version__}
+        assert server.wait(timeout=30) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
