@@ -93,7 +93,7 @@ h.run(function()
   end)
   h.emit('edited', snapshot(buf))
 
-  local mark = #traffic
+  local mark, refreshes_before = #traffic, refreshes
   vim.cmd('silent write')
   h.wait(30000, function()
     return has(buf, 'B602') and not has(buf, 'F401')
@@ -101,7 +101,7 @@ h.run(function()
     return { codes = h.codes(buf), traffic = vim.list_slice(traffic, mark + 1) }
   end)
   h.emit('saved', snapshot(buf, {
-    refreshes = refreshes,
+    refreshes = refreshes - refreshes_before,
     traffic = vim.list_slice(traffic, mark + 1),
   }))
 
