@@ -270,3 +270,35 @@ def test_serve(transport: str, cache_dir: Path) -> None:
         if server.poll() is None:
             server.kill()
             server.wait()
+
+
+def test_progress_bar_on_a_terminal(project: Path, cache_dir: Path) -> None:
+    import pty
+
+    master, slave = pty.openpty()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "tapps_lsp", "check", "--format", "json", str(project)],
+            stdout=subprocess.PIPE,
+            stderr=slave,
+            timeout=120,
+            check=False,
+        )
+        os.close(slave)
+        slave = -1
+        screen = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the terminal has no writer left
+                break
+            if not chunk:
+                break
+            screen += chunk
+    finally:
+        os.close(master)
+        if slave != -1:
+            os.close(slave)
+    assert done.returncode == 1
+    assert b"] 8/8 " in screen and b"\r" in screen
+    assert json.loads(done.stdout)["summary"]["files"] == 8  # stdout has the report alone
