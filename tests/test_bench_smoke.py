@@ -83,3 +83,17 @@ def test_targets_from_a_small_result():
     assert rows[("8", "cache hit rate, edit loop")].figure == pytest.approx(90.0)
     assert rows[("5", "progress gap, max")].passed
     assert rows[("7", "memory tier after a scan")].figure == pytest.approx(1.0)
+
+
+def test_report_block_names_each_miss_and_replaces_only_its_markers(tmp_path):
+    from benchmarks import report
+
+    rows = [Row("2", "uncached save p50", 300.0, "ms", "<= 120 ms", high=120)]
+    text = report.block({"machine": {"nproc": 2}, "corpus": {"files": 1}}, rows)
+    assert "uncached save p50: 300 ms against <= 120 ms: 2.5x the bound, 180 ms over" in text
+    doc = tmp_path / "performance.md"
+    doc.write_text(f"intro\n{report.START}\nstale block\n{report.END}\nanalysis\n")
+    assert report.update_doc(doc, text)
+    updated = doc.read_text()
+    assert updated.startswith("intro\n") and updated.endswith("\nanalysis\n")
+    assert "stale block" not in updated and "| 2 | uncached save p50 | 300 ms |" in updated
