@@ -302,3 +302,21 @@ def test_progress_bar_on_a_terminal(project: Path, cache_dir: Path) -> None:
     assert done.returncode == 1
     assert b"] 8/8 " in screen and b"\r" in screen
     assert json.loads(done.stdout)["summary"]["files"] == 8  # stdout has the report alone
+
+
+def test_every_format_from_the_command_line(
+    project: Path, cache_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    heads = {
+        "text": "",
+        "json": "{",
+        "sarif": "{",
+        "markdown": "# tapps-lsp review",
+        "html": "<!DOCTYPE html>",
+    }
+    for fmt, head in heads.items():
+        target = tmp_path / f"report.{fmt}"
+        assert main(["check", "--format", fmt, "--output", str(target), str(project)]) == 1
+        text = target.read_text(encoding="utf-8")
+        assert text.startswith(head) and "storage.py" in text
+    assert capsys.readouterr().out == ""
