@@ -72,6 +72,10 @@ SETTINGS: dict[str, Any] = {
 }
 _METADATA = ("count", "size", "hits", "misses")
 
+# No result comes near this (a 1 MiB file with a finding on every line is
+# about 10 MiB of JSON); a larger file in the cache was not written by us.
+MAX_VALUE_BYTES = 64 * 2**20
+
 # Seconds a writer waits for another process's transaction before giving up on
 # that one store (the result stays in memory).
 TIMEOUT = 2.0
@@ -118,8 +122,7 @@ class SafeDisk(diskcache.Disk):
             path = self._inside(filename)
             if path is None:
                 raise UnsafeRow(f"a row naming a file outside the cache: {filename!r}")
-            with open(path, "rb") as reader:
-                return reader.read()
+            return _read_regular_file(path)
         raise UnsafeRow(f"a row stored in mode {mode!r} (only raw bytes are written)")
 
     def remove(self, file_path: str) -> None:
@@ -134,6 +137,19 @@ class SafeDisk(diskcache.Disk):
         if os.path.commonpath([path, self._root]) != self._root or path == self._root:
             return None
         return path
+
+
+def _read_regular_file(path: str) -> bytes:
+    # Non-blocking and regular files only: a planted FIFO would hang the open
+    # forever, a device or a huge file would never finish reading.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    with open(fd, "rb") as reader:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise UnsafeRow(f"a row naming something that is not a regular file: {path}")
+        data = reader.read(MAX_VALUE_BYTES + 1)
+    if len(data) > MAX_VALUE_BYTES:
+        raise UnsafeRow(f"a row naming a file larger than {MAX_VALUE_BYTES} bytes: {path}")
+    return data
 
 
 def make_private_dir(path: Path) -> None:

@@ -419,3 +419,14 @@ def test_duplicated_rows_are_a_miss_and_a_rebuild(planted: Path, warnings: list[
     assert cache.get("twice") == {"a": 3}
     cache.close()
     assert len(warnings) == 1 and "moved it to" in warnings[0]
+
+
+@pytest.mark.timeout(60)
+def test_row_naming_a_fifo_does_not_hang(planted: Path, warnings: list[str]) -> None:
+    (planted / "results" / "ab").mkdir()
+    os.mkfifo(planted / "results" / "ab" / "pipe.val")
+    _plant(_db(planted), "key", mode=MODE_BINARY, filename="ab/pipe.val", size=10)
+    cache = _make(planted, warnings)
+    assert cache.get("key") is None
+    cache.close()
+    assert len(warnings) == 1 and "not a regular file" in warnings[0]
