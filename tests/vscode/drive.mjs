@@ -3,9 +3,12 @@
 // test_vscode.py; prints one JSON line per observed state on stdout and
 // exits non-zero at the first expectation that does not come true.
 //
-// Environment: TAPPS_URL (code-server with the workspace folder), TAPPS_OUT
+// Environment: TAPPS_SCENARIO ("session" or "no-server"), TAPPS_URL
+// (code-server with the workspace folder), TAPPS_SETTINGS (the folder's
+// .vscode/settings.json), TAPPS_LOGS (code-server's log folder), TAPPS_OUT
 // (screenshots), TAPPS_PROFILE (Chromium profile dir), TAPPS_PLAYWRIGHT
 // (node_modules holding playwright-core), TAPPS_CHROMIUM (the browser).
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
@@ -99,6 +102,164 @@ async function waitForProblems(page, predicate, what) {
 
 const has = (rows, ...parts) => rows.some((row) => parts.every((part) => row.includes(part)));
 
+async function openWorkbench(page) {
+    await page.goto(process.env.TAPPS_URL);
+    await page.locator('.monaco-workbench').waitFor({ timeout: WAIT_MS });
+    await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout: WAIT_MS });
+    record('workbench');
+}
+
+function writeSettings(values) {
+    fs.writeFileSync(process.env.TAPPS_SETTINGS, JSON.stringify(values, null, 2));
+}
+
+// The extension's log ("Tapps" output), where each server start is a line.
+function serverStarts() {
+    const logs = fs.globSync('**/tapps.tapps-lsp/Tapps.log', { cwd: process.env.TAPPS_LOGS });
+    const text = logs.map((log) => fs.readFileSync(path.join(process.env.TAPPS_LOGS, log), 'utf8')).join('');
+    return text.split('\n').filter((line) => line.includes('[info] Starting ')).length;
+}
+
+// For what the window does not show: re-check whenever the log folder changes.
+async function until(predicate, what) {
+    const deadline = Date.now() + WAIT_MS;
+    while (!predicate()) {
+        if (Date.now() > deadline) {
+            throw new Error(`never saw ${what}`);
+        }
+        await new Promise((resolve) => {
+            const watcher = fs.watch(process.env.TAPPS_LOGS, { recursive: true }, () => {
+                watcher.close();
+                resolve();
+            });
+            setTimeout(() => {
+                watcher.close();
+                resolve();
+            }, 1000);
+        });
+    }
+}
+
+// The server cannot start: a clear message that offers the fix.
+async function noServer(page) {
+    await openWorkbench(page);
+    await openFile(page, 'inventory/cli.py');
+    const toast = page.locator('.notification-toast', { hasText: 'has no tapps-lsp' });
+    await toast.waitFor({ timeout: WAIT_MS });
+    record('missing-server-message', {
+        text: await toast.locator('.notification-list-item-message').innerText(),
+        buttons: await toast.locator('.monaco-button').allInnerTexts(),
+    });
+    await shot(page, '10-missing-server');
+}
+
+const SCENARIOS = { session, 'no-server': noServer };
+
+async function session(page) {
+    await openWorkbench(page);
+
+    // A file with problems: squiggles in the editor, entries in the Problems panel.
+    await openFile(page, 'inventory/cli.py');
+    await page
+        .locator('.monaco-editor .squiggly-warning, .monaco-editor .squiggly-error')
+        .first()
+        .waitFor({ state: 'attached', timeout: WAIT_MS });
+    await page.keyboard.press('Control+Shift+M');
+    let rows = await waitForProblems(page, (r) => has(r, 'F401') && has(r, 'F821'), 'F401 and F821');
+    record('diagnostics', { rows });
+    await shot(page, '01-diagnostics');
+
+    // The score of the active file in the language status item ({} in the status bar).
+    const languageStatus = page.locator('[id="status.languageStatus"]');
+    await languageStatus.locator('a[aria-label*="Tapps"]').waitFor({ timeout: WAIT_MS });
+    await languageStatus.click();
+    const hover = page.locator('.monaco-hover', { hasText: /Tapps \d+\.\d/ }).first();
+    await hover.waitFor({ timeout: WAIT_MS });
+    record('language-status', {
+        text: await hover.innerText(),
+        label: await languageStatus.locator('a').getAttribute('aria-label'),
+    });
+    await shot(page, '02-language-status');
+    await page.keyboard.press('Escape');
+
+    // A quick fix on the unused `os` import; after the save its entry is gone.
+    await goToLine(page, 4, 8);
+    await page.keyboard.press('Control+.');
+    const fix = page
+        .locator('.action-widget .monaco-list-row', { hasText: /Remove unused import.*os/ })
+        .first();
+    await fix.waitFor({ timeout: WAIT_MS });
+    await shot(page, '03-quick-fix-menu');
+    await fix.click();
+    const dirty = page.locator('.tabs-container .tab.active.dirty');
+    await dirty.waitFor({ timeout: WAIT_MS });
+    await page.keyboard.press('Control+S');
+    await dirty.waitFor({ state: 'detached', timeout: WAIT_MS });
+    rows = await waitForProblems(
+        page,
+        (r) => !has(r, 'F401', '`os`') && has(r, 'F401', '`sys`'),
+        'the `os` F401 gone and `sys` kept',
+    );
+    record('quick-fix', { rows });
+    await shot(page, '04-after-quick-fix');
+
+    // A new problem typed in and saved shows up.
+    await goToLine(page, 3, 1);
+    await page.keyboard.type('import json\n');
+    await page.keyboard.press('Control+S');
+    await dirty.waitFor({ state: 'detached', timeout: WAIT_MS });
+    rows = await waitForProblems(page, (r) => has(r, 'F401', '`json`'), 'F401 for the new `json` import');
+    record('save-updates', { rows });
+    await shot(page, '05-after-save');
+
+    // Review All from the palette: progress in the status bar and a busy
+    // language status while it runs, then diagnostics for files that
+    // were never opened, and the report of the review.
+    await palette(page, 'Tapps: Review All');
+    const progress = page.locator('.statusbar-item', { hasText: 'Reviewing workspace' });
+    const busy = page.locator('[id="status.languageStatus"] .codicon-loading');
+    await progress.first().waitFor({ timeout: WAIT_MS });
+    await busy.waitFor({ timeout: WAIT_MS });
+    record('progress', { text: await progress.first().innerText() });
+    await shot(page, '06-review-all-progress');
+    await progress.first().waitFor({ state: 'detached', timeout: WAIT_MS });
+    await busy.waitFor({ state: 'detached', timeout: WAIT_MS });
+    const filter = page.locator('input[aria-label="Filter Problems"]');
+    await filter.fill('**/storage.py');
+    rows = await waitForProblems(
+        page,
+        (r) => has(r, 'storage.py') && r.length > 1 && !has(r, 'cli.py'),
+        'only entries for storage.py (never opened)',
+    );
+    record('workspace-diagnostics', { rows });
+    await shot(page, '07-never-opened-file');
+    await filter.fill('');
+
+    await palette(page, 'Tapps: Show Report');
+    await page.locator('.tabs-container .tab', { hasText: 'Tapps Report' }).waitFor({ timeout: WAIT_MS });
+    // A webview's page sits in an inner frame of the webview's own frame.
+    const report = page.frameLocator('iframe.webview').frameLocator('iframe#active-frame').locator('body');
+    await report.filter({ hasText: 'storage.py' }).waitFor({ timeout: WAIT_MS });
+    record('report', { text: (await report.innerText()).slice(0, 2000) });
+    await shot(page, '08-report');
+
+    // Settings: a threshold change reaches the running server (the file now
+    // fails the gate) without a restart; a change of tapps.jobs restarts it.
+    await openFile(page, 'inventory/cli.py');
+    const settings = JSON.parse(fs.readFileSync(process.env.TAPPS_SETTINGS, 'utf8'));
+    writeSettings({ ...settings, 'tapps.qualityThreshold': 99 });
+    await languageStatus.locator('a[aria-label*="quality gate: fail"]').waitFor({ timeout: WAIT_MS });
+    record('threshold-applied', {
+        label: await languageStatus.locator('a').getAttribute('aria-label'),
+        starts: serverStarts(),
+    });
+    await shot(page, '09-threshold-applied');
+    writeSettings({ ...settings, 'tapps.qualityThreshold': 99, 'tapps.jobs': 1 });
+    await until(() => serverStarts() === 2, 'a second server start after tapps.jobs changed');
+    await languageStatus.locator('a[aria-label*="quality gate: fail"]').waitFor({ timeout: WAIT_MS });
+    record('restarted-on-jobs', { starts: serverStarts() });
+}
+
 async function main() {
     const context = await chromium.launchPersistentContext(process.env.TAPPS_PROFILE, {
         executablePath: process.env.TAPPS_CHROMIUM,
@@ -116,97 +277,9 @@ async function main() {
     });
     const page = context.pages()[0] ?? (await context.newPage());
     try {
-        await page.goto(process.env.TAPPS_URL);
-        await page.locator('.monaco-workbench').waitFor({ timeout: WAIT_MS });
-        await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout: WAIT_MS });
-        record('workbench');
-
-        // A file with problems: squiggles in the editor, entries in the Problems panel.
-        await openFile(page, 'inventory/cli.py');
-        await page
-            .locator('.monaco-editor .squiggly-warning, .monaco-editor .squiggly-error')
-            .first()
-            .waitFor({ state: 'attached', timeout: WAIT_MS });
-        await page.keyboard.press('Control+Shift+M');
-        let rows = await waitForProblems(page, (r) => has(r, 'F401') && has(r, 'F821'), 'F401 and F821');
-        record('diagnostics', { rows });
-        await shot(page, '01-diagnostics');
-
-        // The score of the active file in the language status item ({} in the status bar).
-        const languageStatus = page.locator('[id="status.languageStatus"]');
-        await languageStatus.locator('a[aria-label*="Tapps"]').waitFor({ timeout: WAIT_MS });
-        await languageStatus.click();
-        const hover = page.locator('.monaco-hover', { hasText: /Tapps \d+\.\d/ }).first();
-        await hover.waitFor({ timeout: WAIT_MS });
-        record('language-status', {
-            text: await hover.innerText(),
-            label: await languageStatus.locator('a').getAttribute('aria-label'),
-        });
-        await shot(page, '02-language-status');
-        await page.keyboard.press('Escape');
-
-        // A quick fix on the unused `os` import; after the save its entry is gone.
-        await goToLine(page, 4, 8);
-        await page.keyboard.press('Control+.');
-        const fix = page
-            .locator('.action-widget .monaco-list-row', { hasText: /Remove unused import.*os/ })
-            .first();
-        await fix.waitFor({ timeout: WAIT_MS });
-        await shot(page, '03-quick-fix-menu');
-        await fix.click();
-        const dirty = page.locator('.tabs-container .tab.active.dirty');
-        await dirty.waitFor({ timeout: WAIT_MS });
-        await page.keyboard.press('Control+S');
-        await dirty.waitFor({ state: 'detached', timeout: WAIT_MS });
-        rows = await waitForProblems(
-            page,
-            (r) => !has(r, 'F401', '`os`') && has(r, 'F401', '`sys`'),
-            'the `os` F401 gone and `sys` kept',
-        );
-        record('quick-fix', { rows });
-        await shot(page, '04-after-quick-fix');
-
-        // A new problem typed in and saved shows up.
-        await goToLine(page, 3, 1);
-        await page.keyboard.type('import json\n');
-        await page.keyboard.press('Control+S');
-        await dirty.waitFor({ state: 'detached', timeout: WAIT_MS });
-        rows = await waitForProblems(page, (r) => has(r, 'F401', '`json`'), 'F401 for the new `json` import');
-        record('save-updates', { rows });
-        await shot(page, '05-after-save');
-
-        // Review All from the palette: progress in the status bar and a busy
-        // language status while it runs, then diagnostics for files that
-        // were never opened, and the report of the review.
-        await palette(page, 'Tapps: Review All');
-        const progress = page.locator('.statusbar-item', { hasText: 'Reviewing workspace' });
-        const busy = page.locator('[id="status.languageStatus"] .codicon-loading');
-        await progress.first().waitFor({ timeout: WAIT_MS });
-        await busy.waitFor({ timeout: WAIT_MS });
-        record('progress', { text: await progress.first().innerText() });
-        await shot(page, '06-review-all-progress');
-        await progress.first().waitFor({ state: 'detached', timeout: WAIT_MS });
-        await busy.waitFor({ state: 'detached', timeout: WAIT_MS });
-        const filter = page.locator('input[aria-label="Filter Problems"]');
-        await filter.fill('**/storage.py');
-        rows = await waitForProblems(
-            page,
-            (r) => has(r, 'storage.py') && r.length > 1 && !has(r, 'cli.py'),
-            'only entries for storage.py (never opened)',
-        );
-        record('workspace-diagnostics', { rows });
-        await shot(page, '07-never-opened-file');
-        await filter.fill('');
-
-        await palette(page, 'Tapps: Show Report');
-        await page.locator('.tabs-container .tab', { hasText: 'Tapps Report' }).waitFor({ timeout: WAIT_MS });
-        // A webview's page sits in an inner frame of the webview's own frame.
-        const report = page.frameLocator('iframe.webview').frameLocator('iframe#active-frame').locator('body');
-        await report.filter({ hasText: 'storage.py' }).waitFor({ timeout: WAIT_MS });
-        record('report', { text: (await report.innerText()).slice(0, 2000) });
-        await shot(page, '08-report');
+        await SCENARIOS[process.env.TAPPS_SCENARIO](page);
     } catch (error) {
-        await shot(page, '99-failure').catch(() => undefined);
+        await shot(page, `99-failure-${process.env.TAPPS_SCENARIO}`).catch(() => undefined);
         record('error', { message: String(error?.stack ?? error) });
         process.exitCode = 1;
     } finally {

@@ -52,6 +52,8 @@ STEPS = [
     "progress",
     "workspace-diagnostics",
     "report",
+    "threshold-applied",
+    "restarted-on-jobs",
 ]
 
 needs_server = pytest.mark.skipif(
@@ -210,7 +212,7 @@ class CodeServer:
         return sorted((self.run / "ud" / "logs").rglob(f"{EXTENSION_ID}/*.log"))
 
 
-def _workspace(root: Path) -> Path:
+def _workspace(root: Path, interpreter: str = sys.executable) -> Path:
     """A copy of the sample project, grown by clean modules so that a scan lasts long enough
     for its progress to be seen (and screenshotted) in the status bar."""
     folder = root / "sample-project"
@@ -227,7 +229,7 @@ def _workspace(root: Path) -> Path:
     settings = folder / ".vscode"
     settings.mkdir(exist_ok=True)
     (settings / "settings.json").write_text(
-        json.dumps({"tapps.interpreter": [sys.executable], "tapps.trace.server": "verbose"})
+        json.dumps({"tapps.interpreter": [interpreter], "tapps.trace.server": "verbose"})
     )
     return folder
 
@@ -247,8 +249,15 @@ def _cli_review(folder: Path, relative: str, cache: Path) -> dict:
     return next(f for f in json.loads(check.stdout)["files"] if f["path"] == wanted)
 
 
+@pytest.fixture(scope="module")
+def output() -> Path:
+    shutil.rmtree(OUT, ignore_errors=True)
+    OUT.mkdir(parents=True)
+    return OUT
+
+
 @pytest.fixture
-def code_server(tmp_path: Path, vsix: Path) -> Iterator[CodeServer]:
+def code_server(tmp_path: Path, vsix: Path, output: Path) -> Iterator[CodeServer]:
     server = CodeServer(tmp_path / "run")
     server.install(vsix)
     yield server
@@ -271,6 +280,10 @@ def _check_steps(steps: dict[str, dict], expected: dict) -> None:
     assert ("quality gate: pass" in label) == expected["passed"], (label, expected)
     assert not any("`os`" in row for row in steps["quick-fix"]["rows"])
     assert re.search(r"Reviewing workspace: \d+/\d+", steps["progress"]["text"])
+    # A threshold reaches the running server; only tapps.jobs restarts it.
+    assert steps["threshold-applied"]["starts"] == 1
+    assert "quality gate: fail" in steps["threshold-applied"]["label"]
+    assert steps["restarted-on-jobs"]["starts"] == 2
     # storage.py was never opened: its entries come from the workspace review.
     never_opened = " ".join(steps["workspace-diagnostics"]["rows"])
     assert "bandit" in never_opened and "B602" in never_opened
@@ -278,19 +291,43 @@ def _check_steps(steps: dict[str, dict], expected: dict) -> None:
 
 
 def _keep_logs(server: CodeServer) -> None:
+    name = os.environ.get("PYTEST_CURRENT_TEST", "test").split("::")[-1].split(" ")[0]
     for log in server.lsp_logs():
-        shutil.copy(log, OUT / f"lsp-trace-{log.name}")
+        shutil.copy(log, OUT / f"{name}-lsp-trace-{log.name}")
     if server.log.exists():
-        shutil.copy(server.log, OUT / "code-server.log")
+        shutil.copy(server.log, OUT / f"{name}-code-server.log")
 
 
-def _drive(port: int, folder: Path, profile: Path) -> tuple[str, str, int]:
-    """Run drive.mjs; on a timeout its whole process group (Chromium too) goes."""
+def _drive(scenario: str, server: CodeServer, folder: Path, profile: Path) -> list[dict]:
+    """Run one scenario of drive.mjs and return the states it saw.
+
+    On a timeout its whole process group (Chromium too) goes; on any failure the
+    LSP trace and code-server's log are kept beside the screenshots.
+    """
+    try:
+        stdout, stderr, returncode = _run_driver(scenario, server, folder, profile)
+        (OUT / f"driver-{scenario}.log").write_text(stdout + stderr)
+        seen = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+        errors = [entry["message"] for entry in seen if entry["step"] == "error"]
+        assert not errors, errors[0]
+        assert returncode == 0, stderr
+    except (AssertionError, subprocess.TimeoutExpired):
+        _keep_logs(server)
+        raise
+    return seen
+
+
+def _run_driver(
+    scenario: str, server: CodeServer, folder: Path, profile: Path
+) -> tuple[str, str, int]:
     driver = subprocess.Popen(
         [str(NODE), str(HERE / "drive.mjs")],
         env={
             **os.environ,
-            "TAPPS_URL": f"http://127.0.0.1:{port}/?folder={quote(str(folder))}",
+            "TAPPS_SCENARIO": scenario,
+            "TAPPS_URL": f"http://127.0.0.1:{server.port}/?folder={quote(str(folder))}",
+            "TAPPS_SETTINGS": str(folder / ".vscode" / "settings.json"),
+            "TAPPS_LOGS": str(server.run / "ud" / "logs"),
             "TAPPS_OUT": str(OUT),
             "TAPPS_PROFILE": str(profile),
             "TAPPS_PLAYWRIGHT": str(PLAYWRIGHT),
@@ -313,26 +350,34 @@ def _drive(port: int, folder: Path, profile: Path) -> tuple[str, str, int]:
 @needs_server
 @pytest.mark.slow
 def test_vscode_user_session(tmp_path: Path, code_server: CodeServer) -> None:
-    shutil.rmtree(OUT, ignore_errors=True)
-    OUT.mkdir(parents=True)
     folder = _workspace(tmp_path / "ws")
     expected = _cli_review(folder, "inventory/cli.py", tmp_path / "cli-cache")
     started = time.monotonic()
     code_server.start(folder)
+    seen = _drive("session", code_server, folder, tmp_path / "chromium")
+    seconds = time.monotonic() - started
+    steps = {entry["step"]: entry for entry in seen}
     try:
-        stdout, stderr, returncode = _drive(code_server.port, folder, tmp_path / "chromium")
-        seconds = time.monotonic() - started
-        seen = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
-        steps = {entry["step"]: entry for entry in seen}
-        (OUT / "driver.log").write_text(stdout + stderr)
-        assert "error" not in steps, steps["error"]["message"]
-        assert returncode == 0, stderr
         assert list(steps) == STEPS
         _check_steps(steps, expected)
-    except (AssertionError, subprocess.TimeoutExpired):
+    except AssertionError:
         _keep_logs(code_server)
         raise
     print(
         f"VS Code session: {seconds:.1f} s; "
         + ", ".join(f"{s['step']} {s['seconds']:.1f}" for s in seen)
     )
+
+
+@needs_server
+@pytest.mark.slow
+def test_vscode_interpreter_without_tapps_lsp(tmp_path: Path, code_server: CodeServer) -> None:
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    python = str(bare / "bin" / "python")
+    folder = _workspace(tmp_path / "ws", interpreter=python)
+    code_server.start(folder)
+    seen = _drive("no-server", code_server, folder, tmp_path / "chromium")
+    message = next(entry for entry in seen if entry["step"] == "missing-server-message")
+    assert python in message["text"] and "tapps.interpreter" in message["text"]
+    assert {"Install with pip", "Set Interpreter"} <= set(message["buttons"])

@@ -77,6 +77,7 @@ export class TappsServer implements Disposable {
         const check = await checkTappsLsp(interpreter, this.cwd, this.log);
         if (!check.ok) {
             this.log.error(`${describeInterpreter(interpreter)} cannot import tapps_lsp:\n${check.output}`);
+            this.status.showError(`tapps-lsp is not installed in ${describeInterpreter(interpreter)}`);
             void this.offerInstall(interpreter);
             return;
         }
