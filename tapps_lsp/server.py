@@ -16,7 +16,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -145,6 +145,8 @@ class TappsLanguageServer(LanguageServer):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
         self.rule_docs: dict[str, str] = {}
+        # Awaited once the settings are loaded on `initialized` (dynamic registrations).
+        self.initialized_hooks: list[Callable[[], Awaitable[None]]] = []
         self.log_handler = LspLogHandler(self)
         self.log_handler.setFormatter(logging.Formatter("%(message)s"))
 

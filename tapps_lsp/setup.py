@@ -11,6 +11,7 @@ from tapps_lsp.features import (
     configuration,
     diagnostics,
     hover,
+    workspace,
 )
 from tapps_lsp.server import TappsLanguageServer
 
@@ -19,6 +20,14 @@ def create_server() -> TappsLanguageServer:
     # pygls logs every message body at INFO; at our volume that is slow and noisy.
     logging.getLogger("pygls").setLevel(logging.WARNING)
     server = TappsLanguageServer()
-    for feature in (configuration, diagnostics, code_actions, hover, code_lens, commands):
+    for feature in (
+        configuration,
+        diagnostics,
+        code_actions,
+        hover,
+        code_lens,
+        commands,
+        workspace,
+    ):
         feature.register(server)
     return server

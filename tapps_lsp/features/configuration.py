@@ -53,6 +53,8 @@ def register(server: TappsLanguageServer) -> None:
     @server.feature(types.INITIALIZED)
     async def initialized(ls: TappsLanguageServer, params: types.InitializedParams) -> None:
         await load_settings(ls, ls.all_folders())
+        for hook in ls.initialized_hooks:
+            await hook()
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(

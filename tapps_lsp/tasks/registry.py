@@ -109,8 +109,11 @@ class TaskRegistry:
         interval: float = DEFAULT_INTERVAL,
         grace: float = 0.8,
         log: Log | None = None,
+        on_finish: Callable[[Task], None] | None = None,
     ) -> None:
+        """`on_finish(task)` is called once per task after it has ended, whatever its state."""
         self._slots = asyncio.Semaphore(max_running)
+        self._on_finish = on_finish
         self._interval = interval
         self._grace = grace
         self._log = log or _default_log
@@ -126,6 +129,9 @@ class TaskRegistry:
         task._handle = asyncio.create_task(
             self._run(task, work, open_sink), name=f"tapps-{task.id}"
         )
+        if self._on_finish is not None:
+            on_finish = self._on_finish
+            task._handle.add_done_callback(lambda _: on_finish(task))
         self._forget_old()
         return task
 

@@ -312,3 +312,36 @@ async def test_shutdown_cancels_active_tasks() -> None:
     await running.wait()
     await registry.shutdown()
     assert task.state is TaskState.CANCELLED
+
+
+async def test_on_finish_is_called_once_per_task_whatever_the_end() -> None:
+    finished: list[tuple[str, TaskState]] = []
+    seen = asyncio.Event()
+
+    def on_finish(task: Task) -> None:
+        finished.append((task.key, task.state))
+        if len(finished) == 3:
+            seen.set()
+
+    release = asyncio.Event()
+
+    async def blocker(task: Task) -> Outcome:
+        await release.wait()
+        return Outcome({}, "ok")
+
+    async def broken(task: Task) -> Outcome:
+        raise ValueError("no")
+
+    registry = TaskRegistry(on_finish=on_finish, log=lambda level, message: None)
+    first = registry.submit("a", "t", blocker)
+    queued = registry.submit("b", "t", blocker)
+    registry.cancel(queued.id)
+    release.set()
+    await registry.wait(first.id)
+    registry.submit("c", "t", broken)
+    await seen.wait()
+    assert sorted(finished) == [
+        ("a", TaskState.DONE),
+        ("b", TaskState.CANCELLED),
+        ("c", TaskState.FAILED),
+    ]
