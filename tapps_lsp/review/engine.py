@@ -39,9 +39,6 @@ from tapps_lsp.review.positions import split_lines
 
 T = TypeVar("T")
 
-# Outcome of linting handed in by analyze_batch: findings or the failure.
-RuffOutcome = list[Finding] | ToolError
-
 
 def analyze(text: str, settings: Settings, *, filename: str = "file.py") -> FileResult:
     """Findings and metrics for one file's text."""
@@ -65,7 +62,7 @@ def analyze_batch(items: list[tuple[str, str]], settings: Settings) -> list[File
             results[i] = skipped_result(reason)
         else:
             todo.append(i)
-    lint: list[RuffOutcome | None] = [None] * len(items)
+    lint: list[list[Finding] | None] = [None] * len(items)
     share: float | None = None
     if todo:
         started = time.perf_counter()
@@ -122,7 +119,7 @@ def _analyze(
     text: str,
     settings: Settings,
     filename: str,
-    lint: RuffOutcome | None,
+    lint: list[Finding] | None,
     *,
     ruff_seconds: float | None = None,
 ) -> FileResult:
@@ -134,12 +131,11 @@ def _analyze(
     lines = split_lines(text)
 
     if lint is None:
-        lint = _timed(result, "ruff", lambda: ruff.check_text(text, filename, settings))
+        outcome = _timed(result, "ruff", lambda: ruff.check_text(text, filename, settings))
+        lint = outcome if isinstance(outcome, list) else None
     elif ruff_seconds is not None:
         result.timings["ruff"] = ruff_seconds
-    if isinstance(lint, ToolError):
-        result.analyzer_errors["ruff"] = str(lint)
-    elif lint is not None:
+    if lint is not None:
         result.findings += lint
         metrics.lint_counts = ruff.lint_counts(lint)
 
