@@ -77,7 +77,7 @@ class ProjectContext:
         p = Path(path)
         rate = None
         if self.coverage is not None:
-            rate = self.coverage.get(self._relative(p))
+            rate = next((self.coverage[k] for k in self._relative(p) if k in self.coverage), None)
         return ProjectInfo(
             structure=self.structure,
             devex=self.devex,
@@ -86,13 +86,17 @@ class ProjectContext:
             has_test_file=p.stem in self.test_stems,
         )
 
-    def _relative(self, p: Path) -> str:
-        if self.root is not None and p.is_absolute():
-            try:
-                return p.relative_to(self.root).as_posix()
-            except ValueError:
-                return p.as_posix()
-        return PurePosixPath(p.as_posix()).as_posix()
+    def _relative(self, p: Path) -> list[str]:
+        """The root-relative POSIX paths `p` may mean: a relative path is read both
+        as relative to the root and as relative to the current directory."""
+        if self.root is None:
+            return [p.as_posix()]
+        keys = [] if p.is_absolute() else [p.as_posix()]
+        try:
+            keys.append(Path(os.path.abspath(p)).relative_to(self.root).as_posix())
+        except ValueError:
+            pass
+        return keys
 
     def _has(self, name: str) -> bool:
         if "/" in name:

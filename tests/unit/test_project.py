@@ -115,6 +115,15 @@ def test_coverage_report(tmp_path, absolute_source):
     assert absent.has_coverage_report and absent.coverage_line_rate is None
 
 
+def test_paths_relative_to_the_current_directory(tmp_path, monkeypatch):
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "coverage.xml").write_text(COBERTURA.format(source="."))
+    monkeypatch.chdir(tmp_path)
+    ctx = ProjectContext(Path("proj"))
+    assert ctx.info_for(Path("proj/pkg/mod.py")).coverage_line_rate == 0.75
+
+
 def test_coverage_relative_to_a_source_folder(tmp_path):
     (tmp_path / "coverage.xml").write_text(COBERTURA.format(source=tmp_path / "src"))
     ctx = ProjectContext(tmp_path)
