@@ -48,7 +48,7 @@ class ResultCache:
     """Content-keyed `FileResult` dicts: a byte-bounded memory LRU over diskcache.
 
     `get` returns the dict the memory tier holds, shared by every caller:
-    treat it as read-only (`FileResult.from_dict` copies what it needs).
+    treat it as read-only and build a `FileResult` from it.
     Nothing here raises because the disk is corrupt, full or read-only; the
     cache warns once through `warn` and carries on with the memory tier.
     """
@@ -174,12 +174,12 @@ class ResultCache:
 
 
 def _path_key(path: str) -> str:
-    # SQLite text must be valid UTF-8; file names with undecodable bytes
-    # (surrogate escapes) get an unambiguous hex form instead.
+    # SQLite text must be valid UTF-8; names holding lone surrogates (file
+    # names with undecodable bytes) get a hex form no real path can take.
     try:
         path.encode("utf-8")
     except UnicodeEncodeError:
-        return "\0" + path.encode("utf-8", "surrogateescape").hex()
+        return "\0" + path.encode("utf-8", "surrogatepass").hex()
     return path
 
 

@@ -263,7 +263,11 @@ def test_stat_index_of_a_real_file_and_an_undecodable_name(tmp_path: Path) -> No
     reopened = StatIndex(tmp_path / "cache" / "stat")
     assert reopened.lookup(str(path), st.st_size, st.st_mtime_ns) == content_hash("x = 1\n")
     assert reopened.lookup(str(tmp_path / "café.py"), st.st_size, st.st_mtime_ns) is None
+    reopened.record("/w/\ud800.py", 1, 1, "h")  # a lone surrogate, not an escaped byte
     reopened.close()
+    third = StatIndex(tmp_path / "cache" / "stat")
+    assert third.lookup("/w/\ud800.py", 1, 1) == "h"
+    third.close()
 
 
 def test_cli_texts(cache: ResultCache, tmp_path: Path) -> None:
