@@ -131,6 +131,16 @@ def test_weights_are_normalised():
     assert review.weakest == "security"
 
 
+def test_weights_notice():
+    assert scoring.weights_notice(Settings()) is None
+    assert scoring.weights_notice(merge({"weights": {"complexity": 2, "security": 2}})[0]) == (
+        "tapps.weights sum to 4, not 1: each is divided by 4"
+    )
+    assert scoring.weights_notice(merge({"weights": {"complexity": 0}})[0]) == (
+        "tapps.weights are all 0; using the default weights"
+    )
+
+
 def test_unscored_type_checking_drops_out_of_the_weights():
     settings, _ = merge({"weights": {"complexity": 1, "type_checking": 1}})
     without = scoring.score(perfect_result(), ProjectInfo(), settings, "a.py")
