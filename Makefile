@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-export TAPPS_LSP_LOG_LEVEL ?= info
+TEST_STAMP := $(VENV)/.installed-test
 
 .PHONY: run test lint install test-deps bench fuzz test-differential vsix clean
 
@@ -12,8 +12,12 @@ $(PY):
 	$(PY) -m pip install --quiet --upgrade pip
 
 $(STAMP): $(PY) pyproject.toml
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e .
 	touch $(STAMP)
+
+$(TEST_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(TEST_STAMP)
 
 install: $(STAMP)
 
@@ -25,10 +29,10 @@ run: install
 test: test-deps
 	$(PY) -m pytest -p no:cacheprovider -q
 
-test-deps: install
+test-deps: $(TEST_STAMP)
 	@if [ -x scripts/install-e2e.sh ]; then scripts/install-e2e.sh; fi
 
-lint: install
+lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check tapps_lsp tests benchmarks
 	$(VENV)/bin/ruff format --check tapps_lsp tests benchmarks
 	$(VENV)/bin/mypy
@@ -38,10 +42,10 @@ bench: install
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) -m benchmarks.run $(BENCH_ARGS)
 
-fuzz: install
+fuzz: $(TEST_STAMP)
 	TAPPS_FUZZ_EXAMPLES=2000 $(PY) -m pytest -q tests -k fuzz
 
-test-differential: install
+test-differential: $(TEST_STAMP)
 	$(PY) -m pytest -q -m differential tests
 
 vsix:
