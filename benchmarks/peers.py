@@ -3,6 +3,7 @@ ruff + radon cc + radon mi + bandit command lines one after another."""
 
 from __future__ import annotations
 
+import statistics
 import subprocess
 import sys
 import time
@@ -168,7 +169,7 @@ def run_chain(
         samples = [_timed(command, cwd=cwd, timeout=timeout) for _ in range(runs)]
         seconds = sorted(sample["seconds"] for sample in samples)
         tools[tool] = {
-            "seconds": seconds[len(seconds) // 2],
+            "seconds": statistics.median(seconds),
             "samples": seconds,
             "capped": any(sample["capped"] for sample in samples),
             "errors": [sample["stderr"] for sample in samples if "stderr" in sample],
