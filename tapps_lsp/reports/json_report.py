@@ -1,4 +1,4 @@
-"""The JSON report: the stable shape the server's export and CI tools read.
+"""The JSON report: the stable shape the server's export and CI tools read (docs/cli.md).
 
     {
       "version": 1,                      # bumped on any incompatible change
