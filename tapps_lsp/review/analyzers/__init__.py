@@ -8,7 +8,9 @@ directory, a timeout that kills the whole process group).
 from __future__ import annotations
 
 import atexit
+import logging
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -18,6 +20,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
+
+LOG = logging.getLogger("tapps_lsp.review")
 
 
 class ToolError(Exception):
@@ -82,6 +86,8 @@ def run_tool(
     name: str, argv: list[str], *, stdin: bytes | None, timeout: float, env: dict | None = None
 ) -> Completed:
     """Run a tool to completion or kill its process group after `timeout` seconds."""
+    shown = argv if len(argv) <= 20 else [*argv[:20], f"... ({len(argv) - 20} more)"]
+    LOG.debug("running %s (cwd %s, timeout %g s)", shlex.join(shown), private_dir(), timeout)
     try:
         proc = subprocess.Popen(
             argv,
