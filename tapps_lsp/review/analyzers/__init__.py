@@ -1,8 +1,9 @@
 """Analyzers: each turns one file's text into findings and raw metrics.
 
-Shared here: the error an analyzer raises when its tool cannot run, and the one
+Shared here: the error an analyzer raises when its tool cannot run, the one
 way we start a tool process (argument list, no shell, a private working
-directory, a timeout that kills the whole process group).
+directory, a timeout that kills the whole process group, the command logged),
+and the deadline that stops an in-process analyzer.
 """
 
 from __future__ import annotations

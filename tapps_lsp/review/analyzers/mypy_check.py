@@ -20,6 +20,10 @@ from tapps_lsp.review.model import Finding
 from tapps_lsp.review.positions import utf8_byte_to_codepoint
 
 _FLAGS = [
+    # No configuration file at all: not the workspace's (we never run there) and
+    # not the user's ~/.config/mypy/config either, so results depend on settings only.
+    "--config-file",
+    "",
     "--output",
     "json",
     "--no-error-summary",
