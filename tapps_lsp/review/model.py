@@ -124,7 +124,8 @@ class Metrics:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Metrics:
-        d = dict(d)
+        # Copy the inner dicts: `d` may be the memory tier's shared entry.
+        d = {k: dict(v) if isinstance(v, dict) else v for k, v in d.items()}
         d["blocks"] = [Block(**b) for b in d.get("blocks", [])]
         return cls(**d)
 
