@@ -146,9 +146,12 @@ async function noServer(page) {
     await openFile(page, 'inventory/cli.py');
     const toast = page.locator('.notification-toast', { hasText: 'has no tapps-lsp' });
     await toast.waitFor({ timeout: WAIT_MS });
+    const status = page.locator('[id="status.languageStatus"] a[aria-label*="not installed"]');
+    await status.waitFor({ timeout: WAIT_MS });
     record('missing-server-message', {
         text: await toast.locator('.notification-list-item-message').innerText(),
         buttons: await toast.locator('.monaco-button').allInnerTexts(),
+        status: await status.getAttribute('aria-label'),
     });
     await shot(page, '10-missing-server');
 }
@@ -258,6 +261,28 @@ async function session(page) {
     await until(() => serverStarts() === 2, 'a second server start after tapps.jobs changed');
     await languageStatus.locator('a[aria-label*="quality gate: fail"]').waitFor({ timeout: WAIT_MS });
     record('restarted-on-jobs', { starts: serverStarts() });
+
+    // The other palette commands, each answered where a user would look.
+    await palette(page, 'Tapps: Cancel Review');
+    const idle = page.locator('.notification-toast', { hasText: 'no review is running' });
+    await idle.waitFor({ timeout: WAIT_MS });
+    await palette(page, 'Tapps: Clear Cache');
+    const cleared = page.locator('.notification-toast', { hasText: /cleared \d+ cached results/ });
+    await cleared.waitFor({ timeout: WAIT_MS });
+    record('cancel-and-clear', {
+        cancel: await idle.locator('.notification-list-item-message').innerText(),
+        clear: await cleared.locator('.notification-list-item-message').innerText(),
+    });
+    await shot(page, '11-clear-cache');
+    await palette(page, 'Tapps: Restart Server');
+    await until(() => serverStarts() === 3, 'a third server start after Restart Server');
+    await palette(page, 'Tapps: Show Output');
+    // The Output panel, on the Tapps channel, showing the server's log.
+    const channel = page.locator('.part.panel select[aria-label="Switch Output"]').first();
+    const shown = () => channel.evaluate((select) => select.options[select.selectedIndex]?.text);
+    await page.locator('.part.panel .output-view .view-line').first().waitFor({ timeout: WAIT_MS });
+    record('restart-and-output', { starts: serverStarts(), channel: await shown() });
+    await shot(page, '12-output');
 }
 
 async function main() {

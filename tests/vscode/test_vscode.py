@@ -54,6 +54,8 @@ STEPS = [
     "report",
     "threshold-applied",
     "restarted-on-jobs",
+    "cancel-and-clear",
+    "restart-and-output",
 ]
 
 needs_server = pytest.mark.skipif(
@@ -284,6 +286,11 @@ def _check_steps(steps: dict[str, dict], expected: dict) -> None:
     assert steps["threshold-applied"]["starts"] == 1
     assert "quality gate: fail" in steps["threshold-applied"]["label"]
     assert steps["restarted-on-jobs"]["starts"] == 2
+    # The workspace review filled the cache, so clearing it removes something.
+    cleared = re.search(r"cleared (\d+) cached results", steps["cancel-and-clear"]["clear"])
+    assert cleared and int(cleared.group(1)) > 0
+    assert steps["restart-and-output"]["starts"] == 3
+    assert steps["restart-and-output"]["channel"] == "Tapps"
     # storage.py was never opened: its entries come from the workspace review.
     never_opened = " ".join(steps["workspace-diagnostics"]["rows"])
     assert "bandit" in never_opened and "B602" in never_opened
@@ -381,3 +388,4 @@ def test_vscode_interpreter_without_tapps_lsp(tmp_path: Path, code_server: CodeS
     message = next(entry for entry in seen if entry["step"] == "missing-server-message")
     assert python in message["text"] and "tapps.interpreter" in message["text"]
     assert {"Install with pip", "Set Interpreter"} <= set(message["buttons"])
+    assert "tapps-lsp is not installed" in message["status"]

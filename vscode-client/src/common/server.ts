@@ -46,6 +46,8 @@ export class TappsServer implements Disposable {
 
     /** Sends workspace/executeCommand to the server; rejects when it is not running. */
     async executeCommand<T>(command: string, ...args: unknown[]): Promise<T> {
+        // A command given during a (re)start goes to the server being started.
+        await this.queue;
         const client = this.client;
         if (client === undefined || !client.isRunning()) {
             throw new Error('the tapps-lsp server is not running (see "Tapps: Show Output")');
