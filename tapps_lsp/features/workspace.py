@@ -193,6 +193,12 @@ def _read_texts(paths: Iterable[str]) -> dict[str, str]:
     return texts
 
 
+def _lines(text: str) -> list[str]:
+    """`split_lines`, ten times faster for the usual text without CR (a warm scan converts
+    the diagnostics of hundreds of files on the event loop)."""
+    return text.split("\n") if "\r" not in text else split_lines(text)
+
+
 def _file_uri(folder: Folder, path: str) -> str:
     """The URI of a file of the folder, spelt as the client spelt the folder."""
     assert folder.root is not None
@@ -333,7 +339,9 @@ class WorkspaceScans:
         for review, folder in batch:
             uri = _file_uri(folder, review.path)
             if uri in self.ls.workspace.text_documents:
-                continue  # the editor's buffer is the truth for an open document
+                # The buffer's own review is what the client shows; closing it clears that.
+                self.published.discard(uri)
+                continue
             diagnostics: list[types.Diagnostic] = []
             if review.findings:
                 lines = [""]  # a file skipped unread: its notice sits on line 0
@@ -342,7 +350,7 @@ class WorkspaceScans:
                     if text is None or content_hash(text) != review.content_hash:
                         # Changed or gone since it was reviewed: the watcher brings it back.
                         continue
-                    lines = split_lines(text)
+                    lines = _lines(text)
                 assert folder.settings is not None
                 diagnostics = convert.diagnostics(
                     review, lines, self.ls.encoding, folder.settings.severityOverrides
@@ -493,6 +501,7 @@ class WorkspaceScans:
     async def _apply(self, changes: dict[str, types.FileChangeType]) -> int:
         configs: dict[str, Folder] = {}
         sources: dict[str, tuple[Folder, list[str]]] = {}
+        cleared = False
         for uri, kind in changes.items():
             folder = self.ls.folder_for(uri)
             path = uri_to_path(uri)
@@ -503,6 +512,7 @@ class WorkspaceScans:
             elif path.suffix == ".py" and folder.uri in self.scanned:
                 if kind == types.FileChangeType.Deleted:
                     self._clear(uri)
+                    cleared = True
                 elif uri not in self.ls.workspace.text_documents:
                     sources.setdefault(folder.uri, (folder, []))[1].append(uri)
         for folder in configs.values():
@@ -515,6 +525,8 @@ class WorkspaceScans:
         reviewed = 0
         for folder, uris in sources.values():
             reviewed += await self._review_changed(folder, set(uris))
+        if (reviewed or cleared) and self.ls.pull_diagnostics:
+            self.ls.workspace_diagnostic_refresh(None)  # once for the whole burst
         return reviewed
 
     async def _review_changed(self, folder: Folder, uris: set[str]) -> int:
@@ -537,8 +549,6 @@ class WorkspaceScans:
             await intake.close()
         finally:
             intake.cancel()
-        if self.ls.pull_diagnostics:
-            self.ls.workspace_diagnostic_refresh(None)
         return len(reviews)
 
     # ---- reports --------------------------------------------------------------------

@@ -195,6 +195,10 @@ class TaskRegistry:
         except asyncio.CancelledError:
             if not task.cancel_requested:
                 raise
+        finally:
+            if task.active:  # stopped before its work began (e.g. while asking for a token)
+                task.state = TaskState.CANCELLED
+                task.finished = time.monotonic()
 
     async def _open_sink(self, task: Task, open_sink: OpenSink | None) -> ProgressSink:
         if open_sink is None:

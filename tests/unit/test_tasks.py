@@ -345,3 +345,25 @@ async def test_on_finish_is_called_once_per_task_whatever_the_end() -> None:
         ("b", TaskState.CANCELLED),
         ("c", TaskState.FAILED),
     ]
+
+
+async def test_cancelled_while_opening_progress_is_not_left_running() -> None:
+    asked = asyncio.Event()
+
+    async def open_sink(task: Task) -> RecordingSink:
+        asked.set()
+        await asyncio.Event().wait()  # a client that never answers the create request
+        raise AssertionError("unreachable")
+
+    async def work(task: Task) -> Outcome:
+        raise AssertionError("must not run")
+
+    registry = TaskRegistry(grace=0.05, log=lambda level, message: None)
+    task = registry.submit("a", "t", work, open_sink)
+    await asked.wait()
+    registry.cancel(task.id)
+    await registry.wait(task.id)
+    assert task.state is TaskState.CANCELLED
+    # The key is free again.
+    assert registry.submit("a", "t", work, open_sink) is not task
+    await registry.shutdown()
