@@ -8,25 +8,22 @@ tapps-lsp cache stats|clear|path         the result cache
 from __future__ import annotations
 
 import argparse
-import asyncio
-import dataclasses
 import logging
 import sys
-import time
 from collections.abc import Sequence
-from pathlib import Path
-from typing import TextIO
 
 from tapps_lsp import __version__
-from tapps_lsp.config import Settings, env_log_level, merge
+from tapps_lsp.config import env_log_level
 
 log = logging.getLogger("tapps_lsp")
 
-_LOG_LEVELS = {"error": logging.ERROR, "warning": logging.WARNING, "info": logging.INFO}
-_LOG_LEVELS["debug"] = logging.DEBUG
+_LOG_LEVELS = {
+    "error": logging.ERROR,
+    "warning": logging.WARNING,
+    "info": logging.INFO,
+    "debug": logging.DEBUG,
+}
 _FORMATS = ("text", "json", "sarif", "markdown", "html")
-# Files and folders that mark the root of a project a lone file belongs to.
-_ROOT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
 
 
 def _version() -> str:
@@ -134,7 +131,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command in (None, "serve"):
         return _serve(getattr(args, "tcp", None))
     if args.command == "check":
-        return _check(args)
+        from tapps_lsp.check import run_check
+
+        try:
+            return run_check(
+                args.paths,
+                fmt=args.format,
+                output=args.output,
+                no_cache=args.no_cache,
+                jobs=args.jobs,
+                exclude=args.exclude,
+            )
+        except KeyboardInterrupt:  # the workers are already stopped
+            return 130
     return _cache(args)
 
 
@@ -170,147 +179,3 @@ def _cache(args: argparse.Namespace) -> int:
     finally:
         cache.close()
     return 0
-
-
-# ---- check ---------------------------------------------------------------------------------
-
-
-def _project_root(file: Path) -> Path:
-    """The nearest folder above a lone file that looks like a project root, else its folder."""
-    folder = file.resolve().parent
-    for candidate in (folder, *folder.parents):
-        if any((candidate / marker).exists() for marker in _ROOT_MARKERS):
-            return candidate
-    return folder
-
-
-def _settings_for(root: Path, extra_exclude: list[str]) -> Settings:
-    """The folder's own settings, read as the server reads them, plus `--exclude`."""
-    from tapps_lsp.settings_sources import read_folder_sources
-
-    sources, problems = asyncio.run(read_folder_sources(root.resolve()))
-    settings, more = merge(*sources, origin=str(root))
-    for problem in problems + more:
-        log.warning("%s", problem)
-    return dataclasses.replace(settings, exclude=[*settings.exclude, *extra_exclude])
-
-
-class _Progress:
-    """A one-line progress bar on stderr, redrawn at most 20 times a second."""
-
-    def __init__(self, total: int, stream: TextIO) -> None:
-        self.total = total
-        self.done = 0
-        self.stream = stream
-        self.last = 0.0
-
-    def advance(self, path: str) -> None:
-        self.done += 1
-        now = time.monotonic()
-        if now - self.last < 0.05 and self.done < self.total:
-            return
-        self.last = now
-        width = 30
-        filled = width * self.done // max(self.total, 1)
-        name = path if len(path) <= 40 else "..." + path[-37:]
-        self.stream.write(
-            f"\r\x1b[K[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} {name}"
-        )
-        self.stream.flush()
-
-    def close(self) -> None:
-        self.stream.write("\r\x1b[K")
-        self.stream.flush()
-
-
-def _check(args: argparse.Namespace) -> int:
-    from tapps_lsp.cache import ResultCache
-    from tapps_lsp.reports import Run, render
-    from tapps_lsp.reports.text import summary_lines
-    from tapps_lsp.review.discovery import discover
-    from tapps_lsp.review.engine import tool_versions
-    from tapps_lsp.review.model import Review
-    from tapps_lsp.reviewer import UNREADABLE, Reviewer
-
-    # (root, settings, files) per argument; a usage problem stops before any work.
-    groups: list[tuple[Path, Settings, list[Path]]] = []
-    for raw in args.paths:
-        path = Path(raw)
-        if not path.exists():
-            print(f"tapps-lsp check: {raw}: no such file or folder", file=sys.stderr)
-            return 2
-        if path.is_dir():
-            settings = _settings_for(path, args.exclude)
-            files = discover(path, settings.exclude, warn=log.warning)
-            groups.append((path, settings, files))
-        elif path.is_file():
-            root = _project_root(path)
-            groups.append((root, _settings_for(root, args.exclude), [path]))
-        else:
-            print(f"tapps-lsp check: {raw}: not a file or folder", file=sys.stderr)
-            return 2
-    total = sum(len(files) for _, _, files in groups)
-    cache = (
-        ResultCache.memory_only(warn=log.warning)
-        if args.no_cache
-        else ResultCache(warn=log.warning)
-    )
-    jobs = args.jobs if args.jobs is not None else groups[0][1].jobs
-    reviewer = Reviewer(
-        cache,
-        jobs=jobs,
-        log=lambda level, message: log.log(_LOG_LEVELS.get(level, logging.INFO), "%s", message),
-    )
-    progress = _Progress(total, sys.stderr) if sys.stderr.isatty() and total else None
-    deleted: list[str] = []
-    started = time.perf_counter()
-
-    async def review_all() -> list[Review]:
-        reviews = []
-        for root, settings, files in groups:
-            reviews += await reviewer.review_files(
-                files,
-                settings,
-                root.resolve(),
-                on_result=(lambda r: progress.advance(r.path)) if progress else None,
-                on_deleted=deleted.append,
-            )
-        return reviews
-
-    try:
-        reviews = asyncio.run(review_all())
-    finally:
-        if progress:
-            progress.close()
-        reviewer.shutdown()
-        cache.close()
-    run = Run(seconds=time.perf_counter() - started, deleted=tuple(deleted), tools=tool_versions())
-    report = render(reviews, args.format, run)
-    if args.output:
-        try:
-            with open(args.output, "w", encoding="utf-8", errors="surrogateescape") as f:
-                f.write(report)
-        except OSError as exc:
-            print(f"tapps-lsp check: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
-            return 2
-    else:
-        _write(sys.stdout, report)
-    if args.output or args.format != "text":
-        # The report went elsewhere (or is machine-readable): the summary goes to stderr.
-        _write(sys.stderr, "\n".join(summary_lines(reviews, run)) + "\n")
-    unreadable = [r.path for r in reviews if (r.result.skipped or "").startswith(UNREADABLE)]
-    if unreadable:
-        print(f"tapps-lsp check: cannot read {', '.join(unreadable)}", file=sys.stderr)
-        return 2
-    return 1 if any(not r.passed for r in reviews) else 0
-
-
-def _write(stream: TextIO, text: str) -> None:
-    # File names that are not valid UTF-8 go back out as the bytes they were.
-    buffer = getattr(stream, "buffer", None)
-    if buffer is None:
-        stream.write(text)
-    else:
-        stream.flush()
-        buffer.write(text.encode("utf-8", "surrogateescape"))
-        buffer.flush()
