@@ -97,6 +97,10 @@ def _category_svg(by_category: dict[str, int]) -> str:
     return "".join(parts)
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def _card(label: str, value: object) -> str:
     return f'<div class="card"><b>{escape(str(value))}</b>{escape(label)}</div>'
 
@@ -115,7 +119,7 @@ def _file_details(index: int, review: Review) -> str:
             if review.result.skipped is not None
             else f"{review.overall:.1f}/100 {_gate(review)}"
         )
-        + f' <span class="muted">{len(review.findings)} findings'
+        + f' <span class="muted">{_count(len(review.findings), "finding")}'
         + (", from cache" if review.from_cache else "")
         + "</span>"
     )

@@ -37,7 +37,7 @@ def summary_lines(reviews: Sequence[Review], run: Run) -> list[str]:
     lines = [
         f"{s['files']} files ({s['fromCache']} from cache, {s['skipped']} skipped), "
         f"mean score {mean}, {s['failingGate']} failing the gate",
-        f"{s['findings']} findings: {by_severity}",
+        f"{s['findings']} finding{'' if s['findings'] == 1 else 's'}: {by_severity}",
     ]
     if s["deleted"]:
         lines.append(f"{len(s['deleted'])} deleted during the review: {', '.join(s['deleted'])}")
