@@ -21,6 +21,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import sys
 import threading
 import typing
 from typing import Any
@@ -150,7 +152,7 @@ class TappsProtocol(LanguageServerProtocol):
         except JsonRpcException as exc:
             log.warning("dropped a notification that does not fit its type: %s", exc)
             return
-        if not hasattr(message, "jsonrpc"):
+        if not isinstance(message, _Unstructurable) and not hasattr(message, "jsonrpc"):
             if "id" in data:
                 self.send_error(data.get("id"), JsonRpcInvalidRequest("not a JSON-RPC 2.0 message"))
             return
@@ -211,6 +213,23 @@ class StdoutWriter:
     def write(self, data: bytes) -> None:
         self._stdout.write(data)
         self._stdout.flush()
+
+
+def claim_stdio() -> tuple[typing.BinaryIO, typing.BinaryIO]:
+    """Private copies of stdin/stdout for the protocol; fds 0 and 1 are pointed elsewhere.
+
+    The copies are not inherited, so worker processes and tools cannot read
+    our input or write into the protocol stream, and a process left behind
+    does not hold the editor's pipes open. Stray prints land on stderr.
+    """
+    sys.stdout.flush()
+    protocol_in = os.fdopen(os.dup(0), "rb")
+    protocol_out = os.fdopen(os.dup(1), "wb")
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    os.dup2(2, 1)
+    return protocol_in, protocol_out
 
 
 async def stdin_reader(stdin: typing.BinaryIO) -> Any:

@@ -27,7 +27,7 @@ from pygls.lsp.server import LanguageServer
 
 from tapps_lsp import __version__, convert
 from tapps_lsp.config import Settings, env_log_level
-from tapps_lsp.protocol import StdoutWriter, TappsProtocol, serve, stdin_reader
+from tapps_lsp.protocol import StdoutWriter, TappsProtocol, claim_stdio, serve, stdin_reader
 from tapps_lsp.review.positions import UTF16, split_lines
 
 if TYPE_CHECKING:
@@ -90,7 +90,6 @@ class DocState:
     uri: str
     generation: int = 0
     task: asyncio.Task[None] | None = None
-    debounce: asyncio.TimerHandle | None = None
     review: Review | None = None
     version: int | None = None
     text: str = ""
@@ -154,9 +153,11 @@ class TappsLanguageServer(LanguageServer):
 
     def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
         """Serve on stdio; exits with our status (see protocol.py), not pygls's 0."""
+        if stdin is None or stdout is None:
+            stdin, stdout = claim_stdio()
         self._stop_event = threading.Event()
-        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
-        status = asyncio.run(self._serve_stdio(stdin or sys.stdin.buffer))
+        self.protocol.set_writer(StdoutWriter(stdout))
+        status = asyncio.run(self._serve_stdio(stdin))
         self._close()
         sys.exit(status)
 
@@ -400,17 +401,23 @@ class TappsLanguageServer(LanguageServer):
         return True
 
     def schedule_review(self, uri: str, delay_ms: int) -> None:
-        """Debounced review while typing: only the last keystroke's text is reviewed."""
+        """Debounced review while typing: only the last keystroke's text is reviewed.
+
+        The wait is the document's pending task, so a pull that arrives
+        meanwhile is answered with the review of the text it was pulled for.
+        """
         state = self.docs.setdefault(uri, DocState(uri))
         state.generation += 1
         self._cancel_pending(state)
-        assert self._loop is not None
-        state.debounce = self._loop.call_later(delay_ms / 1000, self.review_document, uri)
+        state.task = self.spawn(self._debounced(state, state.generation, delay_ms / 1000))
+
+    async def _debounced(self, state: DocState, generation: int, delay: float) -> None:
+        await asyncio.sleep(delay)
+        if state.generation == generation:
+            state.task = None  # the review below replaces this task; it must not cancel it
+            self.review_document(state.uri)
 
     def _cancel_pending(self, state: DocState) -> None:
-        if state.debounce is not None:
-            state.debounce.cancel()
-            state.debounce = None
         if state.task is not None and not state.task.done():
             state.task.cancel()
         state.task = None
@@ -425,9 +432,13 @@ class TappsLanguageServer(LanguageServer):
         refresh: bool,
     ) -> None:
         settings = await self.settings_of(folder)
-        review = await self.reviewer.review_text(
-            text, self.doc_path(state.uri), settings, folder.root
-        )
+        try:
+            review = await self.reviewer.review_text(
+                text, self.doc_path(state.uri), settings, folder.root
+            )
+        except Exception as exc:  # the document keeps its last result; the next save retries
+            log.error("reviewing %s failed: %s", state.uri, exc, exc_info=exc)
+            return
         # Stale: a newer review was asked for while this one ran, or the document closed.
         if state.generation != generation or self.docs.get(state.uri) is not state:
             return

@@ -40,7 +40,12 @@ def register(server: TappsLanguageServer) -> None:
     async def diagnostic(
         ls: TappsLanguageServer, params: types.DocumentDiagnosticParams
     ) -> types.DocumentDiagnosticReport:
-        state = await ls.current(params.text_document.uri)
+        uri = params.text_document.uri
+        state = await ls.current(uri)
+        doc = ls.workspace.text_documents.get(uri)
+        if state is not None and doc is not None and state.version != doc.version:
+            # Edited since the last review (onSave): exact results if the text is cached.
+            ls.review_from_cache(uri)
         if state is None or state.result_id is None:
             # Never opened here (or closed): we only review text the client sent us.
             return types.RelatedFullDocumentDiagnosticReport(items=[])

@@ -1,0 +1,141 @@
+"""JSON-RPC edge cases, spoken byte by byte to the real server process.
+
+pygls 2.1.1 leaves several of these unanswered or exits with the wrong
+status; protocol.py closes the gaps and these tests prove it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from e2e_support import SERVER_COMMAND, server_env
+
+pytestmark = pytest.mark.asyncio(loop_scope="function")
+
+TIMEOUT = 30
+
+
+class Raw:
+    """A client that writes whatever bytes it is told to."""
+
+    def __init__(self, proc: asyncio.subprocess.Process):
+        self.proc = proc
+        self.stdin = proc.stdin
+        self.stdout = proc.stdout
+
+    def send_bytes(self, data: bytes) -> None:
+        assert self.stdin is not None
+        self.stdin.write(data)
+
+    def send(self, message: dict[str, Any]) -> None:
+        body = json.dumps({"jsonrpc": "2.0", **message}).encode()
+        self.send_bytes(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+
+    async def receive(self) -> dict[str, Any]:
+        assert self.stdout is not None
+        length = 0
+        while (line := await self.stdout.readline()) not in (b"\r\n", b""):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        assert length, "the server closed its output"
+        return dict(json.loads(await self.stdout.readexactly(length)))
+
+    async def response(self, msg_id: Any) -> dict[str, Any]:
+        """The response to `msg_id`, skipping notifications and server requests."""
+
+        async def wait() -> dict[str, Any]:
+            while True:
+                message = await self.receive()
+                if "method" not in message and message.get("id") == msg_id:
+                    return message
+
+        return await asyncio.wait_for(wait(), TIMEOUT)
+
+    async def initialize(self) -> None:
+        self.send({"id": "init", "method": "initialize", "params": {"capabilities": {}}})
+        assert "result" in await self.response("init")
+        self.send({"method": "initialized", "params": {}})
+
+    async def exit_status(self) -> int:
+        return await asyncio.wait_for(self.proc.wait(), TIMEOUT)
+
+
+@pytest_asyncio.fixture
+async def raw(tmp_path: Path) -> AsyncIterator[Raw]:
+    proc = await asyncio.create_subprocess_exec(
+        *SERVER_COMMAND,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        env=server_env(tmp_path / "cache"),
+    )
+    yield Raw(proc)
+    if proc.returncode is None:
+        proc.kill()
+        await proc.wait()
+
+
+async def test_malformed_json_gets_a_parse_error_and_the_server_keeps_serving(raw: Raw) -> None:
+    body = b'{"jsonrpc": "2.0", "id": 1, "method": '
+    raw.send_bytes(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    error = await raw.response(None)
+    assert error["error"]["code"] == -32700
+    await raw.initialize()
+
+
+async def test_invalid_params_get_32602(raw: Raw) -> None:
+    await raw.initialize()
+    raw.send(
+        {
+            "id": 7,
+            "method": "textDocument/hover",
+            "params": {"textDocument": 42, "position": {"line": 0, "character": 0}},
+        }
+    )
+    assert (await raw.response(7))["error"]["code"] == -32602
+    raw.send({"id": 8, "method": "no/suchMethod", "params": {}})
+    assert (await raw.response(8))["error"]["code"] == -32601
+
+
+async def test_requests_after_shutdown_get_32600_then_exit_is_clean(raw: Raw) -> None:
+    await raw.initialize()
+    raw.send({"id": 2, "method": "shutdown"})
+    assert (await raw.response(2))["result"] is None
+    raw.send(
+        {
+            "id": 3,
+            "method": "textDocument/hover",
+            "params": {
+                "textDocument": {"uri": "file:///x.py"},
+                "position": {"line": 0, "character": 0},
+            },
+        }
+    )
+    assert (await raw.response(3))["error"]["code"] == -32600
+    raw.send({"method": "exit"})
+    assert await raw.exit_status() == 0
+
+
+async def test_exit_without_shutdown_exits_1(raw: Raw) -> None:
+    await raw.initialize()
+    raw.send({"method": "exit"})
+    assert await raw.exit_status() == 1
+
+
+async def test_a_short_content_length_ends_the_process_non_zero(raw: Raw) -> None:
+    await raw.initialize()
+    body = json.dumps({"jsonrpc": "2.0", "id": 4, "method": "shutdown"}).encode()
+    raw.send_bytes(b"Content-Length: %d\r\n\r\n" % (len(body) - 9) + body)
+    raw.send({"id": 5, "method": "shutdown"})
+    assert await raw.exit_status() not in (0, None)
+
+
+async def test_a_header_without_content_length_ends_the_process_non_zero(raw: Raw) -> None:
+    raw.send_bytes(b"Content-Type: application/json\r\n\r\n{}")
+    assert await raw.exit_status() not in (0, None)
