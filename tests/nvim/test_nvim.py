@@ -40,16 +40,6 @@ pytestmark = pytest.mark.skipif(
     "(`pip install -e '.[test]'` installs it)",
 )
 
-# Until these parts of the server land on main, the tests that need them are skipped.
-needs_server = pytest.mark.skipif(
-    importlib.util.find_spec("tapps_lsp.cli") is None,
-    reason="`python -m tapps_lsp` (tapps_lsp/cli.py) is not on this branch yet",
-)
-needs_scan = pytest.mark.skipif(
-    importlib.util.find_spec("tapps_lsp.features.workspace") is None,
-    reason="workspace reviews (tapps_lsp/features/workspace.py) are not on this branch yet",
-)
-
 APP_WITH_UNUSED_IMPORT = "import os\n\n\ndef run(command):\n    return command\n"
 SHELL_CALL = (
     "import subprocess\n\n\ndef run(command):\n    return subprocess.call(command, shell=True)\n"
@@ -139,7 +129,6 @@ def assert_finished(run: Run) -> None:
     assert run.proc.returncode == 0 and finished["ok"], run.explain()
 
 
-@needs_server
 def test_diagnostics_on_open_save_and_quick_fix(tmp_path: Path) -> None:
     project = make_project(tmp_path.resolve() / "project")
     run = run_nvim("test_diagnostics.lua", project, tmp_path)
@@ -177,8 +166,6 @@ def test_diagnostics_on_open_save_and_quick_fix(tmp_path: Path) -> None:
     assert "TAPPS-GATE" not in reconfigured["codes"] and "B602" in reconfigured["codes"]
 
 
-@needs_server
-@needs_scan
 def test_review_all_report_and_cache_stats(tmp_path: Path) -> None:
     project = make_project(tmp_path.resolve() / "project", generated=40)
     run = run_nvim("test_scan.lua", project, tmp_path)
@@ -217,8 +204,6 @@ def test_review_all_report_and_cache_stats(tmp_path: Path) -> None:
     assert "B602" in reopened["codes"] and reopened["duplicates"] == []
 
 
-@needs_server
-@needs_scan
 def test_cancel_mid_scan(tmp_path: Path) -> None:
     project = make_project(tmp_path.resolve() / "project", generated=300)
     run = run_nvim("test_cancel.lua", project, tmp_path)
@@ -232,7 +217,6 @@ def test_cancel_mid_scan(tmp_path: Path) -> None:
     assert cancel["progress"][-1]["message"].startswith("Cancelled"), cancel["progress"][-1]
 
 
-@needs_server
 def test_checkhealth_passes(tmp_path: Path) -> None:
     project = make_project(tmp_path.resolve() / "project")
     run = run_nvim("test_health.lua", project, tmp_path)
