@@ -11,8 +11,7 @@ M.plugin = assert(os.getenv('TAPPS_TEST_PLUGIN'), 'TAPPS_TEST_PLUGIN not set')
 M.python = assert(os.getenv('TAPPS_TEST_PYTHON'), 'TAPPS_TEST_PYTHON not set')
 M.project = assert(os.getenv('TAPPS_TEST_PROJECT'), 'TAPPS_TEST_PROJECT not set')
 
-vim.opt.runtimepath:prepend(M.plugin)
--- Messages in headless Neovim go to stderr; keep them for the failure output.
+-- No file-info message on :edit: it would only be noise in a failure's output.
 vim.opt.shortmess:append('F')
 
 local started = vim.uv.hrtime()
@@ -108,22 +107,34 @@ end
 
 --- Run `fn` from VimEnter (nested, so :edit inside sets the filetype and starts the server),
 --- with a watchdog; exit 0 when it returns, 1 when it raises, 3 when the watchdog fires.
+--- The plugin goes on 'runtimepath' before start-up, as a plugin manager that loads it at
+--- once does, and setup() is called. Options:
+---   plain: no setup(), as a user who only sets g:tapps_python and calls vim.lsp.enable('tapps')
+---   late:  on 'runtimepath' only after start-up, then setup(), as lazy-loading managers do
+---          (lazy.nvim with `ft`): Neovim no longer sources its plugin/ file then.
 --- @param fn fun()
---- `plain` starts the server the way a user without setup() does: g:tapps_python and
---- vim.lsp.enable('tapps'), so only lsp/tapps.lua configures it.
---- @param opts? { watchdog_ms?: integer, setup?: table, plain?: boolean }
+--- @param opts? { watchdog_ms?: integer, plain?: boolean, late?: boolean }
 function M.run(fn, opts)
   opts = opts or {}
-  if opts.plain then
-    vim.g.tapps_python = M.python
-    vim.lsp.enable('tapps')
-  else
-    require('tapps').setup(vim.tbl_extend('keep', opts.setup or {}, { python = M.python }))
+  local function load()
+    vim.opt.runtimepath:prepend(M.plugin)
+    if opts.plain then
+      vim.g.tapps_python = M.python
+      vim.lsp.enable('tapps')
+    else
+      require('tapps').setup({ python = M.python })
+    end
+  end
+  if not opts.late then
+    load()
   end
   vim.api.nvim_create_autocmd('VimEnter', {
     once = true,
     nested = true,
     callback = function()
+      if opts.late then
+        load()
+      end
       vim.defer_fn(function()
         M.emit('watchdog', { after_ms = opts.watchdog_ms or 90000 })
         vim.cmd('cquit 3')

@@ -1,4 +1,5 @@
--- :TappsCancel while a scan runs: the scan ends early, the task says cancelled.
+-- :TappsCancel while a scan runs: the scan ends early, the task says cancelled. The plugin
+-- is loaded late, as lazy.nvim with `ft` does: setup() must still define the commands.
 local here = vim.fs.dirname(debug.getinfo(1, 'S').source:sub(2))
 package.path = here .. '/?.lua;' .. package.path
 local h = require('helpers')
@@ -53,4 +54,4 @@ h.run(function()
     notified = notified,
     tasks = tasks and tasks.result,
   })
-end)
+end, { late = true })

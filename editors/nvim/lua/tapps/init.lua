@@ -42,6 +42,11 @@ function M.setup(opts)
   if opts.progress ~= nil then
     require('tapps.progress').mode = opts.progress
   end
+  -- A plugin manager that loads this plugin late (lazy.nvim with `ft`) adds it to
+  -- 'runtimepath' after start-up, when Neovim no longer sources plugin/ files.
+  if not vim.g.loaded_tapps then
+    vim.cmd.runtime('plugin/tapps.lua')
+  end
   vim.lsp.config('tapps', config)
   vim.lsp.enable('tapps')
 end
