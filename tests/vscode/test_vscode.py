@@ -383,6 +383,8 @@ def test_vscode_interpreter_without_tapps_lsp(tmp_path: Path, code_server: CodeS
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
     python = str(bare / "bin" / "python")
     folder = _workspace(tmp_path / "ws", interpreter=python)
+    # Nothing may lend that interpreter a tapps_lsp from elsewhere.
+    code_server.env.pop("PYTHONPATH", None)
     code_server.start(folder)
     seen = _drive("no-server", code_server, folder, tmp_path / "chromium")
     message = next(entry for entry in seen if entry["step"] == "missing-server-message")
