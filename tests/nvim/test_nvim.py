@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -182,6 +183,12 @@ def test_review_all_report_and_cache_stats(tmp_path: Path) -> None:
     assert scan["started"] and scan["started"].startswith("tapps: reviewing the workspace")
     # Progress is echoed in the message area (no other progress UI is loaded here).
     assert any(line.startswith("tapps: Reviewing workspace") for line in scan["echoed"])
+    # The statusline's progress line: the running scan, then nothing once it ended.
+    files = len(list(project.rglob("*.py")))
+    running = re.compile(rf"tapps: Reviewing workspace \d+% \d+/{files}\b.*")
+    assert scan["lines"][0] == "tapps: Reviewing workspace 0%", scan["lines"]
+    assert any(running.fullmatch(line) for line in scan["lines"]), scan["lines"]
+    assert scan["lines"][-1] == "" and scan["idle_line"] == ""
     assert scan["other_loaded"] is False
     assert "B602" in scan["other"]["codes"]
     assert scan["other"]["duplicates"] == [] and scan["app"]["duplicates"] == []
@@ -195,7 +202,6 @@ def test_review_all_report_and_cache_stats(tmp_path: Path) -> None:
     assert run.step("cache")["message"].startswith("tapps cache: ")
 
     rescan = run.step("rescan")
-    files = len(list(project.rglob("*.py")))
     assert rescan["progress"][-1]["message"].startswith(f"{files} files ({files} from cache)")
     assert not any(line.startswith("tapps: Reviewing") for line in rescan["echoed"])
 

@@ -36,6 +36,14 @@ end
 
 h.run(function()
   local progress = h.record_progress()
+  -- What require('tapps').progress() gives a statusline while the scan runs (the plugin's
+  -- own LspProgress handler was registered first, so it has seen each event already).
+  local lines = {}
+  vim.api.nvim_create_autocmd('LspProgress', {
+    callback = function()
+      lines[#lines + 1] = require('tapps').progress()
+    end,
+  })
   vim.cmd.edit('app.py')
   local buf = vim.api.nvim_get_current_buf()
   h.attached_client(buf)
@@ -72,6 +80,8 @@ h.run(function()
     progress = progress,
     ms = scan_ms,
     echoed = echoed,
+    lines = lines,
+    idle_line = require('tapps').progress(),
     started = notified_matching('reviewing the workspace'),
     other_loaded = vim.api.nvim_buf_is_loaded(other),
     other = { codes = h.codes(other), duplicates = h.duplicates(other) },
