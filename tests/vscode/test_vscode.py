@@ -382,7 +382,9 @@ def test_vscode_interpreter_without_tapps_lsp(tmp_path: Path, code_server: CodeS
     bare = tmp_path / "bare"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
     python = str(bare / "bin" / "python")
-    folder = _workspace(tmp_path / "ws", interpreter=python)
+    # Named through a variable, which the message must show resolved.
+    folder = _workspace(tmp_path / "ws", interpreter="${env:TAPPS_TEST_PYTHON}")
+    code_server.env["TAPPS_TEST_PYTHON"] = python
     # Nothing may lend that interpreter a tapps_lsp from elsewhere.
     code_server.env.pop("PYTHONPATH", None)
     code_server.start(folder)

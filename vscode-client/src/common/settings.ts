@@ -1,8 +1,9 @@
 // Reading the `tapps.*` settings. The server reads its own settings per
 // folder through workspace/configuration; the client only needs the ones
 // that decide how the server process is started.
+import { homedir } from 'node:os';
 import { ConfigurationChangeEvent, ConfigurationScope } from 'vscode';
-import { getConfiguration } from './vscodeapi';
+import { firstWorkspaceFolder, getConfiguration } from './vscodeapi';
 
 export const SECTION = 'tapps';
 
@@ -17,13 +18,24 @@ export function needsRestart(event: ConfigurationChangeEvent): boolean {
     return RESTART_SETTINGS.some((key) => event.affectsConfiguration(key));
 }
 
-/** The interpreter command line from `tapps.interpreter`, or [] when unset. */
+/** The interpreter command line from `tapps.interpreter` (variables resolved), or [] when unset. */
 export function interpreterSetting(scope?: ConfigurationScope): string[] {
     const value = getConfiguration(SECTION, scope).get<unknown>('interpreter');
     if (!Array.isArray(value)) {
         return [];
     }
-    return value.filter((part): part is string => typeof part === 'string' && part.length > 0);
+    return value
+        .filter((part): part is string => typeof part === 'string' && part.length > 0)
+        .map((part) => resolveVariables(part, firstWorkspaceFolder()));
+}
+
+/** `~`, `${userHome}`, `${workspaceFolder}` and `${env:NAME}`, as in VS Code's own path settings. */
+export function resolveVariables(value: string, workspaceFolder: string | undefined): string {
+    return value
+        .replace(/^~(?=$|\/)/, homedir())
+        .replace(/\$\{userHome\}/g, homedir())
+        .replace(/\$\{workspaceFolder\}/g, workspaceFolder ?? '${workspaceFolder}')
+        .replace(/\$\{env:([^}]+)\}/g, (_match, name: string) => process.env[name] ?? '');
 }
 
 /** Window-level server settings, sent as initializationOptions. */

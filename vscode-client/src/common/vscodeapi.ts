@@ -30,6 +30,10 @@ export function createLogOutputChannel(name: string): LogOutputChannel {
     return window.createOutputChannel(name, { log: true });
 }
 
+export function firstWorkspaceFolder(): string | undefined {
+    return workspace.workspaceFolders?.[0]?.uri.fsPath;
+}
+
 export function activeDocumentUri(): Uri | undefined {
     return window.activeTextEditor?.document.uri;
 }
