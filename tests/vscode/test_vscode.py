@@ -40,7 +40,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 SAMPLE = ROOT / "examples" / "sample-project"
 OUT = ROOT / "test-output" / "vscode"
 EXTENSION_ID = "tapps.tapps-lsp"
-BULK_MODULES = 40
+BULK_MODULES = 120
 # Seconds for the whole editor session; each step in drive.mjs waits at most 60.
 DRIVER_TIMEOUT = 200
 STEPS = [
