@@ -429,7 +429,7 @@ class Reviewer:
         scan.pool = self._start_pool(workers)
         cancelled = asyncio.ensure_future(cancel.wait()) if cancel is not None else None
         try:
-            while True:
+            while not _is_set(cancel):
                 in_flight = sum(1 for pool, _ in pending.values() if pool is scan.pool)
                 # A few chunks ahead keep the workers busy without queueing the whole scan.
                 while queue and in_flight < 2 * workers:
