@@ -1,0 +1,212 @@
+"""fastmetrics gives radon's numbers: per-block CC, ranks, Halstead, raw counts and MI.
+
+radon runs in worker processes (this file run as a script), each file under a
+5 s CPU-time limit so that radon's quadratic raw analysis (rubik/radon#223)
+cannot stall the run; a file radon does not finish is reported, not compared.
+`make test` compares a sample of ~20 files; `make test-differential` compares
+every file of the standard library, its test folders included (third-party
+site-packages excluded).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import signal
+import subprocess
+import sys
+import sysconfig
+import time
+import tokenize
+import warnings
+from collections import Counter
+from dataclasses import astuple
+from pathlib import Path
+
+import pytest
+
+from tapps_lsp.review import fastmetrics
+
+STDLIB = Path(sysconfig.get_paths()["stdlib"])
+RADON_CPU_SECONDS = 5
+OUR_CPU_SECONDS = 1.0
+SAMPLE = [
+    "pprint.py",
+    "textwrap.py",
+    "colorsys.py",
+    "shlex.py",
+    "fnmatch.py",
+    "dataclasses.py",
+    "enum.py",
+    "functools.py",
+    "contextlib.py",
+    "string.py",
+    "traceback.py",  # match statements
+    "asyncio/tasks.py",
+    "json/decoder.py",
+    "tomllib/_parser.py",
+    "email/_header_value_parser.py",
+    "re/_parser.py",
+    "ast.py",
+    "test/test_except_star.py",  # except*
+    "test/libregrtest/results.py",  # match
+    "lib2to3/fixer_util.py",
+]
+
+
+def read_source(path: Path) -> str | None:
+    """The text the engine would get: decoded per PEP 263, without a BOM; None if undecodable."""
+    try:
+        with path.open("rb") as handle:
+            encoding, _ = tokenize.detect_encoding(handle.readline)
+        text = path.read_bytes().decode(encoding)
+    except (SyntaxError, UnicodeDecodeError, LookupError):
+        return None
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def block_tree(block) -> list:
+    """A radon Function/Class or a FastBlock as nested lists, closures and inner classes too."""
+    return [
+        block.name,
+        block.lineno,
+        getattr(block, "col_offset", getattr(block, "col", None)),
+        block.endline,
+        block.complexity,
+        getattr(block, "classname", None),
+        [block_tree(b) for b in getattr(block, "closures", ())],
+        [block_tree(b) for b in getattr(block, "methods", ())],
+        [block_tree(b) for b in getattr(block, "inner_classes", ())],
+    ]
+
+
+class _OverBudget(Exception):
+    pass
+
+
+def _over_budget(signum, frame):
+    raise _OverBudget
+
+
+def radon_reference(path: Path) -> dict:
+    """radon's own numbers for one file, or why there are none."""
+    from radon.complexity import cc_visit
+    from radon.metrics import h_visit, mi_visit
+    from radon.raw import analyze
+
+    text = read_source(path)
+    if text is None:
+        return {"skip": "not decodable"}
+    try:
+        ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        return {"skip": f"not parsable: {type(exc).__name__}"}
+    signal.setitimer(signal.ITIMER_VIRTUAL, RADON_CPU_SECONDS)
+    try:
+        blocks = [block_tree(b) for b in cc_visit(text)]
+        halstead = h_visit(text).total
+        mi = mi_visit(text, True)
+        raw = analyze(text)
+    except _OverBudget:
+        return {"radon": f"over {RADON_CPU_SECONDS} s"}
+    except (SyntaxError, RecursionError) as exc:
+        return {"radon": f"{type(exc).__name__}: {exc}"}
+    finally:
+        signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+    return {
+        "blocks": blocks,
+        "halstead": [halstead.h1, halstead.h2, halstead.N1, halstead.N2],
+        "raw": list(raw),
+        "mi": mi,
+    }
+
+
+def _worker(paths: list[str]) -> None:
+    warnings.simplefilter("ignore")  # invalid escapes in old test files
+    signal.signal(signal.SIGVTALRM, _over_budget)
+    for path in paths:
+        print(json.dumps({"path": path, **radon_reference(Path(path))}), flush=True)
+
+
+def radon_results(paths: list[Path], workers: int = 1) -> dict[str, dict]:
+    """radon_reference for each path, computed by `workers` processes."""
+    shares = [paths[i::workers] for i in range(workers)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, __file__, *map(str, share)],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=Path(__file__).parent,
+        )
+        for share in shares
+        if share
+    ]
+    results: dict[str, dict] = {}
+    for proc in procs:
+        out, _ = proc.communicate(timeout=3600)
+        assert proc.returncode == 0
+        for line in out.splitlines():
+            row = json.loads(line)
+            results[row.pop("path")] = row
+    return results
+
+
+def ours(text: str) -> tuple[dict, float]:
+    start = time.process_time()
+    metrics = fastmetrics.compute(text)
+    seconds = time.process_time() - start
+    got = {
+        "blocks": [block_tree(b) for b in metrics.blocks],
+        "halstead": list(metrics.halstead),
+        "raw": list(astuple(metrics.raw)),  # radon's field order
+        "mi": metrics.mi,
+        "note": metrics.raw_note,
+    }
+    return got, seconds
+
+
+def differential(paths: list[Path], workers: int = 1) -> Counter:
+    """Compare every file radon finishes; prints the others; returns how many of each outcome."""
+    outcomes: Counter = Counter()
+    for path, theirs in radon_results(paths, workers).items():
+        if "skip" in theirs:
+            outcomes["skipped (" + theirs["skip"] + ")"] += 1
+            continue
+        text = read_source(Path(path))
+        assert text is not None
+        got, seconds = ours(text)
+        assert seconds < OUR_CPU_SECONDS, (path, seconds)
+        assert all(0 <= b[4] for b in got["blocks"]) and 0 <= got["mi"] <= 100, path
+        if "radon" in theirs:
+            reason = theirs["radon"]
+            # radon's raw analysis raises SyntaxError exactly where we note why.
+            assert (got["note"] is not None) == reason.startswith("SyntaxError"), (path, reason)
+            print(f"not compared: {path}: radon {reason}; ours MI {got['mi']:.2f}")
+            outcomes["radon did not finish"] += 1
+            continue
+        assert got["note"] is None, path
+        assert got["blocks"] == theirs["blocks"], path
+        assert got["halstead"] == theirs["halstead"], path
+        assert got["raw"] == theirs["raw"], path
+        assert abs(got["mi"] - theirs["mi"]) < 1e-9, (path, got["mi"], theirs["mi"])
+        outcomes["equal"] += 1
+    print(dict(outcomes))
+    return outcomes
+
+
+def test_a_sample_of_the_standard_library():
+    paths = [STDLIB / name for name in SAMPLE]
+    assert differential(paths) == Counter(equal=len(SAMPLE))
+
+
+@pytest.mark.differential
+def test_the_whole_standard_library(request):
+    if "differential" not in (request.config.getoption("markexpr") or ""):
+        pytest.skip("run by make test-differential")
+    paths = sorted(p for p in STDLIB.rglob("*.py") if "site-packages" not in p.parts)
+    outcomes = differential(paths, workers=2)
+    assert outcomes["equal"] > 1500
+
+
+if __name__ == "__main__":
+    _worker(sys.argv[1:])
