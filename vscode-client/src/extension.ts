@@ -22,7 +22,10 @@ export async function activate(context: ExtensionContext): Promise<void> {
         registerCommands(running, log),
         followActiveFile(
             status,
-            (uri) => running.executeCommand<FileReview | undefined>('tapps.reviewFile', uri.toString()),
+            (uri) =>
+                running.isRunning
+                    ? running.executeCommand<FileReview>('tapps.reviewFile', uri.toString())
+                    : Promise.resolve(undefined),
             running.onDidStart,
         ),
         onDidChangeConfiguration((event) => {

@@ -3,12 +3,11 @@
 import { Disposable, LogOutputChannel } from 'vscode';
 import { createLogOutputChannel } from './vscodeapi';
 
-export const OUTPUT_NAME = 'Tapps';
+const OUTPUT_NAME = 'Tapps';
 
 export interface Logger extends Disposable {
     readonly channel: LogOutputChannel;
     info(message: string): void;
-    warn(message: string): void;
     error(message: string, cause?: unknown): void;
     show(): void;
 }
@@ -18,7 +17,6 @@ export function createLogger(): Logger {
     return {
         channel,
         info: (message) => channel.info(message),
-        warn: (message) => channel.warn(message),
         error: (message, cause) => channel.error(cause === undefined ? message : `${message}: ${describe(cause)}`),
         show: () => channel.show(true),
         dispose: () => channel.dispose(),

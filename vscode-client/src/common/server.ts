@@ -44,6 +44,10 @@ export class TappsServer implements Disposable {
         return this.enqueue(() => this.stopClient());
     }
 
+    get isRunning(): boolean {
+        return this.client?.isRunning() ?? false;
+    }
+
     /** Sends workspace/executeCommand to the server; rejects when it is not running. */
     async executeCommand<T>(command: string, ...args: unknown[]): Promise<T> {
         // A command given during a (re)start goes to the server being started.

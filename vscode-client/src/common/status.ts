@@ -44,16 +44,11 @@ export class ReviewStatus implements Disposable {
         this.item = createLanguageStatusItem('tapps.score', { language: 'python' });
         this.item.name = 'Tapps quality score';
         this.item.command = { title: 'Review All', command: 'tapps.client.reviewAll' };
-        this.showReview(undefined);
+        this.item.text = 'Tapps';
+        this.item.detail = 'no score yet';
     }
 
-    showReview(review: FileReview | undefined): void {
-        if (review === undefined) {
-            this.item.text = 'Tapps';
-            this.item.detail = 'no score yet';
-            this.item.severity = LanguageStatusSeverity.Information;
-            return;
-        }
+    showReview(review: FileReview): void {
         const score = review.overall.toFixed(1);
         this.item.text = review.passed ? `$(pass) Tapps ${score}` : `$(error) Tapps ${score}`;
         this.item.detail = review.passed ? 'quality gate: pass' : 'quality gate: fail';
@@ -176,7 +171,8 @@ class ProgressPart {
 /**
  * Keeps the status item on the active Python file's score: asks `fetch` again
  * when the editor changes, when that file's diagnostics change (a review
- * landed) and when `refresh` fires (the server restarted).
+ * landed) and when `refresh` fires (the server restarted). `fetch` answers
+ * undefined while there is no server, and the item keeps saying why.
  */
 export function followActiveFile(
     status: ReviewStatus,
@@ -193,7 +189,7 @@ export function followActiveFile(
         const request = ++latest;
         try {
             const review = await fetch(uri);
-            if (request === latest) {
+            if (request === latest && review !== undefined) {
                 status.showReview(review);
             }
         } catch (error) {

@@ -17,7 +17,6 @@ export function getConfiguration(section: string, scope?: ConfigurationScope): W
     return workspace.getConfiguration(section, scope);
 }
 
-
 export function registerCommand(id: string, handler: (...args: unknown[]) => unknown): Disposable {
     return commands.registerCommand(id, handler);
 }
@@ -53,7 +52,6 @@ export const onDidChangeDiagnostics = languages.onDidChangeDiagnostics;
 export const createLanguageStatusItem = languages.createLanguageStatusItem;
 export const showErrorMessage = window.showErrorMessage;
 export const showInformationMessage = window.showInformationMessage;
-export const showWarningMessage = window.showWarningMessage;
 export const withProgress = window.withProgress;
 export const createWebviewPanel = window.createWebviewPanel;
 export const readFile = (uri: Uri): Thenable<Uint8Array> => workspace.fs.readFile(uri);
