@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import stat
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -181,15 +182,28 @@ def resolve_report_path(
     return path
 
 
+def _read_source(path: str) -> str | None:
+    """A file's current text as the scan workers decode it; None unless it is a regular
+    file (opening a FIFO named like a source file would block the reading thread)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    with open(fd, "rb") as f:
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            return f.read().decode("utf-8", "surrogateescape")
+        except OSError:
+            return None
+
+
 def _read_texts(paths: Iterable[str]) -> dict[str, str]:
-    """The current text of each file that can still be read (as the scan workers decode it)."""
     texts = {}
     for path in paths:
-        try:
-            with open(path, "rb") as f:
-                texts[path] = f.read().decode("utf-8", "surrogateescape")
-        except OSError:
-            continue
+        text = _read_source(path)
+        if text is not None:
+            texts[path] = text
     return texts
 
 
@@ -579,7 +593,7 @@ class WorkspaceScans:
             raise JsonRpcInvalidParams(str(exc)) from exc
         run = replace(last.run, tools=engine.tool_versions())
         # SARIF reads the files for its UTF-16 columns: not on the event loop.
-        text = await asyncio.to_thread(render, last.reviews, fmt, run)
+        text = await asyncio.to_thread(render, last.reviews, fmt, run, read_text=_read_source)
         await aiofiles.os.makedirs(path.parent, mode=0o700, exist_ok=True)
         temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
         try:
