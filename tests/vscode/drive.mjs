@@ -154,6 +154,14 @@ async function noServer(page) {
         status: await status.getAttribute('aria-label'),
     });
     await shot(page, '10-missing-server');
+
+    // The offered fix, taken: this interpreter has no pip, so the install
+    // fails, and says so instead of failing silently.
+    await toast.locator('.monaco-button', { hasText: 'Install with pip' }).click();
+    const failed = page.locator('.notification-toast', { hasText: 'pip could not install tapps-lsp' });
+    await failed.waitFor({ timeout: WAIT_MS });
+    record('pip-install-failed', { text: await failed.locator('.notification-list-item-message').innerText() });
+    await shot(page, '13-pip-install-failed');
 }
 
 const SCENARIOS = { session, 'no-server': noServer };

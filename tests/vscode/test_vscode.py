@@ -393,3 +393,4 @@ def test_vscode_interpreter_without_tapps_lsp(tmp_path: Path, code_server: CodeS
     assert python in message["text"] and "tapps.interpreter" in message["text"]
     assert {"Install with pip", "Set Interpreter"} <= set(message["buttons"])
     assert "tapps-lsp is not installed" in message["status"]
+    assert [entry["step"] for entry in seen][-1] == "pip-install-failed"
