@@ -16,6 +16,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -163,6 +164,7 @@ class TappsLanguageServer(LanguageServer):
 
     async def _serve_stdio(self, stdin: BinaryIO) -> int:
         self._bind_loop()
+        self._connected()
         reader = await stdin_reader(stdin)
         assert self._stop_event is not None
         try:
@@ -177,6 +179,7 @@ class TappsLanguageServer(LanguageServer):
 
         async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             self.protocol.set_writer(_SocketWriter(writer))
+            self._connected()
             status = await serve(reader, self.protocol, stop_event)
             if done is not None and not done.done():
                 done.set_result(status)
@@ -199,6 +202,9 @@ class TappsLanguageServer(LanguageServer):
     def _bind_loop(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
+
+    def _connected(self) -> None:
+        """A client is there: from now on our log also goes to it."""
         logging.getLogger("tapps_lsp").addHandler(self.log_handler)
 
     def send_threadsafe(self, send: Callable[[], None]) -> None:
@@ -432,6 +438,7 @@ class TappsLanguageServer(LanguageServer):
         refresh: bool,
     ) -> None:
         settings = await self.settings_of(folder)
+        started = time.perf_counter()
         try:
             review = await self.reviewer.review_text(
                 text, self.doc_path(state.uri), settings, folder.root
@@ -439,6 +446,13 @@ class TappsLanguageServer(LanguageServer):
         except Exception as exc:  # the document keeps its last result; the next save retries
             log.error("reviewing %s failed: %s", state.uri, exc, exc_info=exc)
             return
+        log.info(
+            "reviewed %s in %.0f ms: %.1f/100, %d findings",
+            self.doc_path(state.uri),
+            (time.perf_counter() - started) * 1000,
+            review.overall,
+            len(review.findings),
+        )
         # Stale: a newer review was asked for while this one ran, or the document closed.
         if state.generation != generation or self.docs.get(state.uri) is not state:
             return

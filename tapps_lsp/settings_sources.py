@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import aiofiles
-import yaml
 
 from tapps_lsp.config import from_tapps_agents
 
@@ -54,6 +53,8 @@ async def read_folder_sources(root: Path) -> tuple[list[Mapping[str, Any]], list
     problems: list[str] = []
     text = await _read_inside(root, TAPPS_AGENTS)
     if text is not None:
+        import yaml  # 0.1 s to import: only when a project has the file
+
         try:
             sources.append(from_tapps_agents(yaml.safe_load(text)))
         except yaml.YAMLError as exc:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -43,10 +44,11 @@ async def measure(server: str, file: Path, runs: int) -> dict[str, list[float]]:
         cmd = [sys.executable, "-m", "tapps_lsp"]
     else:
         cmd = [str(Path(sys.prefix) / "bin" / "ruff"), "server"]
-    import os
-
     env = dict(os.environ, TAPPS_LSP_CACHE_DIR=cache, TAPPS_LSP_LOG_LEVEL="warning")
     await client.start_io(*cmd, env=env)
+    # ruff's notebook selector does not fit lsprotocol's InitializeResult; we need none of it.
+    typed = client.protocol.get_result_type
+    client.protocol.get_result_type = lambda m: None if m == types.INITIALIZE else typed(m)  # type: ignore[method-assign]
     folder = file.parent
     await client.initialize_async(
         types.InitializeParams(
@@ -78,7 +80,7 @@ async def measure(server: str, file: Path, runs: int) -> dict[str, list[float]]:
             version += 1
             client.text_document_did_change(
                 types.DidChangeTextDocumentParams(
-                    types.VersionedTextDocumentIdentifier(uri, version),
+                    types.VersionedTextDocumentIdentifier(version=version, uri=uri),
                     [types.TextDocumentContentChangeWholeDocument(text=change or text)],
                 )
             )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -24,14 +25,19 @@ TIMEOUT = 30
 class Raw:
     """A client that writes whatever bytes it is told to."""
 
-    def __init__(self, proc: asyncio.subprocess.Process):
+    def __init__(
+        self,
+        proc: asyncio.subprocess.Process,
+        reader: asyncio.StreamReader | None = None,
+        writer: asyncio.StreamWriter | None = None,
+    ):
         self.proc = proc
-        self.stdin = proc.stdin
-        self.stdout = proc.stdout
+        self.stdin = writer or proc.stdin
+        self.stdout = reader or proc.stdout
 
     def send_bytes(self, data: bytes) -> None:
         assert self.stdin is not None
-        self.stdin.write(data)
+        self.stdin.write(data)  # type: ignore[union-attr]
 
     def send(self, message: dict[str, Any]) -> None:
         body = json.dumps({"jsonrpc": "2.0", **message}).encode()
@@ -139,3 +145,40 @@ async def test_a_short_content_length_ends_the_process_non_zero(raw: Raw) -> Non
 async def test_a_header_without_content_length_ends_the_process_non_zero(raw: Raw) -> None:
     raw.send_bytes(b"Content-Type: application/json\r\n\r\n{}")
     assert await raw.exit_status() not in (0, None)
+
+
+async def test_tcp(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = await asyncio.create_subprocess_exec(
+        *SERVER_COMMAND,
+        "serve",
+        "--tcp",
+        f"127.0.0.1:{port}",
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+        env=server_env(tmp_path / "cache"),
+    )
+    try:
+        assert proc.stderr is not None
+        stderr = proc.stderr
+
+        async def listening() -> None:
+            while b"serving on" not in await stderr.readline():
+                pass
+
+        await asyncio.wait_for(listening(), TIMEOUT)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        raw = Raw(proc, reader, writer)
+        await raw.initialize()
+        raw.send({"id": 2, "method": "shutdown"})
+        assert (await raw.response(2))["result"] is None
+        raw.send({"method": "exit"})
+        assert await raw.exit_status() == 0
+        writer.close()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()

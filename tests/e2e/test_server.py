@@ -42,6 +42,13 @@ async def test_expected_codes_on_the_sample_project(session: Session) -> None:
     assert "TAPPS-GATE" not in codes(pricing)
 
 
+async def test_reviews_are_logged_to_the_client(session: Session) -> None:
+    uri = session.write("logged.py", f"VARIANT = {session.variant!r}\n")
+    await session.open(uri)
+    logged = [m.message for m in session.client.log_messages]
+    assert any(m.startswith("reviewed ") and "logged.py" in m for m in logged)
+
+
 async def test_second_pull_is_unchanged(session: Session) -> None:
     if not session.pull:
         pytest.skip("pull clients only")
