@@ -23,7 +23,8 @@ UTF32 = "utf-32"
 
 def split_lines(text: str) -> list[str]:
     """The document's lines without their terminators (always at least one)."""
-    return _NEWLINE.split(text)
+    # Without CR only LF splits, and str.split is ten times faster than the regex.
+    return text.split("\n") if "\r" not in text else _NEWLINE.split(text)
 
 
 def _units(ch: str, encoding: str) -> int:
