@@ -11,7 +11,7 @@ matplotlib.use("Agg")  # no display: a file is the only output
 
 import matplotlib.pyplot as plt  # noqa: E402 - after the backend is chosen
 
-from benchmarks.run import _get, _ok_runs, median, percentile  # noqa: E402
+from benchmarks.run import _get, _ok_runs, fmt, median, percentile  # noqa: E402
 
 OURS = "#2a7ab9"
 PEER = "#9a9a9a"
@@ -28,10 +28,12 @@ def _bars(axis, labels, p50, p95, colours, *, unit: str, limit: float | None, ti
     axis.set_xlabel(f"{unit} (bar p50, whisker p95; log scale)", fontsize=8)
     axis.set_title(title, fontsize=10)
     if limit is not None:
-        axis.axvline(limit, color=LIMIT, linestyle="--", linewidth=1)
-        axis.text(limit, -0.6, f" target {limit:g} {unit}", color=LIMIT, fontsize=7)
+        axis.axvline(
+            limit, color=LIMIT, linestyle="--", linewidth=1, label=f"target {limit:g} {unit}"
+        )
+        axis.legend(fontsize=7, loc="lower right")
     for y, value, high in zip(positions, p50, p95, strict=True):
-        axis.text(max(value, high) * 1.1, y, f"{value:.3g}", va="center", fontsize=7)
+        axis.text(max(value, high) * 1.1, y, fmt(value), va="center", fontsize=7)
 
 
 def _save_panel(axis, result: dict[str, Any], key: str, peer_key: str, limit: float, title: str):
@@ -68,7 +70,9 @@ def _save_panel(axis, result: dict[str, Any], key: str, peer_key: str, limit: fl
 
 def _review_all_panel(axis, result: dict[str, Any]) -> None:
     tapps = result.get("tapps") or {}
-    cold = [run["seconds"] for run in _ok_runs(tapps.get("cold"))]
+    cold_runs = _ok_runs(tapps.get("cold"))
+    # As in the table: the scan time of runs without saves meanwhile.
+    cold = [run["seconds"] for run in cold_runs if not run.get("saves_during_scan_ms")]
     restart = [run["seconds"] for run in _ok_runs(_get(tapps, "warm", "after_restart"))]
     memory = [run["seconds"] for run in _ok_runs(_get(tapps, "warm", "warm_memory"))]
     labels, values, colours = [], [], []
@@ -93,7 +97,7 @@ def _review_all_panel(axis, result: dict[str, Any]) -> None:
         colours.append("#555555")
     axis.barh(range(len(values)), values, color=colours)
     for y, value in enumerate(values):
-        axis.text(value, y, f" {value:.3g} s", va="center", fontsize=7)
+        axis.text(value * 1.1, y, fmt(value, "s"), va="center", fontsize=7)
     axis.set_yticks(range(len(labels)), labels, fontsize=8)
     axis.invert_yaxis()
     if labels:

@@ -25,7 +25,18 @@ _FRAME = re.compile(r"^(?P<name>.*) \((?P<file>[^()]*?)(?::\d+)?\)$")
 _PROCESS = re.compile(r'^process \d+:"(?P<cmdline>.*?)";(?! )')
 # Frames every sample shares (event loop, process start-up, worker plumbing):
 # they say nothing about where the time goes.
-_PLUMBING = ("asyncio/", "runpy", "multiprocessing/", "concurrent/futures/", "threading.py")
+_PLUMBING = (
+    "asyncio/",
+    "runpy",
+    "multiprocessing/",
+    "concurrent/futures/",
+    "threading.py",
+    "tapps_lsp/cli.py",
+    "start_io (",
+)
+# A thread waiting in the event loop's select is idle, not slow: such samples
+# are left out so that the shares are of the time spent working.
+_IDLE = ("select (selectors.py)",)
 
 
 def short_frame(frame: str) -> str:
@@ -41,6 +52,12 @@ def short_frame(frame: str) -> str:
     return f"{match['name']} ({path})"
 
 
+def _process_name(cmdline: str) -> str:
+    if "forkserver" in cmdline:
+        return "worker process"
+    return "server process" if "tapps_lsp" in cmdline else cmdline[:60]
+
+
 def summarise(raw: str, *, top: int = 12) -> dict[str, Any]:
     """Self and inclusive sample shares per function from py-spy's raw (collapsed) output."""
     inclusive: Counter[str] = Counter()
@@ -52,12 +69,15 @@ def summarise(raw: str, *, top: int = 12) -> dict[str, Any]:
         if not stack or not count_text.isdigit():
             continue
         count = int(count_text)
-        process = _PROCESS.match(stack)
-        if process:
-            processes[process["cmdline"][:80]] += count
+        # A worker's stack sits under its parent's process line: keep the innermost.
+        cmdline = ""
+        while process := _PROCESS.match(stack):
+            cmdline = process["cmdline"]
             stack = stack[process.end() :]
+        if cmdline:
+            processes[_process_name(cmdline)] += count
         names = [short_frame(frame) for frame in stack.split(";") if frame]
-        if not names:
+        if not names or names[-1].endswith(_IDLE):
             continue
         total += count
         own[names[-1]] += count
@@ -136,11 +156,47 @@ async def _profile_scan(server: Server, work: Path, logs: Path, corpus_dir: Path
     return {"cold_scan": summarise(raw)}
 
 
-def run(server: Server, work: Path, logs: Path, single: Path, corpus_dir: Path) -> dict[str, Any]:
+async def _profile_warm(
+    server: Server, work: Path, logs: Path, corpus_dir: Path, cache_dir: Path
+) -> dict[str, Any]:
+    """A warm Review all of the whole library just after a restart, then twice more."""
+    if not cache_dir.exists():
+        raise RuntimeError("no cold scan left a cache to start from")
+    async with server.start(corpus_dir, cache_dir, logs / "profile.log") as client:
+
+        async def after_restart() -> None:
+            await run_scan(client)
+
+        raw = await _sampled(
+            client.pid, work / "warm1.txt", after_restart, subprocesses=True, rate=1000
+        )
+        out = {"warm_scan_after_restart": summarise(raw)}
+
+        async def warm_memory() -> None:
+            for _ in range(3):
+                await run_scan(client)
+
+        raw = await _sampled(
+            client.pid, work / "warm2.txt", warm_memory, subprocesses=True, rate=1000
+        )
+        out["warm_scan_memory"] = summarise(raw)
+    return out
+
+
+def run(
+    server: Server,
+    work: Path,
+    logs: Path,
+    single: Path,
+    subset_dir: Path,
+    corpus_dir: Path,
+    warm_cache: Path,
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, scenario in (
         ("saves", _profile_saves(server, work, logs, single)),
-        ("scan", _profile_scan(server, work, logs, corpus_dir)),
+        ("scan", _profile_scan(server, work, logs, subset_dir)),
+        ("warm", _profile_warm(server, work, logs, corpus_dir, warm_cache)),
     ):
         try:
             out.update(asyncio.run(scenario))

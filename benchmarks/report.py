@@ -70,12 +70,14 @@ def _profiles(result: dict[str, Any]) -> list[str]:
         "cached_save": "Cached save (server process)",
         "uncached_save": "Uncached save (server and its interactive worker)",
         "cold_scan": "Cold scan of 150 library files (server and scan workers)",
+        "warm_scan_after_restart": "Warm Review all of the library just after a restart",
+        "warm_scan_memory": "Warm Review all with a warm memory tier (3 scans)",
     }
     for key, title in titles.items():
         data = profile.get(key)
         if not isinstance(data, dict) or not data.get("samples"):
             continue
-        lines.append(f"**{title}**, {data['samples']} samples (py-spy):")
+        lines.append(f"**{title}**, {data['samples']} busy samples (py-spy):")
         lines.append("")
         lines.append("| self % | function | | inclusive % | function |")
         lines.append("|---:|---|---|---:|---|")
@@ -92,8 +94,23 @@ def _profiles(result: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _roles(result: dict[str, Any]) -> str:
+    merged: dict[str, tuple[int, float]] = {}
+    for run in _get(result, "tapps", "cold") or []:
+        for role, data in (_get(run, "memory", "per_role") or {}).items():
+            count, peak = merged.get(role, (0, 0.0))
+            merged[role] = (max(count, int(data["processes"])), max(peak, data["peak_mb"]))
+    return ", ".join(
+        f"{role} {peak:.0f} MB" + (f" (x{count} processes)" if count > 1 else "")
+        for role, (count, peak) in sorted(merged.items(), key=lambda item: -item[1][1])
+    )
+
+
 def block(result: dict[str, Any], rows: list[Row]) -> str:
     lines = [START, "", *_machine(result), "", render_table(rows, markdown=True), ""]
+    roles = _roles(result)
+    if roles:
+        lines += [f"Memory during cold scans, peak RSS of one process by kind: {roles}", ""]
     missed = [row for row in rows if row.passed is False]
     if missed:
         lines.append("Missed in this run:")

@@ -79,6 +79,15 @@ def fmt(value: float | None, unit: str = "") -> str:
     return f"{text} {unit}".strip()
 
 
+def format_ratio(quotient: float) -> str:
+    """x0.48 or x2.5; far from 1 as a whole factor: 1/1066 (that much less), x250."""
+    if quotient < 0.1:
+        return f"1/{1 / quotient:.0f}"
+    if quotient >= 10:
+        return f"x{quotient:.0f}"
+    return f"x{quotient:.2g}"
+
+
 @dataclass
 class Peer:
     name: str
@@ -88,7 +97,7 @@ class Peer:
     def describe(self, ours: float | None, unit: str) -> str:
         prefix = ">= " if self.at_least else ""
         quotient = ratio(ours, self.figure)
-        times = "" if quotient is None else f" (x{quotient:.2g})"
+        times = "" if quotient is None else f" ({format_ratio(quotient)})"
         return f"{self.name} {prefix}{fmt(self.figure, unit)}{times}"
 
 
@@ -374,7 +383,15 @@ def run(plan: Plan) -> dict[str, Any]:
             # A slice of the library: enough files to show the workers' split.
             subset_dir = work / "profile-corpus"
             corpora_subset(files, corpus_dir, subset_dir, 150)
-            result["profile"] = profile.run(server, work, logs, single, subset_dir)
+            result["profile"] = profile.run(
+                server,
+                work,
+                logs,
+                single,
+                subset_dir,
+                corpus_dir,
+                _warm_cache(work, result["tapps"]),
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
         _log(f"server logs in {logs}")
@@ -439,13 +456,7 @@ def _tapps(
                     ),
                 )
             )
-    # Warm scans start from the cache a successful cold scan left.
-    finished = [
-        index
-        for index, run in enumerate(out.get("cold", []))
-        if "error" not in run and not run.get("saves_during_scan_ms")
-    ]
-    warm_cache = work / f"cache-cold-{finished[0] if finished else 0}"
+    warm_cache = _warm_cache(work, out)
     if "warm" in plan.sections:
         _log("tapps-lsp: warm Review all (after restarts, then warm memory)")
         out["warm"] = _guarded(
@@ -475,6 +486,16 @@ def _tapps(
             ),
         )
     return out
+
+
+def _warm_cache(work: Path, tapps: dict[str, Any]) -> Path:
+    """The cache a successful cold scan left, for the warm scans to start from."""
+    finished = [
+        index
+        for index, run in enumerate(tapps.get("cold", []))
+        if "error" not in run and not run.get("saves_during_scan_ms")
+    ]
+    return work / f"cache-cold-{finished[0] if finished else 0}"
 
 
 def corpora_subset(files: list[Path], source_root: Path, destination: Path, count: int):

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import psutil
 
@@ -47,6 +48,8 @@ class RssSampler:
     pss_peak: float = 0.0
     processes_peak: int = 0
     samples: list[tuple[float, float]] = field(default_factory=list)
+    # Peak RSS per process, to show which processes the memory is in.
+    per_process: dict[int, tuple[str, float]] = field(default_factory=dict)
     _task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -80,6 +83,8 @@ class RssSampler:
                 total += rss
                 if index == 0:
                     self.server_peak = max(self.server_peak, rss)
+                role, peak = self.per_process.get(process.pid) or (_role(process, index), 0.0)
+                self.per_process[process.pid] = (role, max(peak, rss))
                 if with_pss:
                     pss += process.memory_full_info().pss / _MB
         self.total_peak = max(self.total_peak, total)
@@ -87,10 +92,38 @@ class RssSampler:
         self.processes_peak = max(self.processes_peak, len(processes))
         self.samples.append((time.perf_counter(), total))
 
-    def summary(self) -> dict[str, float]:
+    def summary(self) -> dict[str, Any]:
         return {
             "server_peak_mb": self.server_peak,
             "with_workers_peak_mb": self.total_peak,
             "pss_with_workers_peak_mb": self.pss_peak,
             "processes_peak": self.processes_peak,
+            "per_role": self._per_role(),
         }
+
+    def _per_role(self) -> dict[str, dict[str, float]]:
+        """For each kind of process: how many were seen and the largest peak RSS of one."""
+        roles: dict[str, dict[str, float]] = {}
+        for role, peak in self.per_process.values():
+            entry = roles.setdefault(role, {"processes": 0, "peak_mb": 0.0})
+            entry["processes"] += 1
+            entry["peak_mb"] = round(max(entry["peak_mb"], peak), 1)
+        return roles
+
+
+def _role(process: psutil.Process, index: int) -> str:
+    """server, forkserver, worker, ruff ... from the process's place and command line."""
+    if index == 0:
+        return "server"
+    cmdline = " ".join(process.cmdline())
+    if "resource_tracker" in cmdline:
+        return "resource tracker"
+    if "forkserver" in cmdline:
+        # The fork server's children share its command line: tell them apart by parent.
+        parent = process.parent()
+        return (
+            "worker"
+            if parent is not None and "forkserver" in " ".join(parent.cmdline())
+            else "forkserver"
+        )
+    return process.name()

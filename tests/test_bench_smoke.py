@@ -97,3 +97,11 @@ def test_report_block_names_each_miss_and_replaces_only_its_markers(tmp_path):
     updated = doc.read_text()
     assert updated.startswith("intro\n") and updated.endswith("\nanalysis\n")
     assert "stale block" not in updated and "| 2 | uncached save p50 | 300 ms |" in updated
+
+
+def test_ratios_far_from_one_read_as_whole_factors():
+    from benchmarks.run import format_ratio
+
+    assert format_ratio(0.48) == "x0.48"
+    assert format_ratio(0.00094) == "1/1064"
+    assert format_ratio(250.4) == "x250"
