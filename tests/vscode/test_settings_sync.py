@@ -76,3 +76,14 @@ def test_interpreter_is_restricted_in_untrusted_workspaces() -> None:
     assert manifest["contributes"]["configuration"]["properties"]["tapps.interpreter"]["scope"] == (
         "machine-overridable"
     )
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", text)[:3])
+
+
+def test_vscode_types_not_newer_than_the_engine() -> None:
+    """APIs typed for a newer VS Code than `engines.vscode` would fail at run time."""
+    manifest = json.loads((CLIENT / "package.json").read_text(encoding="utf-8"))
+    types = manifest["devDependencies"]["@types/vscode"]
+    assert _version(types) <= _version(manifest["engines"]["vscode"])
