@@ -3,10 +3,12 @@ ruff + radon cc + radon mi + bandit command lines one after another."""
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -153,39 +155,51 @@ def chain_commands(target: Path) -> dict[str, list[str]]:
     }
 
 
+# radon mi on the whole library runs for ten minutes or more: the only part
+# of the chain worth keeping from an earlier run.
+SLOW_TOOLS = ("radon mi", "radon mi (without its 2 slowest files)")
+
+
+def _tool_run(command: list[str], *, cwd: Path, runs: int, timeout: float) -> dict[str, Any]:
+    load = os.getloadavg()
+    samples = [_timed(command, cwd=cwd, timeout=timeout) for _ in range(runs)]
+    seconds = sorted(sample["seconds"] for sample in samples)
+    return {
+        "seconds": statistics.median(seconds),
+        "samples": seconds,
+        "capped": any(sample["capped"] for sample in samples),
+        "errors": [sample["stderr"] for sample in samples if "stderr" in sample],
+        "command": " ".join([Path(command[0]).name, *command[1:]]),
+        "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "load_average": load,
+    }
+
+
 def run_chain(
-    target: Path, *, repeats: int, mi_cap_s: float, mi_repeats: int = 1
+    target: Path,
+    *,
+    repeats: int,
+    mi_cap_s: float,
+    reuse: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Runs the chain on `target`; the median of `repeats` runs per tool.
 
     radon mi may not finish on the whole library: it is stopped at `mi_cap_s`
-    and reported as at least the cap.
+    and reported as at least the cap. Tools found in `reuse` (an earlier
+    run's `tools`) are taken from it instead of run again.
     """
     cwd = target.parent
-    tools: dict[str, Any] = {}
-    for tool, command in chain_commands(target).items():
-        runs = mi_repeats if tool == "radon mi" else repeats
-        timeout = mi_cap_s if tool == "radon mi" else 3600.0
-        samples = [_timed(command, cwd=cwd, timeout=timeout) for _ in range(runs)]
-        seconds = sorted(sample["seconds"] for sample in samples)
-        tools[tool] = {
-            "seconds": statistics.median(seconds),
-            "samples": seconds,
-            "capped": any(sample["capped"] for sample in samples),
-            "errors": [sample["stderr"] for sample in samples if "stderr" in sample],
-            "command": " ".join(
-                Path(command[0]).name if i == 0 else a for i, a in enumerate(command)
-            ),
-        }
+    commands = chain_commands(target)
     if target.is_dir():
-        command = [*chain_commands(target)["radon mi"], "-e", ",".join(RADON_MI_SLOW)]
-        sample = _timed(command, cwd=cwd, timeout=mi_cap_s)
-        tools["radon mi (without its 2 slowest files)"] = {
-            "seconds": sample["seconds"],
-            "samples": [sample["seconds"]],
-            "capped": sample["capped"],
-            "errors": [sample["stderr"]] if "stderr" in sample else [],
-        }
+        commands[SLOW_TOOLS[1]] = [*commands["radon mi"], "-e", ",".join(RADON_MI_SLOW)]
+    tools: dict[str, Any] = {}
+    for tool, command in commands.items():
+        if reuse and tool in reuse:
+            tools[tool] = {**reuse[tool], "reused": True}
+            continue
+        slow = tool in SLOW_TOOLS
+        runs = 1 if slow else repeats
+        tools[tool] = _tool_run(command, cwd=cwd, runs=runs, timeout=mi_cap_s if slow else 3600.0)
     total = sum(tools[tool]["seconds"] for tool in ("ruff", "radon cc", "radon mi", "bandit"))
     return {
         "tools": tools,

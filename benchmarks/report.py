@@ -49,17 +49,15 @@ def _machine(result: dict[str, Any]) -> list[str]:
     ]
     chain = _get(result, "peers", "chain")
     if chain:
-        tools = ", ".join(
-            f"{tool} {'>= ' if data['capped'] else ''}{data['seconds']:.1f} s"
-            for tool, data in chain["tools"].items()
-        )
-        load_chain = _get(chain, "load_average", "before") or []
-        lines.append(
-            f"- Peer chain measured {chain.get('measured_at')}"
-            + (" (reused from an earlier run)" if chain.get("reused") else "")
-            + (f", load {load_chain[0]:.1f}" if load_chain else "")
-            + f": {tools}"
-        )
+        parts = []
+        for tool, data in chain["tools"].items():
+            text = f"{tool} {'>= ' if data['capped'] else ''}{data['seconds']:.1f} s"
+            if data.get("reused"):
+                load = data.get("load_average")
+                text += f" (from {data.get('measured_at', 'an earlier run')}"
+                text += f", load {load[0]:.1f})" if load else ")"
+            parts.append(text)
+        lines.append("- Peer chain, command lines one after another: " + ", ".join(parts))
     return lines
 
 
