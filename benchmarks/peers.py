@@ -178,11 +178,11 @@ def _tool_run(command: list[str], *, cwd: Path, runs: int, timeout: float) -> di
 def run_chain(
     target: Path,
     *,
-    repeats: int,
+    repeats: dict[str, int],
     mi_cap_s: float,
     reuse: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Runs the chain on `target`; the median of `repeats` runs per tool.
+    """Runs the chain on `target`; the median of `repeats[tool]` runs per tool (default 1).
 
     radon mi may not finish on the whole library: it is stopped at `mi_cap_s`
     and reported as at least the cap. Tools found in `reuse` (an earlier
@@ -198,7 +198,7 @@ def run_chain(
             tools[tool] = {**reuse[tool], "reused": True}
             continue
         slow = tool in SLOW_TOOLS
-        runs = 1 if slow else repeats
+        runs = repeats.get(tool, 1)
         tools[tool] = _tool_run(command, cwd=cwd, runs=runs, timeout=mi_cap_s if slow else 3600.0)
     total = sum(tools[tool]["seconds"] for tool in ("ruff", "radon cc", "radon mi", "bandit"))
     return {

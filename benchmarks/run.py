@@ -307,9 +307,9 @@ def _chain(plan: Plan, corpus_dir: Path, corpus: dict[str, Any], previous: dict[
         _log("peer chain: ruff, radon cc, bandit; radon mi as measured before")
     else:
         _log(f"peer chain on {corpus['files']} files (radon mi capped at {plan.mi_cap_s:.0f} s)")
-    chain = peers.run_chain(
-        corpus_dir, repeats=1 if plan.quick else 2, mi_cap_s=plan.mi_cap_s, reuse=reuse
-    )
+    # bandit takes 20-80 s on the library: once; the quick tools a few times.
+    repeats = {"ruff": 5, "radon cc": 1 if plan.quick else 2}
+    chain = peers.run_chain(corpus_dir, repeats=repeats, mi_cap_s=plan.mi_cap_s, reuse=reuse)
     chain["corpus"] = corpus
     return chain
 
@@ -371,8 +371,9 @@ def run(plan: Plan) -> dict[str, Any]:
         if "peers" in plan.sections:
             result["peers"]["servers"] = _peer_servers(plan, logs, single)
             _log("peer chain on the single file")
+            count = 3 if plan.quick else 5
             result["peers"]["single_file_chain"] = peers.run_chain(
-                single, repeats=3 if plan.quick else 5, mi_cap_s=60
+                single, repeats=dict.fromkeys(peers.chain_commands(single), count), mi_cap_s=60
             )
             result["peers"]["ruff_warm_seconds"] = _ruff_warm(corpus_dir, work)
         if "chain" in plan.sections:
