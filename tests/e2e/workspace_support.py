@@ -1,0 +1,164 @@
+"""Support for the workspace-review tests: a client that also records progress with
+arrival times, partial results and capability registrations, and a server started
+the way the other e2e tests start it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+from e2e_support import SERVER_COMMAND, Recorder, Session, capabilities, server_env
+from lsprotocol import types
+from pygls.protocol import default_converter
+from pytest_lsp import LanguageClient
+from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
+
+# A server-side flaw or a hang shows up as a timeout here, not as a stuck test run.
+WAIT = 120.0
+
+
+class ScanRecorder(Recorder):
+    def __init__(self) -> None:
+        super().__init__()
+        # token -> [(arrival time, Begin/Report/End)]
+        self.progress: dict[str | int, list[tuple[float, Any]]] = {}
+        self.tokens: list[str | int] = []
+        self.partials: dict[str | int, list[Any]] = {}
+        self.registrations: list[types.Registration] = []
+
+    def values(self, token: str | int) -> list[Any]:
+        return [value for _, value in self.progress.get(token, [])]
+
+    def ended(self, token: str | int) -> bool:
+        values = self.values(token)
+        return bool(values) and values[-1].kind == "end"
+
+
+def make_client() -> LanguageClient:
+    client = LanguageClient(converter_factory=default_converter)
+    recorder = ScanRecorder()
+    client.recorder = recorder  # type: ignore[attr-defined]
+    check_progress = DEFAULT_CLIENT_FEATURES[types.PROGRESS]
+
+    async def publish(params: types.PublishDiagnosticsParams) -> None:
+        client.diagnostics[params.uri] = params.diagnostics
+        recorder.published.setdefault(params.uri, []).append(params)
+        await recorder._notify()
+
+    async def refresh(params: None) -> None:
+        recorder.refreshes += 1
+        await recorder._notify()
+
+    async def show_message(params: types.ShowMessageParams) -> None:
+        recorder.messages.append(params)
+        await recorder._notify()
+
+    async def progress(params: types.ProgressParams) -> None:
+        arrived = time.perf_counter()
+        if params.token in recorder.partials:
+            recorder.partials[params.token].append(params.value)
+        else:
+            # pytest-lsp's own handler checks the token and the kind (spec warnings).
+            check_progress(client, params)
+            value = client.progress_reports[params.token][-1]
+            recorder.progress.setdefault(params.token, []).append((arrived, value))
+        await recorder._notify()
+
+    async def create_progress(params: types.WorkDoneProgressCreateParams) -> None:
+        DEFAULT_CLIENT_FEATURES[types.WINDOW_WORK_DONE_PROGRESS_CREATE](client, params)
+        recorder.tokens.append(params.token)
+        await recorder._notify()
+
+    async def register_capability(params: types.RegistrationParams) -> None:
+        recorder.registrations.extend(params.registrations)
+        await recorder._notify()
+
+    features = dict(DEFAULT_CLIENT_FEATURES)
+    features[types.WINDOW_SHOW_MESSAGE] = show_message
+    features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = publish
+    features[types.WORKSPACE_DIAGNOSTIC_REFRESH] = refresh
+    features[types.PROGRESS] = progress
+    features[types.WINDOW_WORK_DONE_PROGRESS_CREATE] = create_progress
+    features[types.CLIENT_REGISTER_CAPABILITY] = register_capability
+    register_lsp_features(client, features)
+    return client
+
+
+async def start(
+    variant: str,
+    workspace: Path,
+    cache_dir: Path,
+    *,
+    initialization_options: dict[str, Any] | None = None,
+) -> Session:
+    client = make_client()
+    await client.start_io(*SERVER_COMMAND, env=server_env(cache_dir))
+    await client.initialize_session(
+        types.InitializeParams(
+            capabilities=capabilities(variant),
+            workspace_folders=[types.WorkspaceFolder(uri=workspace.as_uri(), name=workspace.name)],
+            initialization_options=initialization_options,
+        )
+    )
+    return Session(client, variant, workspace)
+
+
+async def stop(session: Session) -> None:
+    await session.client.shutdown_session()
+    await session.client.stop()
+
+
+def recorder(session: Session) -> ScanRecorder:
+    assert isinstance(session.recorder, ScanRecorder)
+    return session.recorder
+
+
+async def scan(session: Session, *arguments: Any) -> tuple[str, str | int, float]:
+    """Start a workspace review: (task id, its progress token, seconds to the answer)."""
+    rec = recorder(session)
+    known = len(rec.tokens)
+    started = time.perf_counter()
+    answer = await session.command("tapps.reviewWorkspace", *arguments)
+    seconds = time.perf_counter() - started
+    await rec.wait_for(lambda: len(rec.tokens) > known, WAIT)
+    return answer["taskId"], rec.tokens[known], seconds
+
+
+async def wait_end(session: Session, token: str | int) -> Any:
+    rec = recorder(session)
+    await rec.wait_for(lambda: rec.ended(token), WAIT)
+    return rec.values(token)[-1]
+
+
+async def wait_reports(session: Session, token: str | int, count: int) -> None:
+    rec = recorder(session)
+    await rec.wait_for(
+        lambda: sum(v.kind == "report" for v in rec.values(token)) >= count or rec.ended(token),
+        WAIT,
+    )
+
+
+async def status(session: Session, task_id: str) -> dict[str, Any]:
+    return dict(await session.command("tapps.taskStatus", task_id))
+
+
+def generate(root: Path, count: int) -> list[Path]:
+    """`count` small, distinct modules (each has an unused import: one finding each)."""
+    paths = []
+    for i in range(count):
+        package = root / f"pkg{i // 100:02d}"
+        package.mkdir(parents=True, exist_ok=True)
+        path = package / f"mod{i:04d}.py"
+        path.write_text(
+            f'"""Module {i}."""\n\nimport os\n\n\ndef value_{i}(x: int) -> int:\n'
+            f"    if x > {i}:\n        return x - {i}\n    return x + {i}\n",
+            encoding="utf-8",
+        )
+        paths.append(path)
+    return paths
+
+
+async def quickly(coro: Any, seconds: float = 5.0) -> Any:
+    return await asyncio.wait_for(coro, seconds)
