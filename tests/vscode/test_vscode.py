@@ -236,8 +236,9 @@ def _workspace(root: Path, interpreter: str = sys.executable) -> Path:
     return folder
 
 
-def _cli_review(folder: Path, relative: str, cache: Path) -> dict:
-    """The same engine's verdict on one file, from the command line (what the editor must show)."""
+def _cli_review(folder: Path, cache: Path) -> dict[str, dict]:
+    """The same engine's verdict per file (relative path), from the command line: what the
+    editor must show."""
     check = subprocess.run(
         [sys.executable, "-m", "tapps_lsp", "check", str(folder), "--format", "json", "--no-cache"],
         env={**os.environ, "TAPPS_LSP_CACHE_DIR": str(cache)},
@@ -247,8 +248,8 @@ def _cli_review(folder: Path, relative: str, cache: Path) -> dict:
         timeout=120,
     )
     assert check.returncode in (0, 1), check.stderr
-    wanted = str(folder / relative)
-    return next(f for f in json.loads(check.stdout)["files"] if f["path"] == wanted)
+    files = json.loads(check.stdout)["files"]
+    return {Path(f["path"]).relative_to(folder).as_posix(): f for f in files}
 
 
 @pytest.fixture(scope="module")
@@ -272,14 +273,32 @@ def _score_shown(label: str) -> float:
     return float(match.group(1))
 
 
-def _check_steps(steps: dict[str, dict], expected: dict) -> None:
+def _problems(rows: list[str], filename: str) -> list[tuple[str, str]]:
+    """(source, code) of each Problems entry under `filename`'s header row."""
+    found: list[tuple[str, str]] = []
+    current = None
+    for row in rows:
+        entry = re.fullmatch(r"(?s).*\n(\S+)\n(\S+)\n\[Ln \d+, Col \d+\]", row)
+        if entry is None:
+            current = row.split("\n")[0]
+        elif current is not None and current.startswith(filename):
+            found.append((entry.group(1), entry.group(2)))
+    return found
+
+
+def _findings(review: dict) -> list[tuple[str, str]]:
+    return sorted((finding["source"], finding["code"]) for finding in review["findings"])
+
+
+def _check_steps(steps: dict[str, dict], expected: dict[str, dict]) -> None:
     """What the window showed at each step, beyond the driver's own waits."""
-    codes = " ".join(steps["diagnostics"]["rows"])
-    assert "ruff" in codes and "F401" in codes and "F821" in codes
+    cli = expected["inventory/cli.py"]
+    # Each finding of the file exactly once (pull and push never both), from the right tool.
+    assert sorted(_problems(steps["diagnostics"]["rows"], "cli.py")) == _findings(cli)
     # The language status shows the file's score to one decimal, and its gate.
     label = steps["language-status"]["label"]
-    assert abs(_score_shown(label) - expected["overall"]) <= 0.05 + 1e-9, (label, expected)
-    assert ("quality gate: pass" in label) == expected["passed"], (label, expected)
+    assert abs(_score_shown(label) - cli["overall"]) <= 0.05 + 1e-9, (label, cli)
+    assert ("quality gate: pass" in label) == cli["passed"], (label, cli)
     assert not any("`os`" in row for row in steps["quick-fix"]["rows"])
     assert re.search(r"Reviewing workspace: \d+/\d+", steps["progress"]["text"])
     # A threshold reaches the running server; only tapps.jobs restarts it.
@@ -292,9 +311,9 @@ def _check_steps(steps: dict[str, dict], expected: dict) -> None:
     assert steps["restart-and-output"]["starts"] == 3
     assert steps["restart-and-output"]["channel"] == "Tapps"
     # storage.py was never opened: its entries come from the workspace review.
-    never_opened = " ".join(steps["workspace-diagnostics"]["rows"])
-    assert "bandit" in never_opened and "B602" in never_opened
-    assert "TAPPS-GATE" in never_opened
+    storage = _problems(steps["workspace-diagnostics"]["rows"], "storage.py")
+    assert sorted(storage) == _findings(expected["inventory/storage.py"])
+    assert ("bandit", "B602") in storage
 
 
 def _keep_logs(server: CodeServer) -> None:
@@ -358,7 +377,7 @@ def _run_driver(
 @pytest.mark.slow
 def test_vscode_user_session(tmp_path: Path, code_server: CodeServer) -> None:
     folder = _workspace(tmp_path / "ws")
-    expected = _cli_review(folder, "inventory/cli.py", tmp_path / "cli-cache")
+    expected = _cli_review(folder, tmp_path / "cli-cache")
     started = time.monotonic()
     code_server.start(folder)
     seen = _drive("session", code_server, folder, tmp_path / "chromium")
