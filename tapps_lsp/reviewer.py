@@ -58,6 +58,10 @@ _CHUNK_BYTES = 128 * 1024
 _SLICE = 32
 # How many files one trip to the reading thread reads (a few ms of work).
 _READ_SLICE = 256
+# Worker pools a scan may lose in a row, with nothing coming back, before it
+# stops retrying (a worker that cannot even start would otherwise be retried
+# file by file).
+_MAX_DEATHS = 3
 
 
 def _mp_context() -> Any:
@@ -421,15 +425,25 @@ class Reviewer:
         the pool is replaced. Their files are retried one at a time in a
         one-process retry pool, where a death can only be that file's doing:
         such a file is reported as crashed instead of being retried again.
+        Pools that keep dying before anything comes back (workers that cannot
+        start at all) end the retries: the remaining files are reported.
         """
         queue = collections.deque(_chunks(misses))
         suspects: collections.deque[str] = collections.deque()
         pending: dict[asyncio.Future[Any], tuple[ProcessPoolExecutor, list[str]]] = {}
         workers = min(self.jobs, len(queue))
         scan.pool = self._start_pool(workers)
+        deaths = 0  # pools lost since a chunk last came back
         cancelled = asyncio.ensure_future(cancel.wait()) if cancel is not None else None
         try:
             while not _is_set(cancel):
+                if deaths > _MAX_DEATHS:
+                    left = [*suspects, *(n for c in queue for n in c)]
+                    left += [n for _, chunk in pending.values() for n in chunk]
+                    self._log("error", f"worker processes keep stopping; {len(left)} not reviewed")
+                    for name in left:
+                        self._crashed(scan, name, "worker processes keep stopping")
+                    return
                 in_flight = sum(1 for pool, _ in pending.values() if pool is scan.pool)
                 # A few chunks ahead keep the workers busy without queueing the whole scan.
                 while queue and in_flight < 2 * workers:
@@ -437,12 +451,14 @@ class Reviewer:
                         queue.popleft()
                         in_flight += 1
                     else:  # broken by a death whose failures are still on their way
+                        deaths += 1
                         self._replace_scan_pool(scan, workers)
                 if suspects and not any(pool is scan.spare for pool, _ in pending.values()):
                     scan.spare = scan.spare or self._start_pool(1)
                     if self._submit(pending, scan.spare, [suspects[0]], scan.settings):
                         suspects.popleft()
                     else:
+                        deaths += 1
                         self._stop_pool(scan.spare)
                         scan.spare = None
                         continue
@@ -452,19 +468,19 @@ class Reviewer:
                 if cancelled is not None:
                     waiting.add(cancelled)
                 done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-                if cancelled is not None and cancelled in done:
-                    return
-                for future in done:
+                for future in done - {cancelled}:
                     pool, chunk = pending.pop(future)
                     exc = None if future.cancelled() else future.exception()
                     if future.cancelled() or isinstance(exc, BrokenProcessPool):
                         if pool is scan.spare:
+                            deaths += 1
                             self._log("error", f"{chunk[0]}: its analysis stopped the worker")
                             self._crashed(scan, chunk[0], "a retry alone stopped it too")
                             self._stop_pool(pool)
                             scan.spare = None
                             continue
                         if pool is scan.pool:
+                            deaths += 1
                             self._replace_scan_pool(scan, workers)
                         suspects.extend(chunk)
                     elif exc is not None:
@@ -472,6 +488,7 @@ class Reviewer:
                         for name in chunk:
                             self._crashed(scan, name, repr(exc))
                     else:
+                        deaths = 0
                         self._store(scan, future.result())
         finally:
             if cancelled is not None:
