@@ -79,6 +79,8 @@ class LspClient:
         )
         self.progress: dict[str | int, Progress] = {}
         self.progress_created = asyncio.Queue[Progress]()
+        # Receive times of workspace/diagnostic/refresh requests (pull clients re-pull then).
+        self.refreshes = asyncio.Queue[float]()
         self.notification_counts: dict[str, int] = defaultdict(int)
         self.log_messages: list[str] = []
         self.server_info: dict[str, Any] = {}
@@ -285,6 +287,8 @@ class LspClient:
         result: Any = None
         if method == "workspace/configuration":
             result = [self.settings for _ in params.get("items", [])]
+        elif method == "workspace/diagnostic/refresh":
+            self.refreshes.put_nowait(now_ms())
         elif method == "window/workDoneProgress/create":
             token = params.get("token")
             progress = self.progress.setdefault(token, Progress(token))
@@ -298,15 +302,17 @@ def default_capabilities(*, pull: bool = False) -> dict[str, Any]:
         "synchronization": {"didSave": True, "dynamicRegistration": False},
         "publishDiagnostics": {"versionSupport": True, "relatedInformation": True},
     }
+    workspace: dict[str, Any] = {
+        "configuration": True,
+        "workspaceFolders": True,
+        "didChangeConfiguration": {"dynamicRegistration": False},
+    }
     if pull:
         text_document["diagnostic"] = {"dynamicRegistration": False}
+        workspace["diagnostics"] = {"refreshSupport": True}
     return {
         "general": {"positionEncodings": ["utf-16"]},
         "window": {"workDoneProgress": True},
-        "workspace": {
-            "configuration": True,
-            "workspaceFolders": True,
-            "didChangeConfiguration": {"dynamicRegistration": False},
-        },
+        "workspace": workspace,
         "textDocument": text_document,
     }

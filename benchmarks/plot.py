@@ -38,12 +38,16 @@ def _bars(axis, labels, p50, p95, colours, *, unit: str, limit: float | None, ti
 
 def _save_panel(axis, result: dict[str, Any], key: str, peer_key: str, limit: float, title: str):
     labels, p50, p95, colours = [], [], [], []
-    ours = _get(result, "tapps", "saves", key)
-    if ours:
-        labels.append("tapps-lsp didSave")
-        p50.append(percentile(ours, 50))
-        p95.append(percentile(ours, 95))
-        colours.append(OURS)
+    series = [("tapps-lsp didSave", _get(result, "tapps", "saves", key))]
+    if key == "cached_save_ms":
+        pulled = _get(result, "tapps", "saves", "cached_save_pull_ms")
+        series.append(("tapps-lsp didSave, refresh, pull", pulled))
+    for label, ours in series:
+        if ours:
+            labels.append(label)
+            p50.append(percentile(ours, 50))
+            p95.append(percentile(ours, 95))
+            colours.append(OURS)
     for name, data in (_get(result, "peers", "servers") or {}).items():
         series = [(f"{name} {data.get('trigger', '')}", data.get(peer_key))]
         if peer_key == "same_content_ms":

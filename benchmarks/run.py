@@ -577,6 +577,19 @@ def targets(result: dict[str, Any]) -> list[Row]:
             peers=peer_saves("same_content_ms", 95),
         ),
     ]
+    pulled = saves.get("cached_save_pull_ms")
+    for q, bound in ((50, 2), (95, 5)):
+        rows.append(
+            Row(
+                "1",
+                f"cached save -> refresh -> pull p{q}",
+                _stat(pulled, q),
+                "ms",
+                f"<= {bound} ms",
+                high=bound,
+                note="didSave, workspace/diagnostic/refresh, textDocument/diagnostic (VS Code)",
+            )
+        )
     uncached_peers = peer_saves("new_content_ms", 50)
     if single_chain:
         uncached_peers.append(

@@ -28,6 +28,7 @@ class Document:
         save = client.capabilities.get("textDocumentSync", {})
         save = save.get("save") if isinstance(save, dict) else None
         self.include_text = isinstance(save, dict) and bool(save.get("includeText"))
+        self.result_id: str | None = None
 
     async def open(self) -> float:
         """didOpen; returns the ms until the first diagnostics arrive."""
@@ -59,6 +60,23 @@ class Document:
         await self.client.did_save(self.uri, self.text if self.include_text else None)
         received, _ = await asyncio.wait_for(waiter, _TIMEOUT_S)
         return received - start
+
+    async def pull(self) -> dict:
+        """textDocument/diagnostic with the last result id, as a pull client asks."""
+        params = {"textDocument": {"uri": self.uri}, "previousResultId": self.result_id}
+        report = await self.client.request("textDocument/diagnostic", params, timeout=_TIMEOUT_S)
+        self.result_id = report.get("resultId", self.result_id)
+        return report
+
+    async def save_then_pull(self) -> float:
+        """didSave, the server's refresh request, then the client's pull: a VS Code save."""
+        while not self.client.refreshes.empty():
+            self.client.refreshes.get_nowait()
+        start = now_ms()
+        await self.client.did_save(self.uri, self.text if self.include_text else None)
+        await asyncio.wait_for(self.client.refreshes.get(), _TIMEOUT_S)
+        await self.pull()
+        return now_ms() - start
 
     async def close(self) -> None:
         await self.client.did_close(self.uri)
