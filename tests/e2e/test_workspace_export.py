@@ -14,7 +14,7 @@ import pytest
 import pytest_asyncio
 from e2e_support import ROOT, Session
 from pygls.exceptions import JsonRpcException
-from workspace_support import scan, start, status, stop, wait_end
+from workspace_support import recorder, scan, start, status, stop, wait_end
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -28,11 +28,18 @@ def outside(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.fixture(scope="module", params=["vscode-push", "neovim-push"])
+def variant(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory, outside: Path) -> Path:
+def workspace(tmp_path_factory: pytest.TempPathFactory, outside: Path, variant: str) -> Path:
     root = tmp_path_factory.mktemp("export") / "project"
     files = {
         "app.py": "import os\nimport sys\n\n\ndef main():\n    return os.getcwd()\n",
+        # F401 on `os` is at code point 16: UTF-16 unit 17, UTF-8 byte 19.
+        "emoji.py": 'x = "\U0001f600"; import os\n',
         "lib/util.py": "def twice(x):\n    return 2 * x\n",
         "ignored/skip.py": "import sys\n",
         "gen/generated.py": "import sys\n",
@@ -56,13 +63,13 @@ def workspace(tmp_path_factory: pytest.TempPathFactory, outside: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def cache_dir(tmp_path_factory: pytest.TempPathFactory, variant: str) -> Path:
     return tmp_path_factory.mktemp("cache")
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def session(workspace: Path, cache_dir: Path) -> AsyncIterator[Session]:
-    s = await start("vscode-push", workspace, cache_dir)
+async def session(variant: str, workspace: Path, cache_dir: Path) -> AsyncIterator[Session]:
+    s = await start(variant, workspace, cache_dir)
     yield s
     await stop(s)
 
@@ -79,19 +86,32 @@ async def test_export_before_any_review_says_so(session: Session) -> None:
 async def test_the_review_covers_only_the_projects_own_files(
     session: Session, workspace: Path, cache_dir: Path
 ) -> None:
+    # An open document with unsaved text: the scan (of the disk) must not replace its results.
+    app = (workspace / "app.py").as_uri()
+    await session.open(app, "import json\n")
     task_id, token, _ = await scan(session)
     end = await wait_end(session, token)
-    assert end.message.startswith("3 files (0 from cache)")
+    assert end.message.startswith("4 files (0 from cache)")
     assert (await status(session, task_id))["state"] == "done"
+    rec = recorder(session)
+    assert rec.published[app][-1].version == 1
+    assert "json" in rec.published[app][-1].diagnostics[0].message
+    await session.close(app)
+    (f401,) = [
+        d
+        for d in rec.published[(workspace / "emoji.py").as_uri()][-1].diagnostics
+        if d.code == "F401"
+    ]
+    assert f401.range.start.character == (19 if session.utf8 else 17)
 
     path = await export(session, format="json")
     assert path == cache_dir / "reports" / "tapps-report-project.json"
     report = json.loads(path.read_text(encoding="utf-8"))
     files = {Path(f["path"]).relative_to(workspace).as_posix(): f for f in report["files"]}
-    assert sorted(files) == ["app.py", "lib/util.py", "pipe.py"]
+    assert sorted(files) == ["app.py", "emoji.py", "lib/util.py", "pipe.py"]
     assert files["pipe.py"]["skipped"].startswith("File skipped: cannot be read")
     assert files["app.py"]["skipped"] is None
-    assert report["summary"]["files"] == 3 and report["summary"]["skipped"] == 1
+    assert report["summary"]["files"] == 4 and report["summary"]["skipped"] == 1
 
 
 async def test_each_format_is_valid(session: Session, workspace: Path) -> None:
