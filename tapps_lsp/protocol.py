@@ -19,6 +19,7 @@ framing is lost. Here:
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import logging
 import os
@@ -27,6 +28,7 @@ import threading
 import typing
 from typing import Any
 
+import attrs
 from lsprotocol import types
 from pygls.exceptions import (
     JsonRpcException,
@@ -103,16 +105,33 @@ class TappsProtocol(LanguageServerProtocol):
             raise
 
     def handle_message(self, message: Any) -> None:
-        if isinstance(message, _Unstructurable):
-            self.send_error(message.id, JsonRpcInvalidParams(f"{message.method}: {message.reason}"))
-            return
+        # After shutdown every request is refused, whether or not its params fit.
         is_request = getattr(message, "method", None) is not None and hasattr(message, "id")
         if self._shutdown and is_request and message.method != types.EXIT:
             self.send_error(
                 message.id, JsonRpcInvalidRequest(f"{message.method}: the server is shutting down")
             )
             return
-        super().handle_message(message)
+        if isinstance(message, _Unstructurable):
+            self.send_error(message.id, JsonRpcInvalidParams(f"{message.method}: {message.reason}"))
+            return
+        if getattr(message, "jsonrpc", None) != self.VERSION:
+            log.warning("ignored a message that is not JSON-RPC 2.0: %r", message)
+            return
+        if self._shutdown and getattr(message, "method", None) != types.EXIT:
+            return
+        # pygls dispatches with isinstance checks against runtime protocols, which
+        # cost more than the rest of a cached save; the attributes say the same.
+        ctx = contextvars.copy_context()
+        method = getattr(message, "method", None)
+        if method is not None and hasattr(message, "id"):
+            ctx.run(self._handle_request, message.id, method, message.params)
+        elif method is not None:
+            ctx.run(self._handle_notification, method, message.params)
+        elif getattr(message, "error", None) is not None:
+            ctx.run(self._handle_response, message.id, None, message.error)
+        else:
+            ctx.run(self._handle_response, message.id, getattr(message, "result", None))
 
     def send_error(self, msg_id: Any, error: JsonRpcException) -> None:
         # A plain dict: lsprotocol's converter would drop a null id.
@@ -123,6 +142,13 @@ class TappsProtocol(LanguageServerProtocol):
                 "error": {"code": error.code, "message": error.message},
             }
         )
+
+    def _send_response(self, msg_id: Any, result: Any = None, error: Any = None) -> None:
+        # pygls attaches the traceback as `data` to the errors of its own failures; it is
+        # already in our log, and a client must not see the server's source.
+        if error is not None and isinstance(error.data, dict) and "traceback" in error.data:
+            error = attrs.evolve(error, data=None)
+        super()._send_response(msg_id, result=result, error=error)
 
     def _send_handler_result(self, future: Future[Any], *, msg_id: Any) -> None:
         # pygls puts the traceback into the response; keep it in our log only.
@@ -147,6 +173,9 @@ class TappsProtocol(LanguageServerProtocol):
         if not isinstance(data, dict):
             self.send_error(None, JsonRpcInvalidRequest("a message must be a JSON object"))
             return
+        if "method" in data and "id" in data and not _valid_id(data["id"]):
+            self.send_error(None, JsonRpcInvalidRequest("an id must be a string, a number or null"))
+            return
         try:
             message = self.structure_message(data)
         except JsonRpcException as exc:
@@ -156,7 +185,21 @@ class TappsProtocol(LanguageServerProtocol):
             if "id" in data:
                 self.send_error(data.get("id"), JsonRpcInvalidRequest("not a JSON-RPC 2.0 message"))
             return
-        self.handle_message(message)
+        try:
+            self.handle_message(message)
+        except Exception as exc:
+            # pygls's dispatch itself failed (e.g. `$/cancelRequest` naming an object as id):
+            # that message is lost, the session is not.
+            log.error("could not handle a message: %s", str(data)[:200], exc_info=exc)
+            if "id" in data and "method" in data:
+                self.send_error(data["id"], JsonRpcInternalError(f"{type(exc).__name__}: {exc}"))
+
+
+def _valid_id(msg_id: Any) -> bool:
+    # pygls files requests by id: an object or array id would fail its dispatch.
+    if isinstance(msg_id, bool):
+        return False
+    return msg_id is None or isinstance(msg_id, (str, int, float))
 
 
 async def read_message(reader: Any) -> bytes | None:

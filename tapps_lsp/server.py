@@ -17,6 +17,7 @@ import os
 import sys
 import threading
 import time
+import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -37,6 +38,9 @@ if TYPE_CHECKING:
     from tapps_lsp.reviewer import Reviewer
 
 log = logging.getLogger("tapps_lsp")
+
+# Entries kept in the per-URI memos before they are dropped wholesale.
+MEMO_SIZE = 4096
 
 LOG_LEVELS = {
     "error": logging.ERROR,
@@ -98,6 +102,8 @@ class DocState:
     diagnostics: list[types.Diagnostic] = field(default_factory=list)
     result_id: str | None = None
     settings: Settings | None = None
+    # ruff's fix-all output for the result `result_id` names: editors ask on every cursor move.
+    fix_all: tuple[str, str | None] | None = None
 
 
 class LspLogHandler(logging.Handler):
@@ -136,6 +142,8 @@ class TappsLanguageServer(LanguageServer):
         self.markdown = True
         self.init_options: dict[str, Any] = {}
         self.folders: dict[str, Folder] = {}
+        self._folder_of: dict[str, Folder] = {}
+        self._paths: dict[str, str] = {}
         self.loose = Folder(uri="", root=None)
         self.docs: dict[str, DocState] = {}
         self._cache: ResultCache | None = None
@@ -259,7 +267,12 @@ class TappsLanguageServer(LanguageServer):
         path = uri_to_path(uri)
         folder = Folder(uri=uri, root=Path(os.path.realpath(path)) if path else None)
         self.folders[uri] = folder
+        self._folder_of.clear()
         return folder
+
+    def remove_folder(self, uri: str) -> None:
+        self.folders.pop(uri, None)
+        self._folder_of.clear()
 
     def set_log_level(self, level: str) -> None:
         logging.getLogger("tapps_lsp").setLevel(LOG_LEVELS.get(level, logging.INFO))
@@ -267,7 +280,19 @@ class TappsLanguageServer(LanguageServer):
     # ---- folders and settings ---------------------------------------------------
 
     def folder_for(self, uri: str) -> Folder:
-        """The innermost workspace folder holding `uri`, else the pseudo-folder."""
+        """The innermost workspace folder holding `uri`, else the pseudo-folder.
+
+        Remembered per URI (until the folders change): resolving symlinks costs
+        a system call per path component, on every save.
+        """
+        folder = self._folder_of.get(uri)
+        if folder is None:
+            if len(self._folder_of) >= MEMO_SIZE:
+                self._folder_of.clear()
+            folder = self._folder_of[uri] = self._find_folder(uri)
+        return folder
+
+    def _find_folder(self, uri: str) -> Folder:
         path = uri_to_path(uri)
         best: Folder = self.loose
         if path is None:
@@ -364,8 +389,20 @@ class TappsLanguageServer(LanguageServer):
     # ---- reviews ----------------------------------------------------------------
 
     def doc_path(self, uri: str) -> str:
+        """The path a document is reviewed as; an unsaved buffer gets a `.py` name."""
+        known = self._paths.get(uri)
+        if known is not None:
+            return known
         path = uri_to_path(uri)
-        return str(path) if path else uri.rsplit("/", 1)[-1] or "untitled.py"
+        if path is not None:
+            name = str(path)
+        else:
+            name = uri.rsplit("/", 1)[-1].rsplit(":", 1)[-1] or "untitled"
+            name = name if name.endswith(".py") else f"{name}.py"
+        if len(self._paths) >= MEMO_SIZE:
+            self._paths.clear()
+        self._paths[uri] = name
+        return name
 
     def review_document(self, uri: str, *, refresh: bool = False) -> None:
         """Review an open document's current text: from the cache at once, else in the worker.
@@ -470,13 +507,16 @@ class TappsLanguageServer(LanguageServer):
     ) -> None:
         """Store a document's new result and hand it to the client (push or refresh)."""
         assert folder.settings is not None
+        result_id = self.result_id(review, folder)
+        if result_id != state.result_id:
+            # The same id means the same text, settings and scores: the same diagnostics.
+            state.lines = split_lines(text)
+            state.diagnostics = convert.diagnostics(
+                review, state.lines, self.encoding, folder.settings.severityOverrides
+            )
         state.review, state.text, state.version = review, text, version
         state.settings = folder.settings
-        state.lines = split_lines(text)
-        state.diagnostics = convert.diagnostics(
-            review, state.lines, self.encoding, folder.settings.severityOverrides
-        )
-        state.result_id = self.result_id(review, folder)
+        state.result_id = result_id
         if not self.pull_diagnostics:
             self.text_document_publish_diagnostics(
                 types.PublishDiagnosticsParams(
@@ -487,10 +527,16 @@ class TappsLanguageServer(LanguageServer):
             self.workspace_diagnostic_refresh(None)
 
     def result_id(self, review: Review, folder: Folder) -> str:
-        """The cache key of the content, plus what else shapes the diagnostics."""
+        """The cache key of the content, plus what else shapes the diagnostics.
+
+        Settings that only change the presentation are in the folder's view
+        digest; the scores (which word the gate diagnostic) in the last part.
+        """
         from tapps_lsp.cache import make_key
 
-        return f"{make_key(review.content_hash, folder.fingerprint)}.{folder.view_digest}"
+        key = make_key(review.content_hash, folder.fingerprint)
+        scores = repr((review.overall, review.passed, review.weakest, review.scores))
+        return f"{key}.{folder.view_digest}.{zlib.crc32(scores.encode()):08x}"
 
     async def current(self, uri: str) -> DocState | None:
         """The document's state once any pending review is in (for pulls and actions)."""

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import re
-import sys
 import tempfile
 import tokenize
 from pathlib import Path
@@ -19,8 +19,11 @@ from lsprotocol import types
 
 from tapps_lsp import convert
 from tapps_lsp.config import Settings
+from tapps_lsp.review.analyzers import ToolError, ruff
 from tapps_lsp.review.model import Edit, Finding
 from tapps_lsp.server import DocState, TappsLanguageServer
+
+log = logging.getLogger(__name__)
 
 FIX_ALL = "source.fixAll.tapps"
 
@@ -73,8 +76,7 @@ def suppression(line_text: str, line: int, finding: Finding) -> Edit | None:
 
 def ruff_command(settings: Settings, filename: str) -> list[str]:
     """ruff's fix-all on stdin with the rules and options the review used."""
-    ruff = Path(sys.prefix) / "bin" / "ruff"
-    args = [str(ruff), "check", "--fix-only", "--isolated", "--no-cache", "--quiet"]
+    args = [ruff.binary(), "check", "--fix-only", "--isolated", "--no-cache", "--quiet"]
     if settings.lintSelect:
         args += ["--select", ",".join(settings.lintSelect)]
     if settings.lintIgnore:
@@ -85,13 +87,17 @@ def ruff_command(settings: Settings, filename: str) -> list[str]:
 
 async def fix_all_text(text: str, settings: Settings, filename: str) -> str | None:
     """The text with every safe ruff fix applied (ruff iterates to a fixed point)."""
-    proc = await asyncio.create_subprocess_exec(
-        *ruff_command(settings, filename),
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        cwd=tempfile.gettempdir(),
-    )
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *ruff_command(settings, filename),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            cwd=tempfile.gettempdir(),
+        )
+    except (OSError, ToolError) as exc:
+        log.warning("ruff cannot run for fix-all: %s", exc)
+        return None
     try:
         out, _ = await asyncio.wait_for(
             proc.communicate(text.encode("utf-8", "surrogatepass")), settings.toolTimeout
@@ -188,11 +194,15 @@ async def code_actions(
                     )
     fixable = any(f.source == "ruff" and f.fix is not None and f.fix.safe for f in findings)
     if fixable and _wants(only, FIX_ALL):
-        fixed = await fix_all_text(state.text, state.settings, Path(ls.doc_path(uri)).name)
+        result_id, text = state.result_id or "", state.text
+        if state.fix_all is None or state.fix_all[0] != result_id:
+            fixed = await fix_all_text(text, state.settings, Path(ls.doc_path(uri)).name)
+            state.fix_all = (result_id, fixed)
+        fixed = state.fix_all[1] if state.fix_all[0] == result_id else None
         current = ls.workspace.text_documents.get(uri)
         if (
             fixed is not None
-            and fixed != state.text
+            and fixed != text
             and current is not None
             and (current.version == version)
         ):

@@ -76,7 +76,7 @@ def register(server: TappsLanguageServer) -> None:
         ls: TappsLanguageServer, params: types.DidChangeWorkspaceFoldersParams
     ) -> None:
         for removed in params.event.removed:
-            ls.folders.pop(removed.uri, None)
+            ls.remove_folder(removed.uri)
         added = [ls.add_folder(f.uri) for f in params.event.added]
         if added:
             await load_settings(ls, added)

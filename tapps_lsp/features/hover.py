@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import tempfile
-from pathlib import Path
 
 from lsprotocol import types
 
 from tapps_lsp import convert
+from tapps_lsp.review.analyzers import ToolError, ruff
 from tapps_lsp.server import TappsLanguageServer
 
 
@@ -18,8 +17,12 @@ async def ruff_explanation(ls: TappsLanguageServer, code: str) -> str | None:
     """`ruff rule CODE`'s explanation, asked once per code per session."""
     if code in ls.rule_docs:
         return ls.rule_docs[code]
+    try:
+        binary = ruff.binary()
+    except ToolError:
+        return None
     proc = await asyncio.create_subprocess_exec(
-        str(Path(sys.prefix) / "bin" / "ruff"),
+        binary,
         "rule",
         code,
         "--output-format",
