@@ -169,6 +169,8 @@ def _rule(finding: Finding) -> dict[str, Any]:
     }
     if finding.url:
         rule["helpUri"] = finding.url
+    elif finding.source == "tapps":
+        rule["help"] = {"text": "How tapps-lsp scores and what it reports: docs/scoring.md."}
     return rule
 
 
