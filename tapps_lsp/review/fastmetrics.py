@@ -4,10 +4,10 @@ radon needs two tree walks (ComplexityVisitor, HalsteadVisitor) and, for its raw
 counts, tokenizes every stripped line alone and re-tokenizes a multi-line
 statement once per extra line it spans, so its cost grows with the square of a
 statement's length (rubik/radon#223). Here one iterative walk of one tree gives
-both visitors' numbers, and one tokenize pass over the same stripped lines gives
-the raw counts, in time linear in the text's size. The numbers are radon's,
-quirks included (tests/test_fastmetrics_differential.py proves it on the
-standard library):
+both visitors' numbers, and one pass over the same stripped lines gives the raw
+counts (see `raw_metrics`), in time linear in the text's size. The numbers are
+radon's, quirks included (tests/test_fastmetrics_differential.py proves it on
+the standard library):
 
 - a function's end line is the largest `lineno` radon's visitor reaches in the
   function's last statement, skipping nested defs, classes and asserts;
@@ -30,8 +30,10 @@ from __future__ import annotations
 import ast
 import io
 import math
+import re
 import tokenize
-from dataclasses import dataclass, field
+import warnings
+from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["FastBlock", "FastMetrics", "Raw", "cc_rank", "compute", "raw_metrics"]
@@ -91,14 +93,16 @@ class Raw:
 
 @dataclass(frozen=True, slots=True)
 class FastMetrics:
+    """What radon's cc_visit, h_visit, analyze and mi_visit(multi=True) give for one text."""
+
     blocks: list[FastBlock]  # in cc_visit's order
     total_complexity: int  # ComplexityVisitor.total_complexity, an input of MI
+    halstead: tuple[int, int, int, int]  # the module's h1, h2, N1, N2
     halstead_volume: float  # h_visit(...).total.volume
     raw: Raw
-    mi: float  # mi_visit(text, multi=True)
+    mi: float
     # Why radon's raw analysis would raise SyntaxError on this text; None when it would not.
     raw_note: str | None = None
-    halstead: tuple[int, int, int, int] = field(default=(0, 0, 0, 0))  # h1, h2, N1, N2
 
 
 def cc_rank(cc: int) -> str:
@@ -114,7 +118,10 @@ def compute(text: str, tree: ast.Module | None = None) -> FastMetrics:
     """
     if tree is None:
         try:
-            tree = ast.parse(text)
+            with warnings.catch_warnings():
+                # Invalid escape sequences are a linter's to report.
+                warnings.simplefilter("ignore")
+                tree = ast.parse(text)
         except (ValueError, RecursionError, MemoryError) as exc:
             raise SyntaxError(f"not parsable: {exc}") from exc
     blocks, total, (h1, h2, n1, n2) = _walk(tree)
@@ -124,7 +131,7 @@ def compute(text: str, tree: ast.Module | None = None) -> FastMetrics:
     comment_lines = raw.comments + raw.multi
     comments = comment_lines / float(raw.sloc) * 100 if raw.sloc != 0 else 0
     mi = _mi_compute(volume, total, raw.lloc, comments)
-    return FastMetrics(blocks, total, volume, raw, mi, note, (h1, h2, n1, n2))
+    return FastMetrics(blocks, total, (h1, h2, n1, n2), volume, raw, mi, note)
 
 
 def _mi_compute(volume: float, complexity: int, lloc: int, comments: float) -> float:
@@ -358,22 +365,118 @@ def _finish(pending: list[_Pending], module: _Scope) -> list[FastBlock]:
 
 
 def raw_metrics(text: str) -> tuple[Raw, str | None]:
-    """radon.raw.analyze's counts from one tokenize pass over the stripped lines.
+    """radon.raw.analyze's counts, in one pass over the stripped lines.
 
     radon tokenizes a stripped line alone, adding the next line until the
-    tokens are complete (no TokenError, no error token). Stripped lines never
-    indent, so the tokenizer's state where such a group ends is the fresh one,
-    and one pass over all stripped lines joined yields the same tokens, group
-    by group. Returns the counts and, when radon would raise SyntaxError, why.
+    tokens are complete (no TokenError, no error token): a "group". Stripped
+    lines never indent, so where a group ends the tokenizer is in its fresh
+    state, and one pass over all stripped lines joined finds the same groups
+    with the same tokens. A regular-expression scan finds the groups and what
+    radon counts in them; a group it cannot count alone (a `;`, a backslash
+    continuation) is tokenized alone, and a text it cannot scan (an error
+    token) is tokenized whole. Returns the counts and, when radon would raise
+    SyntaxError, why.
     """
     lines = [line.strip() for line in text.splitlines()]
+    stream = "\n".join(lines)
+    raw = _raw_by_scan(lines, stream)
+    if raw is not None:
+        return raw, None
+    return _raw_by_tokenize(lines, stream)
+
+
+# What radon's counts depend on, outside strings and comments, is brackets,
+# `:` and `;`; any other run of token characters is "some tokens". A string
+# prefix is only matched at the start of a run, as tokenize matches it.
+_SCAN = re.compile(
+    r"""
+    (?P<ws>[ \t]+)
+    |(?P<nl>\n)
+    |(?P<comment>\#[^\n]*)
+    |(?P<string>(?:[rR][bBfF]?|[bBfF][rR]?|[uU])?
+        (?:'''(?:[^'\\]|\\.|'(?!''))*'''
+        |\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
+        |'(?:[^'\n\\]|\\.)*'
+        |"(?:[^"\n\\]|\\.)*"))
+    |(?P<open>[(\[{])
+    |(?P<close>[)\]}])
+    |(?P<colon>:(?!=))
+    |(?P<exact>;|\\\n)
+    |(?P<run>(?:[\w%&*+,\-./<=>@^|~]|:=|!=)(?:[\w%&*+,\-./<=>@^|~ \t]|:=|!=)*)
+    |(?P<error>.)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+
+
+def _raw_by_scan(lines: list[str], stream: str) -> Raw | None:
+    """The counts from a scan of the joined stripped lines; None if it meets an error token."""
+    counts = _RawCounter(lines)
+    row = depth = 0  # row: 0-based line of the scan
+    start = 0  # where the group starts in `stream`
+    comments = tokens = strings = 0
+    multirow = exact = colon = colon_last = False
+    for match in _SCAN.finditer(stream):
+        kind = match.lastgroup
+        if kind == "ws":
+            continue
+        if kind == "nl":
+            row += 1
+            if depth > 0:
+                continue
+        elif kind == "comment":
+            comments += 1
+            continue
+        elif kind == "string":
+            newlines = match.group().count("\n")
+            row += newlines
+            multirow = newlines > 0
+            strings += 1
+        elif kind == "open":
+            depth += 1
+        elif kind == "close":
+            depth -= 1
+        elif kind == "exact":
+            exact = True
+            if match.group() != ";":
+                row += 1
+            continue
+        elif kind == "error":
+            return None
+        if kind != "nl":
+            tokens += 1
+            colon_last = kind == "colon"
+            colon = colon or colon_last
+            continue
+        # The end of a group at row - 1.
+        if exact:
+            if not counts.exact_group(stream[start : match.start()], row):
+                return None
+        else:
+            lloc = (2 - colon_last) if colon else (1 if tokens else 0)
+            counts.counted_group(row, comments, tokens, strings, multirow, lloc)
+        start = match.end()
+        comments = tokens = strings = 0
+        multirow = exact = colon = colon_last = False
+    if depth > 0:
+        return None  # tokenize: EOF in multi-line statement
+    if exact:
+        if not counts.exact_group(stream[start:], len(lines)):
+            return None
+    elif lines:
+        lloc = (2 - colon_last) if colon else (1 if tokens else 0)
+        counts.counted_group(len(lines), comments, tokens, strings, multirow, lloc)
+    return counts.raw()
+
+
+def _raw_by_tokenize(lines: list[str], stream: str) -> tuple[Raw, str | None]:
+    """The counts from tokenize over the joined stripped lines, and why radon would fail."""
     counts = _RawCounter(lines)
     note = None
     tokens: list[tokenize.TokenInfo] = []
     depth = 0
-    readline = io.StringIO("\n".join(lines)).readline
     try:
-        for token in tokenize.generate_tokens(readline):
+        for token in tokenize.generate_tokens(io.StringIO(stream).readline):
             kind = token.type
             if kind == _OP:
                 char = token.string
@@ -388,7 +491,7 @@ def raw_metrics(text: str) -> tuple[Raw, str | None]:
             elif kind == _ENDMARKER:
                 break
             elif kind == _ERRORTOKEN and note is None:
-                note = f"radon: error token {token.string!r} at line {token.start[0]}"
+                note = f"radon: line {token.start[0]} does not tokenize (error token)"
             tokens.append(token)
     except tokenize.TokenError as exc:
         note = f"radon: {exc.args[0]} at the end"
@@ -403,6 +506,41 @@ class _RawCounter:
         self.lines = lines
         self.done = 0  # lines counted so far
         self.lloc = self.comments = self.single = self.multi = self.blank = self.sloc = 0
+
+    def counted_group(
+        self, last_row: int, comments: int, tokens: int, strings: int, multirow: bool, lloc: int
+    ) -> None:
+        """Count the lines up to `last_row` (1-based), a group of `tokens` and `comments`."""
+        span = self.lines[self.done : last_row]
+        self.done = last_row
+        filled = sum(1 for line in span if line)
+        self.comments += comments
+        self.lloc += lloc
+        if comments == 1 and tokens == 0:
+            self.single += 1
+        elif comments == 0 and tokens == 1 and strings == 1 and not multirow:
+            self.single += 1
+        elif comments == 0 and tokens == 1 and strings == 1:
+            self.multi += filled
+            self.blank += len(span) - filled
+        else:
+            self.sloc += filled
+            self.blank += len(span) - filled
+
+    def exact_group(self, source: str, last_row: int) -> bool:
+        """Count a group from its own tokens, as radon does; False if they have an error."""
+        try:
+            tokens = [
+                t
+                for t in tokenize.generate_tokens(io.StringIO(source).readline)
+                if t.type not in _LINE_ENDS
+            ]
+        except tokenize.TokenError:
+            return False
+        if any(t.type == _ERRORTOKEN for t in tokens):
+            return False
+        self.group(tokens, last_row)
+        return True
 
     def group(self, tokens: list[tokenize.TokenInfo], last_row: int) -> None:
         """Count the lines up to `last_row` (1-based), whose tokens are `tokens`."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import math
 import os
 import textwrap
 import time
@@ -12,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from radon.complexity import cc_rank, cc_visit
-from radon.metrics import h_visit, mi_visit
+from radon.metrics import h_visit, mi_compute, mi_visit
 from radon.raw import analyze
 
 from tapps_lsp.review import fastmetrics
@@ -418,3 +419,67 @@ _statement = st.recursive(
 @given(st.lists(_statement, max_size=6).map(_flat))
 def test_fuzz_generated_code_equal_to_radon(lines):
     assert_as_radon("\n".join(lines) + "\n")
+
+
+SCANNER_CASES = [
+    "x = rb'a' + Rb'b' + f'{x[\"k\"]}' + u'c' + BR'd'",
+    "rb'alone'",
+    "f'''multi\nline {x}'''",
+    "return'x'\nif'a'in b: pass",
+    "d = {b'k': 1}\ns = a[::2]\nif (n := 1): pass",
+    '\'\'\'it\'\'s \'\'\' + """a\\""" b"""',
+    "x = 'a\\\nb'",
+    "'a' 'b'",
+    "'''doc'''  # and a comment",
+    "x = '#not a comment'  # 'not a string'",
+    "f(a,  # c\n  b)",
+    "if x: y; z",
+    "a = 1; b = 2; c: int = 3;",
+    "w = 1 + \\\n    2",
+    "lambda: (yield)",
+    "x = 1 if y else 2  # c\n\n\n",
+    "class A: x: int",
+    "x = a @ b ** c // d -> e != f",
+    "r'\\''",
+    "",
+    "\n\n",
+    "# only",
+]
+
+
+@pytest.mark.parametrize("source", SCANNER_CASES)
+def test_the_scan_counts_as_tokenize_does(source):
+    lines = [line.strip() for line in source.splitlines()]
+    stream = "\n".join(lines)
+    scanned = fastmetrics._raw_by_scan(lines, stream)
+    assert scanned == fastmetrics._raw_by_tokenize(lines, stream)[0]
+    assert astuple(scanned) == tuple(analyze(source))
+
+
+@pytest.mark.parametrize("source", ["x = 'a\x0cb'", "x = (1,", "x = '''a", "x = 1 \\", "a $ b"])
+def test_the_scan_leaves_what_radon_cannot_tokenize_to_tokenize(source):
+    lines = [line.strip() for line in source.splitlines()]
+    assert fastmetrics._raw_by_scan(lines, "\n".join(lines)) is None
+    assert fastmetrics.raw_metrics(source)[1] is not None
+
+
+def test_an_identifier_tokenize_does_not_know():
+    """test/test_unicode_identifiers.py: Python accepts a variation selector in
+    a name, tokenize's \\w does not, so radon's raw analysis raises; we count
+    the line as code and note why."""
+    source = "def f():\n    a\U000e0100 = 1\n    return a\U000e0100 + 1\n"
+    with pytest.raises(SyntaxError):
+        mi_visit(source, True)
+    ours = fastmetrics.compute(source)
+    assert ours.raw_note is not None
+    assert ours.raw == fastmetrics.Raw(loc=3, lloc=3, sloc=3)
+    assert [tree_of(b) for b in ours.blocks] == [tree_of(b) for b in cc_visit(source)]
+    assert ours.halstead == (1, 2, 1, 2)
+    # radon's formula on these counts: volume 3 x log2(3), total CC 1, 3 logical lines.
+    assert ours.total_complexity == 1
+    assert ours.mi == mi_compute(3 * math.log(3, 2), 1, 3, 0)
+
+
+@pytest.mark.filterwarnings("error")
+def test_invalid_escapes_do_not_raise_when_warnings_are_errors():
+    assert fastmetrics.compute("x = '\\d'\n").raw.sloc == 1
