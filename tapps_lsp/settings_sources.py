@@ -62,7 +62,8 @@ async def read_folder_sources(root: Path) -> tuple[list[Mapping[str, Any]], list
     text = await _read_inside(root, PYPROJECT)
     if text is not None and tomllib is not None:
         try:
-            section = tomllib.loads(text).get("tool", {}).get("tapps-lsp")
+            tool = tomllib.loads(text).get("tool")
+            section = tool.get("tapps-lsp") if isinstance(tool, Mapping) else None
         except tomllib.TOMLDecodeError as exc:
             problems.append(f"{root / PYPROJECT}: not valid TOML ({exc}); ignored")
         else:

@@ -29,7 +29,8 @@ async def _client_settings(ls: TappsLanguageServer, folders: list[Folder]) -> li
     except Exception as exc:  # a client error must not leave the folders without settings
         ls.warn_once(f"workspace/configuration failed ({exc}); using the other sources")
         return [None] * len(folders)
-    return list(result) + [None] * (len(folders) - len(result))
+    answers = list(result or [])[: len(folders)]
+    return answers + [None] * (len(folders) - len(answers))
 
 
 async def load_settings(ls: TappsLanguageServer, folders: list[Folder]) -> None:
