@@ -107,6 +107,7 @@ class Session:
         self.versions: dict[str, int] = {}
         self.texts: dict[str, str] = {}
         self.result_ids: dict[str, str | None] = {}
+        self.capabilities: types.ServerCapabilities | None = None
 
     def write(self, relative: str, text: str) -> str:
         path = self.workspace / relative
@@ -229,7 +230,7 @@ async def start_session(
         sys.executable, "/tmp/tapps_dev/devserver2.py", env=server_env(cache_dir)
     )  # DEVONLY
     roots = folders or [workspace]
-    await client.initialize_session(
+    result = await client.initialize_session(
         types.InitializeParams(
             capabilities=capabilities(variant),
             workspace_folders=[
@@ -238,7 +239,9 @@ async def start_session(
             initialization_options=initialization_options,
         )
     )
-    return Session(client, variant, workspace)
+    session = Session(client, variant, workspace)
+    session.capabilities = result.capabilities
+    return session
 
 
 async def stop_session(session: Session) -> None:

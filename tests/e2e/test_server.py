@@ -17,6 +17,17 @@ def by_code(diagnostics: list[types.Diagnostic], code: str) -> list[types.Diagno
     return [d for d in diagnostics if d.code == code]
 
 
+async def test_pull_only_with_refresh_and_the_negotiated_encoding(session: Session) -> None:
+    caps = session.capabilities
+    assert caps is not None
+    # Neovim 0.11 offers pull without refresh: it must get push (see server.on_initialize).
+    assert (caps.diagnostic_provider is not None) == session.pull
+    if session.pull:
+        assert isinstance(caps.diagnostic_provider, types.DiagnosticOptions)
+        assert caps.diagnostic_provider.identifier == "tapps"
+    assert caps.position_encoding == ("utf-8" if session.utf8 else "utf-16")
+
+
 async def test_expected_codes_on_the_sample_project(session: Session) -> None:
     ws = session.workspace / "inventory"
     cli = await session.open((ws / "cli.py").as_uri())
@@ -233,3 +244,21 @@ async def test_close_clears_pushed_diagnostics(session: Session) -> None:
     await session.close(uri)
     if not session.pull:
         assert not session.recorder.published[uri][-1].diagnostics
+
+
+async def test_a_newer_save_supersedes_a_running_review(session: Session) -> None:
+    uri = session.write("superseded.py", "x = 1\n")
+    await session.open(uri)
+    published = session.recorder.published.setdefault(uri, [])
+    mark = len(published)
+    # Two saves of content never seen before, the second before the first is reviewed.
+    session.change(uri, f"import os\nVARIANT = {session.variant!r}\n")
+    first = session.versions[uri]
+    session.client.text_document_did_save(
+        types.DidSaveTextDocumentParams(types.TextDocumentIdentifier(uri=uri))
+    )
+    last = await session.save(uri, f"import sys\nVARIANT = {session.variant!r}\n")
+    assert "F401" in codes(last)
+    assert "`sys` imported but unused" in by_code(last, "F401")[0].message
+    if not session.pull:
+        assert all(p.version != first for p in published[mark:])
