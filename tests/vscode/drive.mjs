@@ -113,11 +113,15 @@ function writeSettings(values) {
     fs.writeFileSync(process.env.TAPPS_SETTINGS, JSON.stringify(values, null, 2));
 }
 
-// The extension's log ("Tapps" output), where each server start is a line.
-function serverStarts() {
+// The lines of the extension's log (the "Tapps" output).
+function logLines() {
     const logs = fs.globSync('**/tapps.tapps-lsp/Tapps.log', { cwd: process.env.TAPPS_LOGS });
     const text = logs.map((log) => fs.readFileSync(path.join(process.env.TAPPS_LOGS, log), 'utf8')).join('');
-    return text.split('\n').filter((line) => line.includes('[info] Starting ')).length;
+    return text.split('\n');
+}
+
+function serverStarts() {
+    return logLines().filter((line) => line.includes('[info] Starting ')).length;
 }
 
 // For what the window does not show: re-check whenever the log folder changes.
@@ -164,7 +168,22 @@ async function noServer(page) {
     await shot(page, '13-pip-install-failed');
 }
 
-const SCENARIOS = { session, 'no-server': noServer };
+// Restricted Mode: the folder's own tapps.interpreter is ignored.
+async function untrusted(page) {
+    await openWorkbench(page);
+    // code-server opens a folder it was not told to trust in Restricted Mode.
+    await page.locator('.statusbar-item', { hasText: 'Restricted Mode' }).waitFor({ timeout: WAIT_MS });
+    await openFile(page, 'inventory/cli.py');
+    let line;
+    await until(() => {
+        line = logLines().find((text) => text.includes('[info] Checking '));
+        return line !== undefined;
+    }, 'the interpreter check in the log');
+    record('restricted-interpreter', { line });
+    await shot(page, '14-restricted-mode');
+}
+
+const SCENARIOS = { session, 'no-server': noServer, untrusted };
 
 async function session(page) {
     await openWorkbench(page);

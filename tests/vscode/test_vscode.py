@@ -163,7 +163,9 @@ class CodeServer:
             capture_output=True,
         )
 
-    def start(self, folder: Path) -> None:
+    def start(self, folder: Path, *, trust_prompt: bool = False) -> None:
+        """Serve `folder`; with `trust_prompt` VS Code asks whether to trust it."""
+        trust = [] if trust_prompt else ["--disable-workspace-trust"]
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
                 self.command(
@@ -173,7 +175,7 @@ class CodeServer:
                     "none",
                     "--disable-telemetry",
                     "--disable-update-check",
-                    "--disable-workspace-trust",
+                    *trust,
                     # Only at trace level does the LSP trace reach the log file.
                     "--log",
                     "trace",
@@ -413,3 +415,21 @@ def test_vscode_interpreter_without_tapps_lsp(tmp_path: Path, code_server: CodeS
     assert {"Install with pip", "Set Interpreter"} <= set(message["buttons"])
     assert "tapps-lsp is not installed" in message["status"]
     assert [entry["step"] for entry in seen][-1] == "pip-install-failed"
+
+
+@needs_server
+@pytest.mark.slow
+def test_vscode_untrusted_workspace_ignores_its_interpreter(
+    tmp_path: Path, code_server: CodeServer
+) -> None:
+    """A folder whose settings name a program as tapps.interpreter never gets it run untrusted."""
+    marker = tmp_path / "trap-was-run"
+    trap = tmp_path / "trap-python"
+    trap.write_text(f"#!/bin/sh\ntouch {marker}\nexit 1\n")
+    trap.chmod(0o755)
+    folder = _workspace(tmp_path / "ws", interpreter=str(trap))
+    code_server.start(folder, trust_prompt=True)
+    seen = _drive("untrusted", code_server, folder, tmp_path / "chromium")
+    checked = next(entry for entry in seen if entry["step"] == "restricted-interpreter")
+    assert "(from default)" in checked["line"] and str(trap) not in checked["line"]
+    assert not marker.exists()
