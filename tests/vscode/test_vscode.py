@@ -1,12 +1,13 @@
 """The VS Code extension in a real VS Code: code-server + headless Chromium + Playwright.
 
-The test builds the VSIX, installs it into a code-server whose every state
-directory lies in tmp_path, opens a copy of examples/sample-project with
-`tapps.interpreter` set to this venv's Python, and runs drive.mjs, which uses
-the window as a user would (palette, quick fix, save, Problems panel, status
-bar) and prints one JSON line per state it saw. Screenshots of each state go
-to test-output/vscode/; on failure the LSP trace and code-server's log join
-them there.
+Each test installs the VSIX into a code-server whose every state directory
+lies in tmp_path, opens a copy of examples/sample-project, and runs one
+scenario of drive.mjs, which uses the window as a user would (palette, quick
+fix, save, Problems panel, status bar) and prints one JSON line per state it
+saw: a whole session against this venv's server; an interpreter without
+tapps-lsp; an untrusted folder naming its own interpreter. Screenshots of each
+state go to test-output/vscode/; on failure the LSP trace and code-server's
+log join them there.
 
 Everything it needs comes from scripts/install-e2e.sh (`make test-deps`).
 """
@@ -65,8 +66,12 @@ needs_server = pytest.mark.skipif(
 
 
 def _missing() -> list[str]:
-    wanted = {"Node 24": NODE, "code-server": CODE_SERVER, "playwright-core": PLAYWRIGHT}
-    wanted["Chromium"] = CHROMIUM
+    wanted = {
+        "Node 24": NODE,
+        "code-server": CODE_SERVER,
+        "playwright-core": PLAYWRIGHT,
+        "Chromium": CHROMIUM,
+    }
     return [name for name, path in wanted.items() if not path.exists()]
 
 
