@@ -31,8 +31,14 @@ async function pythonExtensionApi(): Promise<PythonEnvironmentsApi | undefined> 
     if (extension === undefined) {
         return undefined;
     }
-    const api = extension.isActive ? extension.exports : await extension.activate();
-    return api?.environments === undefined ? undefined : api;
+    try {
+        const api = extension.isActive ? extension.exports : await extension.activate();
+        return api?.environments === undefined ? undefined : api;
+    } catch {
+        // A Python extension that fails to activate is as good as none: the
+        // fallback interpreter is used, and the log names it.
+        return undefined;
+    }
 }
 
 export async function resolveInterpreter(resource?: Uri): Promise<Interpreter> {
