@@ -46,16 +46,26 @@ export async function resolveInterpreter(resource?: Uri): Promise<Interpreter> {
     if (configured.length > 0) {
         return { command: configured[0], args: configured.slice(1), source: 'tapps.interpreter' };
     }
-    const api = await pythonExtensionApi();
-    if (api !== undefined) {
-        const active = api.environments.getActiveEnvironmentPath(resource);
-        const env = await api.environments.resolveEnvironment(active.path);
-        const executable = env?.executable.uri?.fsPath;
-        if (executable) {
-            return { command: executable, args: [], source: 'Python extension' };
-        }
+    const executable = await pythonExtensionInterpreter(resource);
+    if (executable) {
+        return { command: executable, args: [], source: 'Python extension' };
     }
     return { command: 'python3', args: [], source: 'default' };
+}
+
+async function pythonExtensionInterpreter(resource?: Uri): Promise<string | undefined> {
+    const api = await pythonExtensionApi();
+    if (api === undefined) {
+        return undefined;
+    }
+    try {
+        const active = api.environments.getActiveEnvironmentPath(resource);
+        const env = await api.environments.resolveEnvironment(active.path);
+        return env?.executable.uri?.fsPath;
+    } catch {
+        // An environment it cannot resolve (deleted venv): fall back, as with no extension.
+        return undefined;
+    }
 }
 
 /** Fires when the Python extension's active interpreter changes (if it is installed). */
