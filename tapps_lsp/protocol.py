@@ -150,6 +150,28 @@ class TappsProtocol(LanguageServerProtocol):
             error = attrs.evolve(error, data=None)
         super()._send_response(msg_id, result=result, error=error)
 
+    def _send_data(self, data: Any) -> None:
+        """pygls's, except for a message that cannot be encoded as JSON.
+
+        pygls logs such a message and sends nothing, leaving the request
+        unanswered for ever; a response becomes -32603 instead. NaN is not
+        JSON either: a client's parser would fail on it.
+        """
+        if not data or self.writer is None:
+            super()._send_data(data)
+            return
+        try:
+            body = json.dumps(data, default=self._serialize_message, allow_nan=False)
+        except (TypeError, ValueError, AttributeError) as exc:
+            msg_id = data.get("id") if isinstance(data, dict) else getattr(data, "id", None)
+            log.error("could not encode a message for the client", exc_info=exc)
+            if msg_id is not None and getattr(data, "method", None) is None:
+                error = JsonRpcInternalError(f"the result could not be encoded: {exc}")
+                self.send_error(msg_id, error)
+            return
+        header = f"Content-Length: {len(body)}\r\n\r\n"
+        self.writer.write((header + body).encode("utf-8"))
+
     def _send_handler_result(self, future: Future[Any], *, msg_id: Any) -> None:
         # pygls puts the traceback into the response; keep it in our log only.
         if not future.cancelled() and future.exception() is not None:
