@@ -197,7 +197,7 @@ def _metrics(
     mi = _timed(
         result,
         "radon",
-        lambda: radon_metrics.maintainability(text, tree, lines, cc.total),
+        lambda: radon_metrics.maintainability(text, tree, cc.total),
         timing="radon_mi",
         limit=settings.toolTimeout,
     )

@@ -14,7 +14,7 @@ from tapps_lsp.review.model import FileResult, Metrics, ProjectInfo, Review
 # Test coverage when there is no coverage report but a test_<stem>.py exists.
 TEST_FILE_COVERAGE = 5.0
 # Maintainability when radon MI could not be computed for a parsable file
-# (skipped as too slow): neutral rather than a verdict nobody measured.
+# (radon failed or ran out of time): neutral rather than a verdict nobody measured.
 UNKNOWN_MAINTAINABILITY = 5.0
 
 
@@ -45,7 +45,7 @@ def security(metrics: Metrics) -> float:
 def maintainability(metrics: Metrics) -> float:
     """Maintainability = radon MI / 10 (MI is 0-100).
 
-    A syntax error scores 0; a parsable file whose MI was skipped scores 5.
+    A syntax error scores 0; a parsable file without an MI (radon failed) scores 5.
     """
     if metrics.syntax_error:
         return 0.0

@@ -3,47 +3,33 @@
 The numbers are radon's own: one `ComplexityVisitor` over the parsed tree gives
 both the blocks `radon cc` lists and the total complexity `radon mi` uses, so
 the file is parsed once instead of twice.
+
+radon's raw analysis (the line counts MI needs) finds each logical line by
+re-tokenizing a growing buffer until it tokenizes, which is quadratic in the
+length of a statement: a 1000-line dict literal takes minutes
+(rubik/radon#223). `raw_metrics` finds the same logical lines with one
+tokenization of the file and counts them with radon's own rules, giving equal
+numbers in linear time (tests/test_radon_differential.py compares it with radon
+on the standard library).
 """
 
 from __future__ import annotations
 
 import ast
+import io
 import re
+import tokenize
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from radon.complexity import cc_rank
 from radon.metrics import h_visit_ast, mi_compute
-from radon.raw import analyze as raw_analyze
+from radon.raw import Module, _generate, _get_all_tokens, _logical, is_single_token
+from radon.raw import analyze as radon_raw_analyze
 from radon.visitors import Class, ComplexityVisitor
 
-from tapps_lsp.review.analyzers import ToolError
 from tapps_lsp.review.model import Block, Finding
 from tapps_lsp.review.positions import utf8_byte_to_codepoint
-
-# radon's raw analysis re-tokenizes a multi-line statement once per line it
-# spans, so its cost grows with lines x size of each such statement
-# (rubik/radon#223). Fitted on dict, list and call literals and docstrings of
-# 150-800 lines (within 40%): seconds ~ lines x (tokens x 3.2e-6 + characters
-# x 4.7e-8); e.g. a 300-line dict literal takes 1.4 s, a 300-line docstring
-# 0.12 s. MI is skipped when the estimate for the file exceeds the budget.
-SECONDS_PER_TOKEN_LINE = 3.2e-6
-SECONDS_PER_CHAR_LINE = 4.7e-8
-MI_BUDGET_SECONDS = 1.0
-
-# Roughly Python's tokens: strings (triple-quoted ones whole), comments, words, operators.
-_TOKEN = re.compile(
-    "|".join(
-        (
-            r'"""[\s\S]*?"""',
-            r"'''[\s\S]*?'''",
-            r'"(?:[^"\\\n]|\\.)*"',
-            r"'(?:[^'\\\n]|\\.)*'",
-            r"#[^\n]*",
-            r"\w+",
-            r"[^\w\s]",
-        )
-    )
-)
 
 # Complexity above this is an error rather than a warning (radon rank D and worse).
 ERROR_COMPLEXITY = 20
@@ -115,48 +101,95 @@ class Maintainability:
     sloc: int
 
 
-def maintainability(
-    text: str, tree: ast.Module, lines: list[str], total_complexity: int
-) -> Maintainability:
-    """`radon mi --multi` for this text: the same inputs and formula as `mi_visit`.
-
-    Raises ToolError instead of running when radon would take too long.
-    """
-    cost, span, at = _raw_cost(tree, lines)
-    if cost > MI_BUDGET_SECONDS:
-        raise ToolError(
-            f"maintainability: skipped, radon MI would take about {cost:.0f} s "
-            f"(a {span}-line statement at line {at}, {len(text.splitlines())} lines in all)"
-        )
-    raw = raw_analyze(text)
+def maintainability(text: str, tree: ast.Module, total_complexity: int) -> Maintainability:
+    """`radon mi` for this text: the same inputs and formula as `mi_visit(text, multi=True)`."""
+    raw = raw_metrics(text)
     comment_lines = raw.comments + raw.multi
     comments = comment_lines / float(raw.sloc) * 100 if raw.sloc else 0
     mi = mi_compute(h_visit_ast(tree).total.volume, total_complexity, raw.lloc, comments)
     return Maintainability(mi=mi, loc=raw.loc, sloc=raw.sloc)
 
 
-def _raw_cost(tree: ast.Module, lines: list[str]) -> tuple[float, int, int]:
-    """Estimate the seconds of radon's raw analysis spent on multi-line statements.
+def raw_metrics(source: str) -> Module:
+    """radon.raw.analyze(source), in linear time.
 
-    Returns (seconds, lines of the longest statement, its 1-based first line).
+    The loop is radon's; only the grouping of lines into logical lines differs.
     """
-    cost = 0.0
-    worst = at = 0
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.stmt):
-            continue
-        body = getattr(node, "body", None)
-        if isinstance(body, list) and body and isinstance(body[0], ast.stmt):
-            # Only a compound statement's header is one logical line for radon.
-            end = max(node.lineno, body[0].lineno - 1)
+    stripped = [line.strip() for line in source.splitlines()]
+    ends = _logical_line_ends(stripped)
+    if ends is None:
+        # Not tokenizable as a whole (radon will say why, or manage line by line).
+        return radon_raw_analyze(source)
+    lloc = comments = single_comments = multi = blank = sloc = 0
+    for tokens, parsed_lines in _logical_lines(stripped, ends):
+        comments += sum(1 for t in tokens if t[0] == tokenize.COMMENT)
+        if is_single_token(tokenize.COMMENT, tokens):
+            single_comments += 1
+        elif is_single_token(tokenize.STRING, tokens):
+            if tokens[0][2][0] == tokens[0][3][0]:
+                single_comments += 1  # a one-line docstring
+            else:
+                multi += sum(1 for line in parsed_lines if line)
+                blank += sum(1 for line in parsed_lines if not line)
         else:
-            end = node.end_lineno or node.lineno
-        span = end - node.lineno + 1
-        if span < 2:
-            continue
-        segment = "\n".join(lines[node.lineno - 1 : end])
-        tokens = sum(1 for _ in _TOKEN.finditer(segment))
-        cost += span * (tokens * SECONDS_PER_TOKEN_LINE + len(segment) * SECONDS_PER_CHAR_LINE)
-        if span > worst:
-            worst, at = span, node.lineno
-    return cost, worst, at
+            for line in parsed_lines:
+                if line:
+                    sloc += 1
+                else:
+                    blank += 1
+        lloc += _logical(tokens)
+    loc = sloc + blank + multi + single_comments
+    return Module(loc, lloc, sloc, comments, multi, blank, single_comments)
+
+
+_OPEN, _CLOSE = frozenset("([{"), frozenset(")]}")
+
+
+def _logical_line_ends(stripped: list[str]) -> list[int] | None:
+    """0-based indexes of the lines that end a logical line, from one tokenization.
+
+    radon tokenizes the lines stripped and joined, so that is what is tokenized
+    here too. None when that text does not tokenize cleanly.
+    """
+    ends = []
+    depth = 0
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO("\n".join(stripped)).readline):
+            if tok.type == tokenize.OP:
+                if tok.string in _OPEN:
+                    depth += 1
+                elif tok.string in _CLOSE:
+                    depth = max(depth - 1, 0)
+            elif tok.type == tokenize.NEWLINE or (tok.type == tokenize.NL and depth == 0):
+                ends.append(tok.start[0] - 1)
+            elif tok.type == tokenize.ERRORTOKEN:
+                return None
+    except (tokenize.TokenError, SyntaxError):
+        return None
+    return ends
+
+
+def _logical_lines(
+    stripped: list[str], ends: list[int]
+) -> Iterator[tuple[list[tokenize.TokenInfo], list[str]]]:
+    """radon's (tokens, lines) per logical line: each candidate group from `ends` is
+    tokenized once; a group that does not tokenize on its own is grown line by
+    line as radon grows it."""
+    start = k = 0
+    while start < len(stripped):
+        while k < len(ends) and ends[k] < start:
+            k += 1
+        end = ends[k] if k < len(ends) else len(stripped) - 1
+        group = stripped[start : end + 1]
+        try:
+            tokens = _generate("\n".join(group))
+            ok = not any(t[0] == tokenize.ERRORTOKEN for t in tokens)
+        except tokenize.TokenError:
+            ok = False
+        if not ok:
+            try:
+                tokens, group = _get_all_tokens(stripped[start], iter(stripped[start + 1 :]))
+            except StopIteration:
+                raise SyntaxError(f"SyntaxError at line: {start + 1}") from None  # as radon
+        yield tokens, group
+        start += len(group)
