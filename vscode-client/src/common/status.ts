@@ -2,7 +2,6 @@
 // and quality gate in a LanguageStatusItem, busy while the server reports
 // progress (a workspace scan), and that progress in the status bar.
 import {
-    CancellationToken,
     Disposable,
     Event,
     LanguageStatusItem,
@@ -16,7 +15,6 @@ import {
     ProgressToken,
     WorkDoneProgress,
     WorkDoneProgressBegin,
-    WorkDoneProgressCancelNotification,
     WorkDoneProgressCreateRequest,
     WorkDoneProgressReport,
 } from 'vscode-languageclient/node';
@@ -36,6 +34,10 @@ export interface FileReview {
     readonly passed: boolean;
 }
 
+// The item's link: start a review, or stop the one running.
+const REVIEW_ALL = { title: 'Review All', command: 'tapps.client.reviewAll' };
+const CANCEL_REVIEW = { title: 'Cancel Review', command: 'tapps.client.cancelReview' };
+
 export class ReviewStatus implements Disposable {
     private readonly item: LanguageStatusItem;
     private running = 0;
@@ -43,7 +45,7 @@ export class ReviewStatus implements Disposable {
     constructor() {
         this.item = createLanguageStatusItem('tapps.score', { language: 'python' });
         this.item.name = 'Tapps quality score';
-        this.item.command = { title: 'Review All', command: 'tapps.client.reviewAll' };
+        this.item.command = REVIEW_ALL;
         this.item.text = 'Tapps';
         this.item.detail = 'no score yet';
     }
@@ -64,11 +66,13 @@ export class ReviewStatus implements Disposable {
     workStarted(): void {
         this.running += 1;
         this.item.busy = true;
+        this.item.command = CANCEL_REVIEW;
     }
 
     workEnded(): void {
         this.running = Math.max(0, this.running - 1);
         this.item.busy = this.running > 0;
+        this.item.command = this.item.busy ? CANCEL_REVIEW : REVIEW_ALL;
     }
 
     dispose(): void {
@@ -92,7 +96,7 @@ export function trackProgress(client: LanguageClient, status: ReviewStatus): Dis
 }
 
 // One work-done progress of the server, from begin to end, as a window
-// progress (the status bar); cancelling it there cancels the server's task.
+// progress (the status bar).
 class ProgressPart {
     private readonly listener: Disposable;
     private progress: Progress<{ message?: string; increment?: number }> | undefined;
@@ -102,8 +106,8 @@ class ProgressPart {
     private ended = false;
 
     constructor(
-        private readonly client: LanguageClient,
-        private readonly token: ProgressToken,
+        client: LanguageClient,
+        token: ProgressToken,
         private readonly status: ReviewStatus,
         private readonly onEnd: () => void,
     ) {
@@ -124,9 +128,11 @@ class ProgressPart {
         }
         this.begun = true;
         this.status.workStarted();
+        // The status bar has no cancel button (only notifications do): a scan is
+        // cancelled from the language status item or with "Tapps: Cancel Review".
         void withProgress(
-            { location: ProgressLocation.Window, title: params.title, cancellable: params.cancellable },
-            (progress, cancel: CancellationToken) =>
+            { location: ProgressLocation.Window, title: params.title },
+            (progress) =>
                 new Promise<void>((resolve) => {
                     if (this.ended) {
                         resolve();
@@ -134,11 +140,6 @@ class ProgressPart {
                     }
                     this.progress = progress;
                     this.finish = resolve;
-                    cancel.onCancellationRequested(() => {
-                        void this.client.sendNotification(WorkDoneProgressCancelNotification.type, {
-                            token: this.token,
-                        });
-                    });
                     this.report(params);
                 }),
         );
