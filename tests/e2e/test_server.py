@@ -230,9 +230,13 @@ async def test_review_file_command(session: Session) -> None:
         "WS/../../../../etc/hostname",
         "WS/%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/hostname",
         "file://server/share/x.py",
+        "WS/escape.py",
     ],
 )
 async def test_files_outside_the_workspace_are_never_read(session: Session, uri: str) -> None:
+    link = session.workspace / "escape.py"
+    if not link.is_symlink():
+        link.symlink_to("/etc/hostname")
     uri = uri.replace("WS", session.workspace.as_uri())
     with pytest.raises(Exception, match="neither open nor inside a workspace folder"):
         await session.command("tapps.reviewFile", uri)
