@@ -65,6 +65,10 @@ _MAX_DEATHS = 3
 
 
 def _mp_context() -> Any:
+    # The forkserver and spawned workers start as `python -c ...` in our current
+    # directory, which `-c` puts first on sys.path: when that is a workspace, its
+    # `ast.py` would be imported by them. Python 3.11+ leaves it out with this set.
+    os.environ["PYTHONSAFEPATH"] = "1"
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
         # Workers fork from a server that has already imported the engine.
@@ -280,6 +284,9 @@ class Reviewer:
                 self._replace_interactive()
                 self._log("error", f"the review worker stopped twice on {path}")
                 return self._score(engine.skipped_result(CRASHED), path, settings, root)
+        for tool, message in result.analyzer_errors.items():
+            # Said once per analysis; a cache hit repeats nothing.
+            self._log("warning", f"{path}: {tool} did not run: {message}")
         self.cache.put(make_key(digest, fp), result.to_dict())
         return self._score(result, path, settings, root, digest=digest, fp=fp)
 
