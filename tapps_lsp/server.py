@@ -166,9 +166,7 @@ class TappsLanguageServer(LanguageServer):
             stdin, stdout = claim_stdio()
         self._stop_event = threading.Event()
         self.protocol.set_writer(StdoutWriter(stdout))
-        status = asyncio.run(self._serve_stdio(stdin))
-        self._close()
-        sys.exit(status)
+        sys.exit(asyncio.run(self._serve_stdio(stdin)))
 
     async def _serve_stdio(self, stdin: BinaryIO) -> int:
         self._bind_loop()
@@ -204,8 +202,7 @@ class TappsLanguageServer(LanguageServer):
                 finally:
                     self._close()
 
-        status = asyncio.run(main())
-        sys.exit(status)
+        sys.exit(asyncio.run(main()))
 
     def _bind_loop(self) -> None:
         self._loop = asyncio.get_running_loop()
