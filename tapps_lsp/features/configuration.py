@@ -1,22 +1,26 @@
 """Settings per workspace folder, and re-reviews when they change.
 
-Precedence, lowest first: defaults, `initializationOptions`, the editor's
-`workspace/configuration` (section `tapps`, scoped to the folder),
-`.tapps-agents/config.yaml`, `[tool.tapps-lsp]` in pyproject.toml. Project
-files win over editor settings because editors send every key, defaults
-included, which would otherwise hide what the project chose.
+Precedence, lowest first (docs/configuration.md): defaults,
+`.tapps-agents/config.yaml`, `[tool.tapps-lsp]` in pyproject.toml,
+`initializationOptions`, the editor's `workspace/configuration` (section
+`tapps`, scoped to the folder). An editor value equal to the default counts
+as unset: VS Code answers with every key it contributes, defaults included,
+and taken as they are those would hide every project file.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import asdict
 from typing import Any
 
 from lsprotocol import types
 
-from tapps_lsp.config import merge
+from tapps_lsp.config import Settings, flatten, merge
 from tapps_lsp.server import Folder, TappsLanguageServer
 from tapps_lsp.settings_sources import read_folder_sources
+
+DEFAULTS = asdict(Settings())
 
 
 async def _client_settings(ls: TappsLanguageServer, folders: list[Folder]) -> list[Any]:
@@ -37,17 +41,26 @@ async def load_settings(ls: TappsLanguageServer, folders: list[Folder]) -> None:
     """(Re-)read the settings of `folders` from every source, in one configuration request."""
     client = await _client_settings(ls, folders)
     for folder, from_client in zip(folders, client, strict=True):
-        sources: list[Mapping[str, Any] | None] = [ls.init_options]
+        sources: list[Mapping[str, Any]] = []
+        problems: list[str] = []
+        if folder.root is not None:
+            sources, problems = await read_folder_sources(folder.root)
+        sources.append(explicit(ls.init_options))
         if from_client is not None and not isinstance(from_client, Mapping):
             ls.warn_once("workspace/configuration: section tapps is not an object; ignored")
         elif from_client:
-            sources.append(from_client)
-        problems: list[str] = []
-        if folder.root is not None:
-            found, problems = await read_folder_sources(folder.root)
-            sources.extend(found)
+            sources.append(explicit(from_client))
         settings, merge_problems = merge(*sources)
         ls.set_settings(folder, settings, problems + merge_problems)
+
+
+def explicit(source: Mapping[str, Any]) -> dict[str, Any]:
+    """The editor's values that differ from the defaults (see the module docstring)."""
+    return {
+        key: value
+        for key, value in flatten(source).items()
+        if key not in DEFAULTS or value != DEFAULTS[key]
+    }
 
 
 def register(server: TappsLanguageServer) -> None:

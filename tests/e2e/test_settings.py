@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
 from e2e_support import VARIANTS, Session, start_session, stop_session
 from lsprotocol import types
+
+from tapps_lsp.config import Settings
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -50,13 +53,20 @@ def folders(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 async def multi(
     request: pytest.FixtureRequest, folders: tuple[Path, Path], cache_dir: Path
 ) -> AsyncIterator[Session]:
-    lenient, _ = folders
+    lenient, strict = folders
+    # Like VS Code: every key, defaults included, plus what the user set per folder.
+    defaults = asdict(Settings())
     s = await start_session(
         request.param,
         lenient,
         cache_dir,
         folders=list(folders),
-        initialization_options={"qualityThreshold": "high"},
+        initialization_options={**defaults, "qualityThreshold": "high"},
+        configuration={
+            "": defaults,
+            lenient.as_uri(): {**defaults, "complexityThreshold": 50},
+            strict.as_uri(): {**defaults, "complexityThreshold": 1},
+        },
     )
     yield s
     await stop_session(s)
@@ -70,10 +80,11 @@ async def test_two_folders_have_their_own_settings(
     (strict / "risky.py").write_text(RISKY)
     in_lenient = codes(await multi.open((lenient / "risky.py").as_uri()))
     in_strict = codes(await multi.open((strict / "risky.py").as_uri()))
-    # pyproject: gate off and every branch counts as complex.
-    assert "TAPPS-GATE" not in in_lenient and "TAPPS-CC" in in_lenient
-    # .tapps-agents/config.yaml: an overall of 100 is required.
-    assert "TAPPS-GATE" in in_strict and "TAPPS-CC" not in in_strict
+    # pyproject turns the gate off: editor values equal to the defaults do not hide it;
+    # its complexityThreshold = 1 loses to the editor's explicit 50.
+    assert "TAPPS-GATE" not in in_lenient and "TAPPS-CC" not in in_lenient
+    # .tapps-agents/config.yaml asks for an overall of 100; the editor sets complexity 1.
+    assert "TAPPS-GATE" in in_strict and "TAPPS-CC" in in_strict
     assert "B602" in in_lenient & in_strict
 
 
