@@ -19,6 +19,7 @@ planted after the check is replaced, never followed.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 import stat
@@ -347,15 +348,27 @@ class WorkspaceScans:
     # ---- the diagnostics of files that are not open ---------------------------------
 
     async def _absorb(self, batch: list[tuple[Review, Folder]]) -> None:
-        """Convert a batch of reviews into diagnostics against the text they were made for."""
-        wanted = [r.path for r, _ in batch if r.findings and r.content_hash]
-        texts = await asyncio.to_thread(_read_texts, wanted) if wanted else {}
+        """Convert a batch of reviews into diagnostics against the text they were made for.
+
+        A file whose result id the client already has is skipped before its text is
+        read: a warm re-scan converts nothing.
+        """
+        fresh = []
         for review, folder in batch:
             uri = _file_uri(folder, review.path)
             if uri in self.ls.workspace.text_documents:
                 # The buffer's own review is what the client shows; closing it clears that.
                 self.published.discard(uri)
                 continue
+            result_id = self._result_id(review, folder)
+            old = self.entries.get(uri)
+            shown = self.ls.pull_diagnostics or not old or not old.diagnostics
+            if old and old.result_id == result_id and (shown or uri in self.published):
+                continue
+            fresh.append((review, folder, uri, result_id))
+        wanted = [review.path for review, *_ in fresh if review.findings and review.content_hash]
+        texts = await asyncio.to_thread(_read_texts, wanted) if wanted else {}
+        for review, folder, uri, result_id in fresh:
             diagnostics: list[types.Diagnostic] = []
             if review.findings:
                 lines = [""]  # a file skipped unread: its notice sits on line 0
@@ -369,8 +382,16 @@ class WorkspaceScans:
                 diagnostics = convert.diagnostics(
                     review, lines, self.ls.encoding, folder.settings.severityOverrides
                 )
-            self._store(Entry(uri, folder.uri, self.ls.result_id(review, folder), diagnostics))
-        self._notify()
+            self._store(Entry(uri, folder.uri, result_id, diagnostics))
+        if fresh:
+            self._notify()
+
+    def _result_id(self, review: Review, folder: Folder) -> str:
+        if review.content_hash:
+            return self.ls.result_id(review, folder)
+        # Skipped unread (unreadable, too large): no content hash; the notice is the result.
+        notice = hashlib.sha256((review.result.skipped or "").encode()).hexdigest()[:16]
+        return f"skipped.{notice}.{folder.view_digest}"
 
     def _store(self, entry: Entry) -> None:
         old = self.entries.get(entry.uri)

@@ -1,10 +1,12 @@
 """Throttled work-done progress, independent of LSP.
 
 A task calls `ProgressReporter.update()` as often as it likes (once per
-reviewed file); the reporter forwards at most one report per interval to a
-`ProgressSink`, so a scan of 2,000 cached files does not flood the client
-with 2,000 notifications, and a slow scan still shows every change within
-about one interval.
+reviewed file); from the first update on, the reporter sends the latest
+state once per interval to a `ProgressSink`. A scan of 2,000 cached files
+does not flood the client with 2,000 notifications, and while the workers
+are busy with a chunk that holds a large file (nothing finishes for
+seconds) the client still hears every interval that the task is alive:
+spinners keep turning, and a stuck task is told apart from a slow one.
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ class NullSink:
 
 
 class ProgressReporter:
-    """One begin, throttled reports with a non-decreasing percentage, one end."""
+    """One begin, a report of the latest state every interval (percentage never going
+    back), one end."""
 
     def __init__(self, sink: ProgressSink, *, interval: float = DEFAULT_INTERVAL) -> None:
         self._sink = sink
@@ -52,7 +55,7 @@ class ProgressReporter:
         self._current = ""
         self._percentage = 0
         self._last_sent = 0.0
-        self._dirty = asyncio.Event()
+        self._started = asyncio.Event()
         self._ticker: asyncio.Task[None] | None = None
         self._ended = False
 
@@ -71,7 +74,7 @@ class ProgressReporter:
     def update(self, done: int, total: int, current: str = "") -> None:
         """Record the latest state; the next report carries it."""
         self._done, self._total, self._current = done, total, current
-        self._dirty.set()
+        self._started.set()
 
     def end(self, message: str) -> None:
         """Stop reporting and send end; safe to call more than once (only the first counts)."""
@@ -88,12 +91,11 @@ class ProgressReporter:
 
     async def _forward(self) -> None:
         loop = asyncio.get_running_loop()
+        await self._started.wait()  # no state to show before the first update
         while True:
-            await self._dirty.wait()
             # A loop: timers may fire a clock tick early, and the floor is a promise.
             while (wait := self._last_sent + self._interval - loop.time()) > 0:
                 await asyncio.sleep(wait)
-            self._dirty.clear()
             if self._total:
                 # The total can grow while discovery runs; the bar must never go back.
                 percentage = min(100, self._done * 100 // self._total)

@@ -20,6 +20,7 @@ from workspace_support import (
     status,
     stop,
     wait_end,
+    wait_results,
 )
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -48,18 +49,8 @@ async def _cold_scan(session: Session) -> tuple[str, str | int]:
     """Start a scan with an empty cache and wait until results are flowing."""
     await session.command("tapps.clearCache")
     task_id, token, _ = await scan(session)
-    rec = recorder(session)
-    await rec.wait_for(lambda: _results_flowing(rec.values(token)))
+    await wait_results(session, token)
     return task_id, token
-
-
-def _results_flowing(values: list[object]) -> bool:
-    for value in values:
-        if isinstance(value, types.WorkDoneProgressReport) and value.message:
-            done = int(value.message.split("/", 1)[0])
-            if done > 0:
-                return True
-    return False
 
 
 async def test_cancel_task_stops_the_scan_within_a_second(session: Session) -> None:

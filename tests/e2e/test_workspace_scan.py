@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import statistics
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,7 +15,7 @@ import pytest
 import pytest_asyncio
 from e2e_support import Session
 from lsprotocol import types
-from workspace_support import generate, recorder, scan, start, status, stop, wait_end, wait_reports
+from workspace_support import generate, recorder, scan, start, status, stop, wait_end, wait_results
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -58,19 +60,23 @@ async def test_cold_scan_reports_progress_and_delivers_results(
     session: Session, record_property: pytest.RecordProperty
 ) -> None:
     rec = recorder(session)
-    # Start-up work (warming the review worker imports the engine) is over once the
-    # watchers are registered and one more request has made the round trip.
-    await rec.wait_for(lambda: bool(rec.registrations))
+    # Start-up work (warming the review worker imports the engine and blocks the server
+    # for a moment) is over once a document has been reviewed by that worker.
+    await session.open("untitled:Ready-1", "ready = 1\n")
+    await session.close("untitled:Ready-1")
+    started = time.perf_counter()
     await session.command("tapps.listTasks")
+    round_trip = time.perf_counter() - started
     task_id, token, answer_seconds = await scan(session)
-    # The command answers at once; the scan goes on in the background.
-    assert answer_seconds < 0.1
+    # The command answers at once (no slower than a trivial request on a machine so
+    # busy that even that takes longer); the scan goes on in the background.
+    assert answer_seconds < max(0.1, 3 * round_trip), (answer_seconds, round_trip)
     assert not rec.ended(token)
     again = await session.command("tapps.reviewWorkspace")
     named = await session.command("tapps.reviewWorkspace", {"folder": session.workspace.as_uri()})
     assert again["taskId"] == named["taskId"] == task_id
 
-    await wait_reports(session, token, 2)
+    await wait_results(session, token)
     running = await status(session, task_id)
     assert running["state"] == "running" and running["total"] == FILES
     assert 0 < running["done"] < FILES
@@ -98,11 +104,14 @@ async def test_cold_scan_reports_progress_and_delivers_results(
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
     record_property("progress_gaps_ms", [round(g * 1000) for g in gaps])
     # The server spaces them >= FLOOR apart by its own clock (tests/unit/test_tasks.py checks
-    # that exactly). Arrival times add the client's scheduling delays on a busy machine: one
-    # late message shortens the gap after it by what it adds to the gap before it, so two
-    # consecutive gaps must still add up to two floors.
-    assert all(a + b >= 2 * FLOOR for a, b in zip(gaps, gaps[1:], strict=False))
-    assert len(times) <= (times[-1] - times[0]) / FLOOR + 1
+    # that exactly). Arrival times add the client's scheduling delays on a busy machine: a
+    # client that stalls receives what was sent meanwhile in a burst. So here the floor is
+    # checked over every second of the scan: never more than one report per FLOOR.
+    for i, first in enumerate(times):
+        within = sum(1 for t in times[i:] if t - first < 1.0)
+        assert within <= 1.0 / FLOOR + 1, [round(g * 1000) for g in gaps]
+    # About every 100 ms, also while a chunk of files is in the workers and none finishes.
+    assert statistics.median(gaps) < 0.25, [round(g * 1000) for g in gaps]
 
     done = await status(session, task_id)
     assert done["state"] == "done"
@@ -141,7 +150,8 @@ async def test_workspace_pull_is_unchanged_and_held_open_until_something_changes
 ) -> None:
     if not session.pull:
         pytest.skip("pull clients only")
-    previous = {uri: rid for uri, rid in session.result_ids.items() if rid}
+    files = _uris(session.workspace)
+    previous = {uri: rid for uri, rid in session.result_ids.items() if rid and uri in files}
     assert len(previous) == FILES
     pending = asyncio.ensure_future(_pull(session, previous))
     # A round trip after the pull: had the pull been answered at once, it would be done.

@@ -132,12 +132,18 @@ async def wait_end(session: Session, token: str | int) -> Any:
     return rec.values(token)[-1]
 
 
-async def wait_reports(session: Session, token: str | int, count: int) -> None:
-    rec = recorder(session)
-    await rec.wait_for(
-        lambda: sum(v.kind == "report" for v in rec.values(token)) >= count or rec.ended(token),
-        WAIT,
+def files_done(values: list[Any]) -> int:
+    """The highest "done" count the reports have announced so far."""
+    return max(
+        (int(v.message.split("/", 1)[0]) for v in values if v.kind == "report" and v.message),
+        default=0,
     )
+
+
+async def wait_results(session: Session, token: str | int) -> None:
+    """Wait until the reports say files are being reviewed (or the scan ended)."""
+    rec = recorder(session)
+    await rec.wait_for(lambda: files_done(rec.values(token)) > 0 or rec.ended(token), WAIT)
 
 
 async def status(session: Session, task_id: str) -> dict[str, Any]:

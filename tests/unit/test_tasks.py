@@ -97,18 +97,38 @@ async def test_interval_is_clamped_to_the_floor() -> None:
 
 
 async def test_percentage_does_not_drop_when_the_total_grows() -> None:
-    sink = RecordingSink()
+    seen: dict[str, asyncio.Event] = {"50/100": asyncio.Event(), "50/200": asyncio.Event()}
+
+    def note(count: int) -> None:
+        message = sink.reports[-1]["message"]
+        if message in seen:
+            seen[message].set()
+
+    sink = RecordingSink(on_report=note)
     reporter = ProgressReporter(sink, interval=MIN_INTERVAL)
     reporter.begin("t")
-    reporter.update(50, 100, "a.py")
-    await sink.reported.wait()
-    sink.reported.clear()
-    reporter.update(50, 200, "b.py")
-    await sink.reported.wait()
+    reporter.update(50, 100)
+    await seen["50/100"].wait()
+    reporter.update(50, 200)
+    await seen["50/200"].wait()
     reporter.end("x")
     reporter.end("ignored: end is sent once")
-    assert [r["percentage"] for r in sink.reports] == [50, 50]
-    assert sink.kinds == ["begin", "report", "report", "end"]
+    assert {r["percentage"] for r in sink.reports} == {50}
+    assert sink.kinds[0] == "begin" and sink.kinds[-1] == "end" and sink.kinds.count("end") == 1
+
+
+async def test_reports_keep_coming_while_nothing_finishes() -> None:
+    """A chunk with a large file finishes nothing for seconds: the client still hears."""
+    enough = asyncio.Event()
+    sink = RecordingSink(on_report=lambda count: count >= 4 and enough.set())
+    reporter = ProgressReporter(sink, interval=MIN_INTERVAL)
+    reporter.begin("t")
+    reporter.update(7, 10, "big.py")
+    await enough.wait()
+    reporter.end("x")
+    assert [r["message"] for r in sink.reports[:4]] == ["7/10 big.py"] * 4
+    times = [t for kind, t, _ in sink.events if kind != "end"]
+    assert all(b - a >= MIN_INTERVAL for a, b in zip(times, times[1:], strict=False))
 
 
 async def test_begin_twice_is_an_error() -> None:
