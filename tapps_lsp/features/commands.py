@@ -23,6 +23,8 @@ async def review_file(ls: TappsLanguageServer, uri: str) -> dict[str, Any]:
         path = ls.inside_workspace(uri)
         if path is None:
             raise JsonRpcInvalidParams(f"{uri} is neither open nor inside a workspace folder")
+        if not path.is_file():  # a FIFO or device would block the reading thread for ever
+            raise JsonRpcInvalidParams(f"{uri} is not a regular file")
         try:
             async with aiofiles.open(path, encoding="utf-8", errors="surrogateescape") as f:
                 text = await f.read()

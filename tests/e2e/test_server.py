@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from e2e_support import Session, apply_edits, encoding_of, text_edits
 from lsprotocol import types
@@ -240,6 +242,14 @@ async def test_files_outside_the_workspace_are_never_read(session: Session, uri:
     uri = uri.replace("WS", session.workspace.as_uri())
     with pytest.raises(Exception, match="neither open nor inside a workspace folder"):
         await session.command("tapps.reviewFile", uri)
+
+
+async def test_review_file_refuses_what_is_not_a_regular_file(session: Session) -> None:
+    fifo = session.workspace / "pipe.py"
+    if not fifo.exists():
+        os.mkfifo(fifo)
+    with pytest.raises(Exception, match="not a regular file"):
+        await session.command("tapps.reviewFile", fifo.as_uri())
 
 
 async def test_close_clears_pushed_diagnostics(session: Session) -> None:
