@@ -76,6 +76,12 @@ TRICKY = {
     "no final newline": "def f():\n    return [1,\n        2]",
     "crlf": "x = (1,\r\n     2)\r\n# c\r\n",
     "decorators": "@dec(\n  arg)\ndef f(a,\n      b):  # c\n    pass\n",
+    # Long enough to take the path that groups lines from one tokenization:
+    "long call": "f(\n" + "    a,  # c\n\n" * 20 + ")\nx = 1\n",
+    "long strings": 'x = """\n' + "text\n\n" * 30 + '"""\ny = [\n' + "1,\n" * 30 + "]\n",
+    "long dict; more": "d = {\n" + "'a': 1,\n" * 30 + "}; e = 2\nif e: f = 3\n",
+    "long continued string": "s = ('a\\\nb',\n" + "'c',\n" * 30 + ")\n# end\n",
+    "long then short": "t = (\n" + "1,\n" * 40 + ")\n" + "u = (1,\n 2)\nv = 3\n" * 5,
 }
 
 

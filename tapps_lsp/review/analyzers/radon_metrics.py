@@ -16,6 +16,7 @@ on the standard library).
 from __future__ import annotations
 
 import ast
+import bisect
 import io
 import re
 import tokenize
@@ -25,7 +26,6 @@ from dataclasses import dataclass
 from radon.complexity import cc_rank
 from radon.metrics import h_visit_ast, mi_compute
 from radon.raw import Module, _generate, _get_all_tokens, _logical, is_single_token
-from radon.raw import analyze as radon_raw_analyze
 from radon.visitors import Class, ComplexityVisitor
 
 from tapps_lsp.review.model import Block, Finding
@@ -116,12 +116,8 @@ def raw_metrics(source: str) -> Module:
     The loop is radon's; only the grouping of lines into logical lines differs.
     """
     stripped = [line.strip() for line in source.splitlines()]
-    ends = _logical_line_ends(stripped)
-    if ends is None:
-        # Not tokenizable as a whole (radon will say why, or manage line by line).
-        return radon_raw_analyze(source)
     lloc = comments = single_comments = multi = blank = sloc = 0
-    for tokens, parsed_lines in _logical_lines(stripped, ends):
+    for tokens, parsed_lines in _logical_lines(stripped):
         comments += sum(1 for t in tokens if t[0] == tokenize.COMMENT)
         if is_single_token(tokenize.COMMENT, tokens):
             single_comments += 1
@@ -169,27 +165,53 @@ def _logical_line_ends(stripped: list[str]) -> list[int] | None:
     return ends
 
 
-def _logical_lines(
-    stripped: list[str], ends: list[int]
-) -> Iterator[tuple[list[tokenize.TokenInfo], list[str]]]:
-    """radon's (tokens, lines) per logical line: each candidate group from `ends` is
-    tokenized once; a group that does not tokenize on its own is grown line by
-    line as radon grows it."""
-    start = k = 0
+def _logical_lines(stripped: list[str]) -> Iterator[tuple[list[tokenize.TokenInfo], list[str]]]:
+    """radon's (tokens, lines) per logical line.
+
+    Lines are grouped as radon groups them, growing a group line by line until
+    it tokenizes, until those failed attempts have cost as much as tokenizing
+    the whole file once. From then on each group is taken from one tokenization
+    of the whole file and checked by tokenizing it on its own (radon's way
+    again if that check fails): linear however long the statements are.
+    """
+    ends: list[int] | None = None
+    wasted = 0  # lines tokenized in failed attempts
+    start = 0
     while start < len(stripped):
-        while k < len(ends) and ends[k] < start:
-            k += 1
-        end = ends[k] if k < len(ends) else len(stripped) - 1
-        group = stripped[start : end + 1]
-        try:
-            tokens = _generate("\n".join(group))
-            ok = not any(t[0] == tokenize.ERRORTOKEN for t in tokens)
-        except tokenize.TokenError:
-            ok = False
-        if not ok:
+        group = [stripped[start]]
+        tokens = None
+        if ends is not None:
+            at = bisect.bisect_left(ends, start)
+            if at < len(ends):
+                group = stripped[start : ends[at] + 1]
+                tokens = _tokens(group)
+        else:
+            tokens = _tokens(group)
+            while tokens is None and wasted < len(stripped):
+                if start + len(group) >= len(stripped):
+                    raise SyntaxError(f"SyntaxError at line: {start + 1}")  # as radon says
+                wasted += len(group)
+                group.append(stripped[start + len(group)])
+                tokens = _tokens(group)
+            if tokens is None:
+                ends = _logical_line_ends(stripped) or []
+                at = bisect.bisect_right(ends, start + len(group) - 1)
+                if at < len(ends):
+                    group = stripped[start : ends[at] + 1]
+                    tokens = _tokens(group)
+        if tokens is None:
             try:
                 tokens, group = _get_all_tokens(stripped[start], iter(stripped[start + 1 :]))
             except StopIteration:
-                raise SyntaxError(f"SyntaxError at line: {start + 1}") from None  # as radon
+                raise SyntaxError(f"SyntaxError at line: {start + 1}") from None
         yield tokens, group
         start += len(group)
+
+
+def _tokens(group: list[str]) -> list[tokenize.TokenInfo] | None:
+    """The tokens of these lines if they tokenize cleanly on their own (radon's test)."""
+    try:
+        tokens = _generate("\n".join(group))
+    except tokenize.TokenError:
+        return None
+    return None if any(t[0] == tokenize.ERRORTOKEN for t in tokens) else tokens
