@@ -22,8 +22,6 @@ from tapps_lsp.config import merge
 from tapps_lsp.review import engine
 from tapps_lsp.review.analyzers import bandit_security, radon_metrics, ruff
 
-pytestmark = pytest.mark.asyncio(loop_scope="function")
-
 SOURCE = "import os\nimport subprocess\nsubprocess.call('ls', shell=True)\n"
 PUSH = {"textDocument": {"publishDiagnostics": {"versionSupport": True}}}
 

@@ -18,8 +18,6 @@ import pytest
 
 from robustness.raw import AccessWatch, Raw, rss_kib, server_env
 
-pytestmark = pytest.mark.asyncio(loop_scope="function")
-
 PUSH_AND_PROGRESS = {
     "window": {"workDoneProgress": True},
     "textDocument": {"publishDiagnostics": {"versionSupport": True}},

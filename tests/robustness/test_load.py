@@ -11,11 +11,7 @@ import asyncio
 import time
 from pathlib import Path
 
-import pytest
-
 from robustness.raw import Raw, rss_kib
-
-pytestmark = pytest.mark.asyncio(loop_scope="function")
 
 PUSH = {
     "textDocument": {"publishDiagnostics": {"versionSupport": True}},

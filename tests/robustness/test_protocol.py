@@ -20,8 +20,6 @@ import pytest
 
 from robustness.raw import Raw, alive, cpu_ticks, descendants, frame, frame_body, poll
 
-pytestmark = pytest.mark.asyncio(loop_scope="function")
-
 POSITION = {"line": 0, "character": 0}
 
 
