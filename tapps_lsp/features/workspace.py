@@ -54,6 +54,8 @@ log = logging.getLogger(__name__)
 TITLE = "Reviewing workspace"
 # Items per partial result of workspace/diagnostic.
 PARTIAL_ITEMS = 200
+# Files converted to diagnostics between two yields to the event loop (about 10-20 ms).
+ABSORB_SLICE = 32
 # File events closer together than this (a branch switch) become one re-review.
 COALESCE_SECONDS = 0.3
 # The result id of a file that is gone: its report is empty.
@@ -368,7 +370,9 @@ class WorkspaceScans:
             fresh.append((review, folder, uri, result_id))
         wanted = [review.path for review, *_ in fresh if review.findings and review.content_hash]
         texts = await asyncio.to_thread(_read_texts, wanted) if wanted else {}
-        for review, folder, uri, result_id in fresh:
+        for count, (review, folder, uri, result_id) in enumerate(fresh, 1):
+            if count % ABSORB_SLICE == 0:
+                await asyncio.sleep(0)  # let a save or a progress report through
             diagnostics: list[types.Diagnostic] = []
             if review.findings:
                 lines = [""]  # a file skipped unread: its notice sits on line 0
