@@ -325,8 +325,12 @@ def rss_kib(pid: int, field: str = "VmRSS") -> int:
 
 
 def cpu_ticks(pid: int) -> int:
-    with open(f"/proc/{pid}/stat", encoding="ascii") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
+    """User + system CPU time of a process in clock ticks; 0 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
     return int(fields[11]) + int(fields[12])
 
 

@@ -59,7 +59,7 @@ async def test_200_saves_a_second_end_with_the_last_versions_diagnostics(
         assert versions == sorted(versions) and versions[-1] == last
         # Superseded reviews were dropped, not all delivered.
         assert len(versions) < last / 2
-        assert sent_in < seconds * 1.5
+        assert sent_in < seconds * 2, "the client could not keep the rate"
         grown = rss_kib(raw.pid) - baseline
         assert grown < 120 * MIB, f"grew by {grown} KiB"
         assert await raw.stop() == 0

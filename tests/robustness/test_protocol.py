@@ -287,16 +287,22 @@ async def test_cancel_ends_a_review_request_at_once(raw: Raw, workspace: Path) -
     slow = workspace / "slow.py"
     slow.write_text(slow_module())
     busy = {pid: cpu_ticks(pid) for pid in children}
-    started = time.monotonic()
+
+    def working() -> bool:
+        # A worker started after the baseline counts from zero.
+        return any(cpu_ticks(p) > busy.get(p, 0) + 10 for p in descendants(raw.pid))
+
     msg_id = raw.send_request(
         "workspace/executeCommand", {"command": "tapps.reviewFile", "arguments": [slow.as_uri()]}
     )
     # Cancel once a worker is busy with the file, not before it started.
-    await poll(lambda: any(cpu_ticks(p) > busy[p] + 10 for p in busy), 30, "the review to start")
+    await poll(working, 30, "the review to start")
+    cancelled = time.monotonic()
     raw.notify("$/cancelRequest", {"id": msg_id})
     response = await raw.response(msg_id)
     assert response["error"]["code"] == -32800
-    assert time.monotonic() - started < 2.5, "the analysis itself takes longer than this"
+    # The analysis alone takes several seconds; the answer does not wait for it.
+    assert time.monotonic() - cancelled < 1.5
     await still_serving(raw)
     exactly_one_response_each(raw)
 
