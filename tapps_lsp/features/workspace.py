@@ -14,6 +14,9 @@ folder or that reports folder, with the suffix of the format, and not onto
 anything but a regular file: a client cannot make the server write over
 arbitrary files. The write is atomic (temporary file + rename), so a symlink
 planted after the check is replaced, never followed.
+
+Progress always uses a token the server creates: pygls 2.1.1 hands a command
+handler its arguments only, not the request's `workDoneToken`.
 """
 
 from __future__ import annotations
@@ -560,6 +563,11 @@ class WorkspaceScans:
             self.ls.review_all_open()
             if folder.uri in self.scanned:
                 sources.pop(folder.uri, None)  # the new scan covers them
+                for task in self.tasks.list():
+                    # A scan still running reviews with the old settings: start over.
+                    if task.active and folder.uri in task.key.split("\n"):
+                        self.tasks.cancel(task.id)
+                        await self.tasks.wait(task.id)
                 self.review_workspace(folder.uri)
         reviewed = 0
         for folder, uris in sources.values():
