@@ -3,7 +3,7 @@
 // test_vscode.py; prints one JSON line per observed state on stdout and
 // exits non-zero at the first expectation that does not come true.
 //
-// Environment: TAPPS_SCENARIO ("session" or "no-server"), TAPPS_URL
+// Environment: TAPPS_SCENARIO ("session", "no-server", "untrusted"), TAPPS_URL
 // (code-server with the workspace folder), TAPPS_SETTINGS (the folder's
 // .vscode/settings.json), TAPPS_LOGS (code-server's log folder), TAPPS_OUT
 // (screenshots), TAPPS_PROFILE (Chromium profile dir), TAPPS_PLAYWRIGHT
