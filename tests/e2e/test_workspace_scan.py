@@ -153,8 +153,19 @@ async def test_workspace_pull_is_unchanged_and_held_open_until_something_changes
     files = _uris(session.workspace)
     previous = {uri: rid for uri, rid in session.result_ids.items() if rid and uri in files}
     assert len(previous) == FILES
-    pending = asyncio.ensure_future(_pull(session, previous))
-    # A round trip after the pull: had the pull been answered at once, it would be done.
+    # Sent now (not when a task gets to run), so it reaches the server before the command.
+    pending = asyncio.wrap_future(
+        session.client.workspace_diagnostic(
+            types.WorkspaceDiagnosticParams(
+                previous_result_ids=[
+                    types.PreviousResultId(uri=uri, value=value) for uri, value in previous.items()
+                ]
+            )
+        )
+    )
+    # Two round trips after the pull (the first may overtake an answer the server is about
+    # to send): had the pull been answered at once, it would be done.
+    await session.command("tapps.listTasks")
     await session.command("tapps.listTasks")
     assert not pending.done()
 
