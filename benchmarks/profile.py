@@ -20,6 +20,8 @@ from benchmarks.saves import Document, varied
 from benchmarks.tapps_bench import Server, run_scan
 
 PY_SPY = Path(sys.prefix) / "bin" / "py-spy"
+_CACHED_SAVES = 1500
+_UNCACHED_SAVES = 25
 _FRAME = re.compile(r"^(?P<name>.*) \((?P<file>[^()]*?)(?::\d+)?\)$")
 # `process 123:"cmdline";frame;frame`: the command line itself may hold "; ".
 _PROCESS = re.compile(r'^process \d+:"(?P<cmdline>.*?)";(?! )')
@@ -74,6 +76,13 @@ def summarise(raw: str, *, top: int = 12) -> dict[str, Any]:
         while process := _PROCESS.match(stack):
             cmdline = process["cmdline"]
             stack = stack[process.end() :]
+        # Only main threads work here; the others (pool feeders, pygls's
+        # reader) wait on locks that py-spy does not always see as idle.
+        thread, _, rest = stack.partition(";")
+        if thread.startswith("thread ("):
+            if not thread.endswith(": MainThread"):
+                continue
+            stack = rest
         if cmdline:
             processes[_process_name(cmdline)] += count
         names = [short_frame(frame) for frame in stack.split(";") if frame]
@@ -99,7 +108,10 @@ def summarise(raw: str, *, top: int = 12) -> dict[str, Any]:
 async def _sampled(pid: int, out: Path, drive, *, subprocesses: bool, rate: int) -> str:  # noqa: ANN001
     """Runs `drive()` while py-spy records `pid`; returns py-spy's raw output."""
     command = [str(PY_SPY), "record", "--pid", str(pid), "--format", "raw", "-o", str(out)]
-    command += ["--rate", str(rate), "--nonblocking"]
+    # Blocking mode (py-spy pauses the process for each sample, tens of
+    # microseconds): without it, stacks read while the process runs put
+    # idle samples under the wrong frame.
+    command += ["--rate", str(rate), "--threads"]
     if subprocesses:
         command.append("--subprocesses")
     spy = await asyncio.create_subprocess_exec(
@@ -127,14 +139,14 @@ async def _profile_saves(server: Server, work: Path, logs: Path, single: Path) -
             await document.edit_then_save()
 
         async def cached() -> None:
-            for _ in range(1500):
+            for _ in range(_CACHED_SAVES):
                 await document.edit_then_save()
 
-        raw = await _sampled(client.pid, work / "cached.txt", cached, subprocesses=False, rate=2000)
+        raw = await _sampled(client.pid, work / "cached.txt", cached, subprocesses=False, rate=1000)
         results["cached_save"] = summarise(raw)
 
         async def uncached() -> None:
-            for index in range(25):
+            for index in range(_UNCACHED_SAVES):
                 await document.edit_then_save(varied(text, 10_000 + index))
 
         raw = await _sampled(

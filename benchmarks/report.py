@@ -106,6 +106,9 @@ def _roles(result: dict[str, Any]) -> str:
 
 def block(result: dict[str, Any], rows: list[Row]) -> str:
     lines = [START, "", *_machine(result), "", render_table(rows, markdown=True), ""]
+    notes = [f"- {row.number}. {row.name}: {row.note}" for row in rows if row.note]
+    if notes:
+        lines += ["Notes:", "", *notes, ""]
     roles = _roles(result)
     if roles:
         lines += [f"Memory during cold scans, peak RSS of one process by kind: {roles}", ""]

@@ -31,6 +31,17 @@ def tree_rss_mb(pid: int) -> dict[str, float]:
     return {"server": server, "total": total}
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process, its live descendants, and the
+    children they have reaped (ruff's short-lived subprocesses)."""
+    total = 0.0
+    for process in _tree(pid):
+        with contextlib.suppress(psutil.Error):
+            times = process.cpu_times()
+            total += times.user + times.system + times.children_user + times.children_system
+    return total
+
+
 @dataclass
 class RssSampler:
     """Samples a process tree every `interval_s` while a scenario runs.
