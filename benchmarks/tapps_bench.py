@@ -195,8 +195,11 @@ async def cold_scan(
             if saves_during
             else None
         )
+        cpu = tree_cpu_seconds(client.pid)
         try:
             scan = await run_scan(client)
+            # Load-independent: what the scan cost, whoever else used the cores.
+            scan["cpu_seconds"] = tree_cpu_seconds(client.pid) - cpu
         finally:
             done.set()
             during = await saver if saver is not None else []
