@@ -226,9 +226,7 @@ async def start_session(
     client = make_client()
     for scope, value in (configuration or {}).items():
         client.set_configuration({"tapps": value}, scope_uri=scope)
-    await client.start_io(
-        sys.executable, "/tmp/tapps_dev/devserver2.py", env=server_env(cache_dir)
-    )  # DEVONLY
+    await client.start_io(sys.executable, "-m", "tapps_lsp", env=server_env(cache_dir))
     roots = folders or [workspace]
     result = await client.initialize_session(
         types.InitializeParams(
