@@ -4,7 +4,6 @@ the way the other e2e tests start it."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
 from typing import Any
@@ -164,7 +163,3 @@ def generate(root: Path, count: int) -> list[Path]:
         )
         paths.append(path)
     return paths
-
-
-async def quickly(coro: Any, seconds: float = 5.0) -> Any:
-    return await asyncio.wait_for(coro, seconds)
