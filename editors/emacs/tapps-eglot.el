@@ -6,7 +6,10 @@
 
 (with-eval-after-load 'eglot
   (add-to-list 'eglot-server-programs
-               '((python-mode python-ts-mode) . ("python3" "-m" "tapps_lsp"))))
+               ;; PYTHONSAFEPATH keeps the project folder off sys.path, so no file in it
+               ;; can stand in for tapps-lsp.
+               '((python-mode python-ts-mode)
+                 . ("env" "PYTHONSAFEPATH=1" "python3" "-m" "tapps_lsp"))))
 
 ;; The answer to workspace/configuration (section "tapps"); keys in docs/configuration.md.
 ;; Per project, set the same in .dir-locals.el:

@@ -35,6 +35,7 @@ def test_helix_languages_toml() -> None:
     config = tomllib.loads((EDITORS / "helix" / "languages.toml").read_text())
     server = config["language-server"]["tapps"]
     assert server["args"] == ["-m", "tapps_lsp"]
+    assert server["environment"] == {"PYTHONSAFEPATH": "1"}
     _accepted(server["config"]["tapps"])
     python = next(lang for lang in config["language"] if lang["name"] == "python")
     assert "tapps" in python["language-servers"]
@@ -44,6 +45,7 @@ def test_sublime_lsp_settings() -> None:
     text = _strip_line_comments((EDITORS / "sublime" / "LSP.sublime-settings").read_text())
     client = json.loads(text)["clients"]["tapps"]
     assert client["command"][1:] == ["-m", "tapps_lsp"]
+    assert client["env"] == {"PYTHONSAFEPATH": "1"}
     assert client["selector"] == "source.python"
     # Sublime LSP expands dotted keys into nested objects.
     settings = {key.removeprefix("tapps."): value for key, value in client["settings"].items()}
@@ -67,7 +69,7 @@ def test_eglot_snippet() -> None:
         depth += {"(": 1, ")": -1}.get(char, 0)
         assert depth >= 0
     assert depth == 0
-    assert '("python3" "-m" "tapps_lsp")' in code
+    assert '("env" "PYTHONSAFEPATH=1" "python3" "-m" "tapps_lsp")' in code
     plist = code.split("'(:tapps (", 1)[1].split(")", 1)[0]
     keys = set(re.findall(r":(\w+)", plist))
     assert keys and keys <= KEYS, keys - KEYS
