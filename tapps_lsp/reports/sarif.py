@@ -180,4 +180,5 @@ def render_sarif(
     *,
     read_text: Callable[[str], str | None] | None = None,
 ) -> str:
-    return json.dumps(sarif_dict(reviews, run, read_text=read_text), indent=2) + "\n"
+    # No indent: json only uses its C encoder without one.
+    return json.dumps(sarif_dict(reviews, run, read_text=read_text)) + "\n"
