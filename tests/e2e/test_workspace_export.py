@@ -83,6 +83,17 @@ async def test_export_before_any_review_says_so(session: Session) -> None:
         await export(session, format="json")
 
 
+async def test_bad_command_arguments_are_named(session: Session, outside: Path) -> None:
+    with pytest.raises(JsonRpcException, match="is not a workspace folder"):
+        await session.command("tapps.reviewWorkspace", {"folder": outside.as_uri()})
+    with pytest.raises(JsonRpcException, match="takes one object argument"):
+        await session.command("tapps.reviewWorkspace", "file:///")
+    with pytest.raises(JsonRpcException, match="no task 'nope'"):
+        await session.command("tapps.taskStatus", "nope")
+    assert await session.command("tapps.cancelTask", "nope") == {"cancelled": False}
+    assert await session.command("tapps.listTasks") == []
+
+
 async def test_the_review_covers_only_the_projects_own_files(
     session: Session, workspace: Path, cache_dir: Path
 ) -> None:
