@@ -8,6 +8,7 @@ ignored): opening a repository must not make us read elsewhere.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,10 +17,10 @@ import aiofiles
 
 from tapps_lsp.config import from_tapps_agents
 
-try:
+if sys.version_info >= (3, 11):
     import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    tomllib = None  # type: ignore[assignment]
+else:  # the same parser, from PyPI
+    import tomli as tomllib
 
 # A settings file bigger than this is not a settings file.
 MAX_SETTINGS_BYTES = 1 << 20
@@ -60,7 +61,7 @@ async def read_folder_sources(root: Path) -> tuple[list[Mapping[str, Any]], list
         except yaml.YAMLError as exc:
             problems.append(f"{root / TAPPS_AGENTS}: not valid YAML ({exc}); ignored")
     text = await _read_inside(root, PYPROJECT)
-    if text is not None and tomllib is not None:
+    if text is not None:
         try:
             tool = tomllib.loads(text).get("tool")
             section = tool.get("tapps-lsp") if isinstance(tool, Mapping) else None
