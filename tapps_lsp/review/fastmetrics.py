@@ -31,6 +31,7 @@ import ast
 import io
 import math
 import re
+import sys
 import tokenize
 import warnings
 from dataclasses import dataclass
@@ -219,7 +220,13 @@ def _walk(tree: ast.Module) -> tuple[list[FastBlock], int, tuple[int, int, int, 
             pending.append(item)
             for child in reversed(node.body):
                 push((child, item.body, item.last_line, context, True))
-            for expr in (*node.decorator_list, *node.bases, *node.keywords):
+            # type_params: Python 3.12's `class C[T: int | str]`.
+            for expr in (
+                *node.decorator_list,
+                *node.bases,
+                *node.keywords,
+                *getattr(node, "type_params", ()),
+            ):
                 push((expr, scope, scratch, context, False))
             continue
         children_cc = cc
@@ -409,6 +416,11 @@ _SCAN = re.compile(
 )
 
 
+# From Python 3.12 tokenize splits an f-string into parts, a format spec's
+# `:` among them: such a group is tokenized to count as radon does.
+_FSTRING_PARTS = sys.version_info >= (3, 12)
+
+
 def _raw_by_scan(lines: list[str], stream: str) -> Raw | None:
     """The counts from a scan of the joined stripped lines; None if it meets an error token."""
     counts = _RawCounter(lines)
@@ -428,10 +440,15 @@ def _raw_by_scan(lines: list[str], stream: str) -> Raw | None:
             comments += 1
             continue
         elif kind == "string":
-            newlines = match.group().count("\n")
+            literal = match.group()
+            newlines = literal.count("\n")
             row += newlines
             multirow = newlines > 0
             strings += 1
+            if _FSTRING_PARTS:
+                # A prefix can end a run ("return f'...'"): look on both sides of the quote.
+                around = stream[max(0, match.start() - 2) : match.start() + 2]
+                exact = exact or "f" in around.lower()
         elif kind == "open":
             depth += 1
         elif kind == "close":

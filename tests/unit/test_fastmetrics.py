@@ -483,3 +483,13 @@ def test_an_identifier_tokenize_does_not_know():
 @pytest.mark.filterwarnings("error")
 def test_invalid_escapes_do_not_raise_when_warnings_are_errors():
     assert fastmetrics.compute("x = '\\d'\n").raw.sloc == 1
+
+
+@pytest.mark.parametrize("source", [s for s in SCANNER_CASES if "f'" in s or 'f"' in s])
+def test_f_strings_go_to_tokenize_where_it_splits_them(source, monkeypatch):
+    """From Python 3.12 tokenize splits f-strings (a format spec's `:` becomes a
+    token radon counts), so a group with one is tokenized alone; here, on any
+    Python, that route must still give radon's counts."""
+    monkeypatch.setattr(fastmetrics, "_FSTRING_PARTS", True)
+    source += "\nreturn f'{x:>10}', 1\nif x: y = rf'{a!r}'\n"
+    assert astuple(fastmetrics.raw_metrics(source)[0]) == tuple(analyze(source))
