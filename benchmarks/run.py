@@ -644,7 +644,8 @@ def targets(result: dict[str, Any]) -> list[Row]:
             peers=[Peer("ruff+radon cc+radon mi+bandit", chain_cpu, bool(chain["at_least"]))]
             if chain_cpu is not None
             else [],
-            note="CPU seconds do not depend on how busy the machine is; wall time on 2 cores does",
+            note="CPU seconds do not depend on how busy the machine is; wall time does. "
+            + _idle_note(pure),
         )
     )
     restart = [run["seconds"] for run in _ok_runs(warm.get("after_restart"))]
@@ -771,6 +772,13 @@ def targets(result: dict[str, Any]) -> list[Row]:
         )
     )
     return rows
+
+
+def _idle_note(runs: list[dict[str, Any]]) -> str:
+    idle = [run["machine_idle_fraction"] for run in runs if "machine_idle_fraction" in run]
+    if not idle:
+        return ""
+    return f"The machine's cores were idle {100 * median(idle):.0f} % of the scan's wall time."
 
 
 def _cpu_note(cpu_ms: float | None) -> str:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from benchmarks.lsp_client import LspClient, Progress, default_capabilities, file_uri, now_ms
 from benchmarks.sampling import RssSampler, tree_cpu_seconds
 from benchmarks.saves import Document, repeat, varied
@@ -196,10 +198,13 @@ async def cold_scan(
             else None
         )
         cpu = tree_cpu_seconds(client.pid)
+        machine = psutil.cpu_times()
         try:
             scan = await run_scan(client)
             # Load-independent: what the scan cost, whoever else used the cores.
             scan["cpu_seconds"] = tree_cpu_seconds(client.pid) - cpu
+            # Idle cores during the scan would mean our pipeline, not the machine, waits.
+            scan["machine_idle_fraction"] = _idle_fraction(machine, psutil.cpu_times())
         finally:
             done.set()
             during = await saver if saver is not None else []
@@ -213,6 +218,11 @@ async def cold_scan(
             "cache_stats": stats,
             "initialize_ms": client.initialize_ms,  # type: ignore[attr-defined]
         }
+
+
+def _idle_fraction(before: Any, after: Any) -> float:
+    total = sum(after) - sum(before)
+    return (after.idle - before.idle) / total if total > 0 else 0.0
 
 
 async def warm_scans(
