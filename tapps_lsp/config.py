@@ -103,7 +103,11 @@ class Settings:
     )
     securityEngine: str = field(
         default="bandit",
-        metadata=_doc('Security analyzer: "bandit" (exact).', affects_results=True),
+        metadata=_doc(
+            'Security analyzer: "bandit" (exact, in-process) or "ruff" (flake8-bandit '
+            "rules in the lint run, scored with bandit's severities; see docs/scoring.md).",
+            affects_results=True,
+        ),
     )
     mypyEnabled: bool = field(
         default=False,
@@ -158,7 +162,7 @@ class Settings:
 
 _ENUMS: dict[str, tuple[str, ...]] = {
     "run": ("onSave", "onType"),
-    "securityEngine": ("bandit",),
+    "securityEngine": ("bandit", "ruff"),
     "logLevel": ("error", "warning", "info", "debug"),
 }
 

@@ -33,6 +33,7 @@ from tapps_lsp.review.analyzers import (
     performance,
     radon_metrics,
     ruff,
+    ruff_security,
 )
 from tapps_lsp.review.model import FileResult, Finding
 from tapps_lsp.review.positions import split_lines
@@ -135,11 +136,13 @@ def _analyze(
         lint = outcome if isinstance(outcome, list) else None
     elif ruff_seconds is not None:
         result.timings["ruff"] = ruff_seconds
+    tree = _timed(result, "parse", lambda: _parse(text, filename))
     if lint is not None:
+        if settings.securityEngine == "ruff":
+            lint = _ruff_security(result, lint, tree, lines)
         result.findings += lint
         metrics.lint_counts = ruff.lint_counts(lint)
 
-    tree = _timed(result, "parse", lambda: _parse(text, filename))
     if not isinstance(tree, ast.Module):
         metrics.syntax_error = True
         metrics.loc = len(text.splitlines())  # as radon counts lines
@@ -177,6 +180,22 @@ def _analyze(
     if settings.severityOverrides:
         result.findings = [_override(f, settings.severityOverrides) for f in result.findings]
     return result
+
+
+def _ruff_security(
+    result: FileResult, lint: list[Finding], tree: object, lines: list[str]
+) -> list[Finding]:
+    """Move ruff's `S` findings to security (only for a file that parses, as with bandit)."""
+    if not isinstance(tree, ast.Module):
+        return ruff_security.lint_only(lint)
+    started = time.perf_counter()
+    lint, security, counts = ruff_security.split(
+        lint + ruff_security.imports(tree, lines), tree, lines
+    )
+    result.findings += security
+    result.metrics.security_counts = counts
+    result.timings["security"] = time.perf_counter() - started
+    return lint
 
 
 def _metrics(

@@ -50,6 +50,9 @@ def _argv(settings: Settings) -> list[str]:
     argv = [binary(), "check", "--isolated", "--no-cache", "--output-format", "json"]
     if settings.lintSelect:
         argv += ["--select", ",".join(settings.lintSelect)]
+    if settings.securityEngine == "ruff":
+        # flake8-bandit in the same run; ruff_security turns them into security findings.
+        argv += ["--extend-select", "S"]
     if settings.lintIgnore:
         argv += ["--ignore", ",".join(settings.lintIgnore)]
     return argv + ["--line-length", str(settings.lineLength)]

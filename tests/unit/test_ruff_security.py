@@ -1,0 +1,160 @@
+"""securityEngine = "ruff": ruff's flake8-bandit rules scored with bandit's severities.
+
+The table of S code -> (bandit test id, severity, confidence) is checked
+against the installed ruff (every flake8-bandit rule is in it) and the
+installed bandit (each test id exists; blacklist levels exactly; for plugins,
+the pair is one the plugin's source can report).
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import json
+import subprocess
+import textwrap
+
+from bandit.blacklists import calls as bandit_calls
+from bandit.blacklists import imports as bandit_imports
+from bandit.core import extension_loader
+
+from tapps_lsp.config import Settings
+from tapps_lsp.review import engine
+from tapps_lsp.review.analyzers import ruff, ruff_security
+
+# ruff rules that no installed bandit test matches (bandit dropped its lxml tests).
+NO_BANDIT_TEST = {"S320", "S410"}
+# Bandit tests whose severity or confidence is computed, not a literal.
+COMPUTED = {"B103", "B505", "B608"}
+
+RUFF = Settings(securityEngine="ruff")
+
+
+def review(source: str):
+    return engine.analyze(textwrap.dedent(source), RUFF)
+
+
+def _ruff_bandit_codes() -> set[str]:
+    done = subprocess.run(
+        [ruff.binary(), "rule", "--all", "--output-format", "json"],
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+    return {r["code"] for r in json.loads(done.stdout) if r.get("linter") == "flake8-bandit"}
+
+
+def test_every_ruff_bandit_rule_is_in_the_table():
+    assert _ruff_bandit_codes() - NO_BANDIT_TEST == set(ruff_security.TABLE)
+
+
+def test_blacklist_entries_have_bandits_levels():
+    levels = {}
+    for module in (bandit_calls, bandit_imports):
+        for entries in module.gen_blacklist().values():
+            for e in entries:
+                levels[e["id"]] = e["level"]
+    for code, (test_id, severity, confidence) in ruff_security.TABLE.items():
+        if test_id in levels:
+            # Bandit gives every blacklist finding HIGH confidence.
+            assert (severity, confidence) == (levels[test_id], "HIGH"), code
+
+
+def test_import_blacklist_is_bandits():
+    theirs = {e["id"]: tuple(e["qualnames"]) for e in bandit_imports.gen_blacklist()["Import"]}
+    ours = {ruff_security.TABLE[code][0]: names for code, names in ruff_security.IMPORTS}
+    assert ours == theirs
+    assert [ruff_security.TABLE[c][0] for c, _ in ruff_security.IMPORTS] == list(theirs)
+
+
+def _literal_pairs(function) -> set[tuple[str, str]]:
+    """(severity, confidence) of each bandit.Issue(...) in the plugin's module."""
+    tree = ast.parse(inspect.getsource(inspect.getmodule(function)))
+    pairs = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "Issue":
+            kw = {k.arg: k.value for k in node.keywords}
+            sev, conf = kw.get("severity"), kw.get("confidence")
+            if isinstance(sev, ast.Attribute) and isinstance(conf, ast.Attribute):
+                pairs.add((sev.attr, conf.attr))
+    return pairs
+
+
+def test_plugin_entries_are_levels_bandit_reports():
+    plugins = extension_loader.MANAGER.plugins_by_id
+    blacklisted = set(extension_loader.MANAGER.blacklist_by_id)
+    for code, (test_id, severity, confidence) in ruff_security.TABLE.items():
+        assert test_id in plugins or test_id in blacklisted, code
+        if test_id in plugins and test_id not in COMPUTED:
+            pairs = _literal_pairs(plugins[test_id].plugin)
+            assert (severity, confidence) in pairs, (code, pairs)
+
+
+def test_shell_true_is_a_high_security_finding_not_lint():
+    result = review(
+        """\
+        import subprocess
+
+
+        def run(cmd):
+            return subprocess.call(
+                cmd,
+                shell=True,
+            )
+        """
+    )
+    codes = sorted(f.code for f in result.findings if f.category == "security")
+    assert codes == ["S404", "S602"]
+    s602 = next(f for f in result.findings if f.code == "S602")
+    assert (s602.source, s602.severity) == ("ruff", "error")
+    assert s602.data["bandit"] == "B602" and s602.data["confidence"] == "HIGH"
+    # Bandit's line: the `shell=` argument, not the call.
+    assert (s602.line, s602.col, s602.end_col) == (6, 8, 18)
+    assert result.metrics.security_counts == {"HIGH": 1, "MEDIUM": 0, "LOW": 1}
+    assert result.metrics.lint_counts == {"E": 0, "F": 0, "W": 0}
+    assert "bandit" not in result.timings
+
+
+def test_a_literal_shell_command_is_low_as_in_bandit():
+    result = review("import os\nos.system('ls')\n")
+    s605 = next(f for f in result.findings if f.code == "S605")
+    assert s605.data["severity"] == "LOW" and s605.severity == "information"
+
+
+def test_nosec_is_honoured():
+    source = "import subprocess  # nosec\nsubprocess.call(x, shell=True)  # nosec: B602\n"
+    assert [f for f in review(source).findings if f.category == "security"] == []
+    result = review("import pickle  # nosec B602\n")
+    assert [f.code for f in result.findings if f.category == "security"] == ["S403"]
+
+
+def test_imports_as_bandit_matches_them():
+    result = review("from xml.dom import minidom\nimport os, ftplib\nimport pickletools\n")
+    security = [f for f in result.findings if f.category == "security"]
+    found = [(f.code, f.line, f.data["severity"]) for f in security]
+    # Bandit matches by prefix, so pickletools is a pickle import to it too.
+    assert found == [("S408", 0, "LOW"), ("S402", 1, "HIGH"), ("S403", 2, "LOW")]
+
+
+def test_a_file_with_a_syntax_error_has_no_security_findings():
+    result = review("import subprocess\nsubprocess.call(x, shell=True)\ndef (:\n")
+    assert result.metrics.syntax_error
+    assert not [f for f in result.findings if f.category == "security"]
+    assert not [f for f in result.findings if f.code.startswith("S")]
+
+
+def test_lint_only_selected_s_codes_stay_lint_with_bandit():
+    settings = Settings(lintSelect=["E", "F", "W", "S101"])
+    result = engine.analyze("assert x\n", settings)
+    s101 = next(f for f in result.findings if f.code == "S101")
+    assert s101.category == "linting"
+    assert result.metrics.security_counts == {"HIGH": 0, "MEDIUM": 0, "LOW": 1}  # B101
+
+
+def test_batch_equals_single_files():
+    items = [("a.py", "import subprocess\nsubprocess.call(x, shell=True)\n"), ("b.py", "x = 1\n")]
+    batch = engine.analyze_batch(items, RUFF)
+    for (name, text), result in zip(items, batch, strict=True):
+        single = engine.analyze(text, RUFF, filename=name)
+        assert [f.to_dict() for f in result.findings] == [f.to_dict() for f in single.findings]
+        assert result.metrics.security_counts == single.metrics.security_counts
