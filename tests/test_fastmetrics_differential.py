@@ -2,10 +2,20 @@
 
 radon runs in worker processes (this file run as a script), each file under a
 5 s CPU-time limit so that radon's quadratic raw analysis (rubik/radon#223)
-cannot stall the run; a file radon does not finish is reported, not compared.
+cannot stall the run; where radon does not finish, what it gave is compared.
 `make test` compares a sample of ~20 files; `make test-differential` compares
 every file of the standard library, its test folders included (third-party
 site-packages excluded).
+
+Last full run (Python 3.11.7, 1790 files): 1775 equal in everything; 9 not
+readable as Python 3.11 (6 syntax errors on purpose, 3 bad encodings on
+purpose); 6 where radon's MI did not finish, blocks and Halstead equal there:
+- over 5 s (radon's quadratic raw analysis): _sysconfigdata__linux_x86_64-linux-gnu.py,
+  pickletools.py, html/entities.py, pydoc_data/topics.py, test/re_tests.py;
+- radon's raw analysis raises SyntaxError: test/test_unicode_identifiers.py (a
+  variation selector in a name: Python accepts it, tokenize's \\w does not);
+  tests/unit/test_fastmetrics.py::test_an_identifier_tokenize_does_not_know pins
+  what we count there.
 """
 
 from __future__ import annotations
@@ -227,8 +237,10 @@ def differential(paths: list[Path], workers: int = 1) -> Counter:
 
 
 def test_a_sample_of_the_standard_library():
-    paths = [STDLIB / name for name in SAMPLE]
-    assert differential(paths) == Counter(equal=len(SAMPLE))
+    # lib2to3 is gone from Python 3.13: compare the sample files this Python has.
+    paths = [STDLIB / name for name in SAMPLE if (STDLIB / name).exists()]
+    assert len(paths) >= 15
+    assert differential(paths) == Counter(equal=len(paths))
 
 
 @pytest.mark.differential

@@ -380,9 +380,9 @@ def raw_metrics(text: str) -> tuple[Raw, str | None]:
     state, and one pass over all stripped lines joined finds the same groups
     with the same tokens. A regular-expression scan finds the groups and what
     radon counts in them; a group it cannot count alone (a `;`, a backslash
-    continuation) is tokenized alone, and a text it cannot scan (an error
-    token) is tokenized whole. Returns the counts and, when radon would raise
-    SyntaxError, why.
+    continuation, from Python 3.12 an f-string) is tokenized alone, and a text
+    it cannot scan (an error token) is tokenized whole. Returns the counts
+    and, when radon would raise SyntaxError, why.
     """
     lines = [line.strip() for line in text.splitlines()]
     stream = "\n".join(lines)
@@ -596,7 +596,7 @@ class _RawCounter:
 
 
 def _logical(tokens: list[tokenize.TokenInfo]) -> int:
-    """radon.raw._logical: logical lines in a group, split on `;`, ENDMARKER last."""
+    """radon.raw._logical: a group's logical lines (its tokens without the ENDMARKER)."""
     total = 0
     part: list[tuple[int, str]] = []
     for token in tokens:
