@@ -511,7 +511,7 @@ def _raw_by_tokenize(lines: list[str], stream: str) -> tuple[Raw, str | None]:
                 note = f"radon: line {token.start[0]} does not tokenize (error token)"
             tokens.append(token)
     except tokenize.TokenError as exc:
-        note = f"radon: {exc.args[0]} at the end"
+        note = f"radon: tokenize fails: {exc.args[0]}"
     counts.rest(tokens)
     return counts.raw(), note
 
