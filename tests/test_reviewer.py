@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import os
 import signal
 import time
@@ -250,3 +252,28 @@ def test_rescored_when_scoring_settings_or_project_change(
     reviewer.invalidate_project(root)
     again = reviewer.review_files_sync([target], lenient, root)[0]
     assert again.from_cache and again.scores["test_coverage"] == 5.0
+
+
+def test_results_survive_the_cache_field_for_field() -> None:
+    # to_dict and from_dict are spelt out for speed: every field of the dataclasses
+    # must still make the round trip (a new field that they forget fails here).
+    from tapps_lsp.review import engine
+    from tapps_lsp.review.model import FileResult
+
+    text = "import os\nimport subprocess\n\n\n" + module_text(7, functions=3)
+    text += "\n\ndef run(cmd):\n    return subprocess.call(cmd, shell=True)\n"
+    result = engine.analyze(text, SETTINGS, filename="m.py")
+    assert any(f.fix for f in result.findings) and any(f.data for f in result.findings)
+    assert result.metrics.blocks
+    data = result.to_dict()
+    for finding, written in zip(result.findings, data["findings"], strict=True):
+        expected = dataclasses.asdict(finding)
+        expected["tags"] = list(finding.tags)
+        if finding.fix is not None:
+            expected["fix"]["edits"] = list(expected["fix"]["edits"])
+        assert written == expected
+    assert data["metrics"] == dataclasses.asdict(result.metrics)
+    back = FileResult.from_dict(json.loads(json.dumps(data)))
+    assert back == result
+    assert {hash(b) for b in back.metrics.blocks} == {hash(b) for b in result.metrics.blocks}
+    assert back.to_dict() == data

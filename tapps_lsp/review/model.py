@@ -14,8 +14,10 @@ Two layers:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 # Schema version of FileResult.to_dict(); part of the cache fingerprint.
 SCHEMA_VERSION = 1
@@ -56,15 +58,49 @@ class Finding:
     data: dict[str, Any] = field(default_factory=dict)  # e.g. {"cwe": 78, "confidence": "HIGH"}
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["tags"] = list(self.tags)
-        if self.fix is not None:
-            d["fix"]["edits"] = [asdict(e) for e in self.fix.edits]
-        return d
+        # Spelt out: dataclasses.asdict recurses and deep-copies every value, 5x slower,
+        # and a scan or a report converts every finding of every file. Values of `data`
+        # are scalars, so a shallow copy is a full one.
+        fix = self.fix
+        return {
+            "source": self.source,
+            "code": self.code,
+            "message": self.message,
+            "severity": self.severity,
+            "category": self.category,
+            "line": self.line,
+            "col": self.col,
+            "end_line": self.end_line,
+            "end_col": self.end_col,
+            "url": self.url,
+            "tags": list(self.tags),
+            "fix": None
+            if fix is None
+            else {
+                "message": fix.message,
+                "edits": [
+                    {
+                        "line": e.line,
+                        "col": e.col,
+                        "end_line": e.end_line,
+                        "end_col": e.end_col,
+                        "text": e.text,
+                    }
+                    for e in fix.edits
+                ],
+                "safe": fix.safe,
+            },
+            "data": dict(self.data),
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Finding:
         fix = d.get("fix")
+        if fix is None and d.keys() == _FINDING_FIELDS:
+            values = dict(d)
+            values["tags"] = tuple(d["tags"])
+            values["data"] = dict(d["data"])
+            return _built(cls, values)
         return cls(
             source=d["source"],
             code=d["code"],
@@ -120,14 +156,58 @@ class Metrics:
     syntax_error: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Spelt out for speed, as Finding.to_dict.
+        return {
+            "blocks": [
+                {
+                    "name": b.name,
+                    "kind": b.kind,
+                    "line": b.line,
+                    "col": b.col,
+                    "end_line": b.end_line,
+                    "complexity": b.complexity,
+                    "rank": b.rank,
+                }
+                for b in self.blocks
+            ],
+            "max_complexity": self.max_complexity,
+            "mi": self.mi,
+            "loc": self.loc,
+            "sloc": self.sloc,
+            "security_counts": dict(self.security_counts),
+            "lint_counts": dict(self.lint_counts),
+            "type_errors": self.type_errors,
+            "perf_penalties": dict(self.perf_penalties),
+            "perf_bonuses": dict(self.perf_bonuses),
+            "syntax_error": self.syntax_error,
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Metrics:
         # Copy the inner dicts: `d` may be the memory tier's shared entry.
         d = {k: dict(v) if isinstance(v, dict) else v for k, v in d.items()}
-        d["blocks"] = [Block(**b) for b in d.get("blocks", [])]
+        d["blocks"] = [
+            _built(Block, b) if b.keys() == _BLOCK_FIELDS else Block(**b)
+            for b in d.get("blocks", [])
+        ]
         return cls(**d)
+
+
+def _built(cls: type[T], values: dict[str, Any]) -> T:
+    """An instance of a frozen dataclass from a dict of all its fields, without `__init__`.
+
+    A cache hit rebuilds every block and finding of a file (a few hundred for a large
+    module), and a frozen dataclass's `__init__` sets each field through
+    `object.__setattr__`: four times slower. Only for dicts that `to_dict` wrote, whose
+    keys the caller has checked; the values are copied, not shared.
+    """
+    built = object.__new__(cls)
+    built.__dict__.update(values)
+    return built
+
+
+_BLOCK_FIELDS = {f.name for f in fields(Block)}
+_FINDING_FIELDS = {f.name for f in fields(Finding)}
 
 
 @dataclass
