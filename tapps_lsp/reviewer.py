@@ -185,6 +185,10 @@ def _analyze_chunk(paths: list[str], settings: Settings) -> list[_Analysed]:
 
 # ---- the reviewer ------------------------------------------------------------------------
 
+# A file as the stat index knows it: path, the error of its stat, its content hash
+# ("" when the index does not know it) and its cached result.
+_Known = tuple[str, OSError | None, str, dict[str, Any] | None]
+
 # Scored reviews remembered per path (least recently used dropped first).
 _SCORED_ENTRIES = 20_000
 
@@ -364,31 +368,64 @@ class Reviewer:
     async def _from_stat_index(
         self, scan: _Scan, names: list[str], cancel: asyncio.Event | None
     ) -> list[str]:
-        """Serve files whose (size, mtime) the index knows; returns the others."""
-        index = self.cache.stat_index
-        unknown = []
-        for start in range(0, len(names), _SLICE):
-            if _is_set(cancel):
-                break
-            for name in names[start : start + _SLICE]:
-                try:
-                    st = os.stat(name)
-                except FileNotFoundError:
-                    self._deleted(scan, name)
-                    continue
-                except OSError as exc:
-                    self._unreadable(scan, name, exc.strerror or str(exc))
-                    continue
-                digest = index.lookup(name, st.st_size, st.st_mtime_ns)
-                review = None
-                if digest is not None:
-                    review = self._cached(digest, scan.fingerprint, name, scan.settings, scan.root)
-                if review is None:
-                    unknown.append(name)
-                else:
-                    self._deliver(scan, review)
-            await asyncio.sleep(0)
+        """Serve files whose (size, mtime) the index knows; returns the others.
+
+        The disk reads (stat, the index's and the results' SQLite rows, JSON
+        decoding) of a slice happen in a thread while the event loop scores,
+        converts and publishes the slice before: after a restart they are half
+        of a warm scan, and SQLite waits without the GIL.
+        """
+        slices = [names[start : start + _SLICE] for start in range(0, len(names), _SLICE)]
+        unknown: list[str] = []
+        ahead: asyncio.Future[list[_Known]] | None = None
+        try:
+            for number, names_of_slice in enumerate(slices):
+                if _is_set(cancel):
+                    break
+                if ahead is None:
+                    ahead = asyncio.ensure_future(
+                        asyncio.to_thread(self._prefetch, names_of_slice, scan.fingerprint)
+                    )
+                known = await ahead
+                ahead = None
+                if number + 1 < len(slices):
+                    ahead = asyncio.ensure_future(
+                        asyncio.to_thread(self._prefetch, slices[number + 1], scan.fingerprint)
+                    )
+                for name, error, digest, data in known:
+                    if error is not None:
+                        if isinstance(error, FileNotFoundError):
+                            self._deleted(scan, name)
+                        else:
+                            self._unreadable(scan, name, error.strerror or str(error))
+                        continue
+                    review = self._reviewed(
+                        data, digest, scan.fingerprint, name, scan.settings, scan.root
+                    )
+                    if review is None:
+                        unknown.append(name)
+                    else:
+                        self._deliver(scan, review)
+                await asyncio.sleep(0)
+        finally:
+            if ahead is not None:
+                ahead.cancel()
         return unknown
+
+    def _prefetch(self, names: list[str], fp: str) -> list[_Known]:
+        """Thread: stat each file, look its hash up in the index, and its result in the cache."""
+        index = self.cache.stat_index
+        out: list[_Known] = []
+        for name in names:
+            try:
+                st = os.stat(name)
+            except OSError as exc:
+                out.append((name, exc, "", None))
+                continue
+            digest = index.lookup(name, st.st_size, st.st_mtime_ns)
+            data = None if digest is None else self.cache.get(make_key(digest, fp))
+            out.append((name, None, digest or "", data))
+        return out
 
     async def _from_hashes(
         self, scan: _Scan, names: list[str], cancel: asyncio.Event | None
@@ -591,6 +628,18 @@ class Reviewer:
         self, digest: str, fp: str, path: str, settings: Settings, root: Path | None
     ) -> Review | None:
         data = self.cache.get(make_key(digest, fp))
+        return self._reviewed(data, digest, fp, path, settings, root)
+
+    def _reviewed(
+        self,
+        data: dict[str, Any] | None,
+        digest: str,
+        fp: str,
+        path: str,
+        settings: Settings,
+        root: Path | None,
+    ) -> Review | None:
+        """The review of a cached result (`data`, as the cache returned it)."""
         if data is None:
             return None
         project = self.project(root)

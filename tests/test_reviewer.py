@@ -114,6 +114,34 @@ def test_warm_scan_does_not_read_unchanged_files(tmp_path: Path, cache_dir: Path
     second.cache.close()
 
 
+async def test_warm_scan_serves_many_slices_in_order(tmp_path: Path, cache_dir: Path) -> None:
+    # More files than one slice of stat-index lookups (done in a thread, a slice ahead).
+    root = tmp_path / "ws"
+    paths = [write(root / f"m{i:03}.py", f"value_{i} = {i}\n", PAST_NS) for i in range(75)]
+    first = fresh(cache_dir)
+    await first.review_files(paths, SETTINGS, root)
+    first.shutdown()
+    first.cache.close()
+    paths[10].unlink()
+    gone_dir = write(root / "plain.py", "x = 1\n", PAST_NS) / "inner.py"  # stat: ENOTDIR
+    second = fresh(cache_dir)
+    deleted: list[str] = []
+    try:
+        reviews = await second.review_files(
+            [*paths, gone_dir], SETTINGS, root, on_deleted=deleted.append
+        )
+    finally:
+        second.shutdown()
+        second.cache.close()
+    assert deleted == [str(paths[10])]
+    assert [r.path for r in reviews] == [str(p) for p in paths if p != paths[10]] + [str(gone_dir)]
+    assert all(r.from_cache for r in reviews[:-1])
+    assert reviews[-1].result.skipped is not None
+    assert reviews[-1].result.skipped.startswith(UNREADABLE)
+    stats = second.cache.stats()
+    assert stats["hits"] == 74 and stats["misses"] == 0
+
+
 def test_recently_modified_files_are_always_read(tmp_path: Path, reviewer: Reviewer) -> None:
     target = write(tmp_path / "ws" / "mod.py", "x = 1\n")
     reviewer.review_files_sync([target], SETTINGS, tmp_path / "ws")
