@@ -102,7 +102,7 @@ class Settings:
         ),
     )
     securityEngine: str = field(
-        default="bandit",
+        default="ruff",
         metadata=_doc(
             'Security analyzer: "bandit" (exact, in-process) or "ruff" (flake8-bandit '
             "rules in the lint run, scored with bandit's severities; see docs/scoring.md).",

@@ -41,7 +41,7 @@ def test_issues_equal_bandits_command_line():
             for r in report["results"]
             if Path(r["filename"]) == path
         )
-        result = engine.analyze(text, Settings(), filename=path.name)
+        result = engine.analyze(text, Settings(securityEngine="bandit"), filename=path.name)
         ours = sorted(
             (
                 f.code,

@@ -159,7 +159,9 @@ def _analyze(
         if isinstance(perf, performance.Performance):
             result.findings += perf.findings
             metrics.perf_penalties, metrics.perf_bonuses = perf.penalties, perf.bonuses
-        if settings.securityEngine == "bandit":
+        # With the ruff engine, bandit stands in when ruff could not run, so a
+        # broken ruff never reads as a clean security score.
+        if settings.securityEngine == "bandit" or lint is None:
             security = _timed(
                 result,
                 "bandit",

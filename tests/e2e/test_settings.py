@@ -85,7 +85,7 @@ async def test_two_folders_have_their_own_settings(
     assert "TAPPS-GATE" not in in_lenient and "TAPPS-CC" not in in_lenient
     # .tapps-agents/config.yaml asks for an overall of 100; the editor sets complexity 1.
     assert "TAPPS-GATE" in in_strict and "TAPPS-CC" in in_strict
-    assert "B602" in in_lenient & in_strict
+    assert "S602" in in_lenient & in_strict  # the default security engine
 
 
 async def test_a_bad_value_is_reported_once_with_its_default(multi: Session) -> None:

@@ -96,8 +96,8 @@ h.run(function()
   local mark, refreshes_before = #traffic, refreshes
   vim.cmd('silent write')
   h.wait(30000, function()
-    return has(buf, 'B602') and not has(buf, 'F401')
-  end, 'B602 and no F401 after the save', function()
+    return has(buf, 'S602') and not has(buf, 'F401')
+  end, 'S602 and no F401 after the save', function()
     return { codes = h.codes(buf), traffic = vim.list_slice(traffic, mark + 1) }
   end)
   h.emit('saved', snapshot(buf, {

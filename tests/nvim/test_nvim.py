@@ -62,7 +62,7 @@ def _module(index: int) -> str:
 
 
 def make_project(root: Path, generated: int = 0) -> Path:
-    """A workspace: app.py (F401), other.py (B602, never opened) and `generated` more modules."""
+    """A workspace: app.py (F401), other.py (S602, never opened) and `generated` more modules."""
     root.mkdir(parents=True)
     (root / "pyproject.toml").write_text('[project]\nname = "sample"\nversion = "0"\n')
     (root / "app.py").write_text(APP_WITH_UNUSED_IMPORT)
@@ -144,7 +144,7 @@ def test_diagnostics_on_open_save_and_quick_fix(tmp_path: Path) -> None:
     assert run.step("status")["text"].endswith("/100 pass")
 
     saved = run.step("saved")
-    assert "B602" in saved["codes"] and "F401" not in saved["codes"]
+    assert "S602" in saved["codes"] and "F401" not in saved["codes"]
     assert saved["duplicates"] == [] and saved["namespaces"] == 1
     # The save, not an edit, brought them: the server asked for a refresh after didSave
     # and the plugin pulled again.
@@ -158,13 +158,13 @@ def test_diagnostics_on_open_save_and_quick_fix(tmp_path: Path) -> None:
 
     fixed = run.step("fixed")
     assert "import os" not in fixed["lines"]
-    assert "F401" not in fixed["codes"] and "B602" in fixed["codes"]
+    assert "F401" not in fixed["codes"] and "S602" in fixed["codes"]
     assert fixed["duplicates"] == [] and fixed["namespaces"] == 1
     assert "TAPPS-GATE" in fixed["codes"]
 
     reconfigured = run.step("reconfigured")
     assert reconfigured["settings"]["tapps"]["qualityThreshold"] == 0
-    assert "TAPPS-GATE" not in reconfigured["codes"] and "B602" in reconfigured["codes"]
+    assert "TAPPS-GATE" not in reconfigured["codes"] and "S602" in reconfigured["codes"]
 
 
 def test_review_all_report_and_cache_stats(tmp_path: Path) -> None:
@@ -190,7 +190,7 @@ def test_review_all_report_and_cache_stats(tmp_path: Path) -> None:
     assert any(running.fullmatch(line) for line in scan["lines"]), scan["lines"]
     assert scan["lines"][-1] == "" and scan["idle_line"] == ""
     assert scan["other_loaded"] is False
-    assert "B602" in scan["other"]["codes"]
+    assert "S602" in scan["other"]["codes"]
     assert scan["other"]["duplicates"] == [] and scan["app"]["duplicates"] == []
     assert "F401" in scan["app"]["codes"]
 
@@ -207,7 +207,7 @@ def test_review_all_report_and_cache_stats(tmp_path: Path) -> None:
 
     reopened = run.step("reopened")
     assert reopened["bufnr_same"]
-    assert "B602" in reopened["codes"] and reopened["duplicates"] == []
+    assert "S602" in reopened["codes"] and reopened["duplicates"] == []
 
 
 def test_cancel_mid_scan(tmp_path: Path) -> None:

@@ -72,8 +72,8 @@ h.run(function()
   end)
   local scan_ms = (vim.uv.hrtime() - started) / 1e6
   h.wait(15000, function()
-    return vim.list_contains(h.codes(other), 'B602')
-  end, 'B602 in other.py (never opened)', function()
+    return vim.list_contains(h.codes(other), 'S602')
+  end, 'S602 in other.py (never opened)', function()
     return h.codes(other)
   end)
   h.emit('scan', {

@@ -82,7 +82,7 @@ def test_a_crashing_in_process_analyzer_is_one_message_and_the_others_run(
 ) -> None:
     name = "scan" if target is bandit_security else "complexity"
     monkeypatch.setattr(target, name, _raise(exc))
-    result = engine.analyze(SOURCE, merge({})[0], filename="app.py")
+    result = engine.analyze(SOURCE, merge({"securityEngine": "bandit"})[0], filename="app.py")
     assert list(result.analyzer_errors) == [tool]
     assert result.analyzer_errors[tool].startswith(f"{tool} crashed: {type(exc).__name__}")
     assert "F401" in codes(result.findings)

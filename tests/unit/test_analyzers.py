@@ -15,7 +15,8 @@ from tapps_lsp.review import engine
 from tapps_lsp.review.analyzers import radon_metrics, ruff
 from tapps_lsp.review.model import FileResult, Finding
 
-SETTINGS = Settings()
+# Bandit itself: these tests pin its findings (the ruff engine: test_ruff_security.py).
+SETTINGS = Settings(securityEngine="bandit")
 
 
 def review(source: str, settings: Settings = SETTINGS, filename: str = "mod.py") -> FileResult:
@@ -282,7 +283,7 @@ def test_a_hanging_in_process_analyzer_is_stopped(monkeypatch):
 
     monkeypatch.setattr(radon_metrics, "maintainability", spin)
     handler = signal.getsignal(signal.SIGALRM)
-    settings, _ = merge({"toolTimeout": 0.3})
+    settings, _ = merge({"toolTimeout": 0.3, "securityEngine": "bandit"})
     result = review("import subprocess\nsubprocess.call('x', shell=True)\n", settings)
     assert result.analyzer_errors == {"radon": "radon timed out after 0.3 s"}
     assert result.metrics.mi is None

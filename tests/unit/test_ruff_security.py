@@ -128,6 +128,19 @@ def test_nosec_is_honoured():
     assert [f.code for f in result.findings if f.category == "security"] == ["S403"]
 
 
+def test_noqa_is_honoured_for_every_s_code():
+    source = "import pickle  # noqa: S403\nimport os\nos.system(x)  # noqa: S605\n"
+    assert [f for f in review(source).findings if f.category == "security"] == []
+
+
+def test_a_broken_ruff_leaves_security_to_bandit(monkeypatch):
+    monkeypatch.setattr(ruff, "binary", lambda: "/nonexistent/ruff")
+    result = review("import subprocess\nsubprocess.call(x, shell=True)\n")
+    assert list(result.analyzer_errors) == ["ruff"]
+    assert result.metrics.security_counts == {"HIGH": 1, "MEDIUM": 0, "LOW": 1}
+    assert {f.code for f in result.findings if f.category == "security"} == {"B404", "B602"}
+
+
 def test_imports_as_bandit_matches_them():
     result = review("from xml.dom import minidom\nimport os, ftplib\nimport pickletools\n")
     security = [f for f in result.findings if f.category == "security"]
@@ -144,7 +157,7 @@ def test_a_file_with_a_syntax_error_has_no_security_findings():
 
 
 def test_lint_only_selected_s_codes_stay_lint_with_bandit():
-    settings = Settings(lintSelect=["E", "F", "W", "S101"])
+    settings = Settings(lintSelect=["E", "F", "W", "S101"], securityEngine="bandit")
     result = engine.analyze("assert x\n", settings)
     s101 = next(f for f in result.findings if f.code == "S101")
     assert s101.category == "linting"

@@ -1,8 +1,9 @@
 """Security from ruff's flake8-bandit rules (`S` codes), scored as bandit would score them.
 
-With `securityEngine = "ruff"` the `S` rules run in the same ruff process as
-lint, so security costs almost nothing; bandit in-process is about half of an
-uncached review. Each `S` code is the port of the bandit test with the same
+With `securityEngine = "ruff"` (the default) the `S` rules run in the same
+ruff process as lint, so security costs almost nothing; bandit in-process is
+about half of an uncached review. When ruff cannot run, the engine falls back
+to bandit for that file. Each `S` code is the port of the bandit test with the same
 number (S602 is B602), and gets that test's severity and confidence from
 `TABLE`, so the security score keeps bandit's formula. tests/unit/
 test_ruff_security.py keeps `TABLE` in step with the installed bandit and ruff.
@@ -142,6 +143,7 @@ _SEEMS_SAFE = "seems safe"
 _MASK = re.compile(r"mask (0o[0-7]+)")
 # Bandit reports these at the call's `shell=` argument, ruff at the call.
 _AT_SHELL = frozenset({"S602", "S603", "S604"})
+_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.I)
 _NOSEC = re.compile(r"#\s*nosec:?\s*(?P<tests>[^#]+)?")
 _NOSEC_IDS = re.compile(r"B\d+", re.IGNORECASE)
 
@@ -157,6 +159,12 @@ def _by_message(code: str, message: str, severity: str) -> str:
         if mask:
             return "HIGH"
     return severity
+
+
+def _noqa(line: str, code: str) -> bool:
+    """A ruff `# noqa` comment that covers `code` (ruff applies it to its own S rules)."""
+    found = _NOQA.search(line) if "noqa" in line else None
+    return found is not None and (not found.group("codes") or code in found.group("codes"))
 
 
 def _nosec(line: str, test_id: str) -> bool:
@@ -201,6 +209,8 @@ def imports(tree: ast.Module, lines: list[str]) -> list[Finding]:
         if match is None:
             continue
         code, name = match
+        if _noqa(lines[node.lineno - 1] if node.lineno <= len(lines) else "", code):
+            continue
         line = node.lineno - 1
         end_line = (node.end_lineno or node.lineno) - 1
         text = lines[line] if line < len(lines) else ""
