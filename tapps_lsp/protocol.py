@@ -95,6 +95,23 @@ class TappsProtocol(LanguageServerProtocol):
             result.capabilities.diagnostic_provider = None
         return result
 
+    @lsp_method(types.SHUTDOWN)
+    def lsp_shutdown(self, *args: Any) -> Generator[Any, Any, None]:
+        """pygls's shutdown, cancelling the pending requests from a copy of their table.
+
+        pygls iterates over `_request_futures` itself; a request run as a generator
+        (executeCommand: tapps.reviewFile) has a concurrent Future whose done callback
+        runs inside `cancel()` and removes it from that table, so the iteration
+        failed with "dictionary changed size" and shutdown got -32603.
+        """
+        if (user_handler := self.fm.features.get(types.SHUTDOWN)) is not None:
+            yield user_handler, args, None
+        current_id = self.msg_id
+        for msg_id, future in list(self._request_futures.items()):
+            if msg_id != current_id and not future.done():
+                future.cancel()
+        self._shutdown = True
+
     def structure_message(self, data: dict[str, Any]) -> Any:
         try:
             return super().structure_message(data)

@@ -10,6 +10,7 @@ thin and call the methods here.
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import json
 import logging
@@ -148,6 +149,12 @@ class TappsLanguageServer(LanguageServer):
         self.docs: dict[str, DocState] = {}
         self._cache: ResultCache | None = None
         self._reviewer: Reviewer | None = None
+        # The reviewer and cache are built by the warm-up thread or, if needed first, on the
+        # loop; the cache has its own lock so that cacheStats need not wait for the worker.
+        self._build_lock = threading.RLock()
+        self._cache_lock = threading.Lock()
+        self._warm_up: asyncio.Future[None] | None = None
+        self._closed = False
         self._shown: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -221,12 +228,16 @@ class TappsLanguageServer(LanguageServer):
 
     def _close(self) -> None:
         logging.getLogger("tapps_lsp").removeHandler(self.log_handler)
-        if self._reviewer is not None:
-            self._reviewer.shutdown()
-            self._reviewer = None
-        if self._cache is not None:
-            self._cache.close()
-            self._cache = None
+        # Under the lock: a warm-up still running must not start a worker after this.
+        with self._build_lock:
+            self._closed = True
+            if self._reviewer is not None:
+                self._reviewer.shutdown()
+                self._reviewer = None
+        with self._cache_lock:
+            if self._cache is not None:
+                self._cache.close()
+                self._cache = None
 
     # ---- initialisation ---------------------------------------------------------
 
@@ -344,29 +355,70 @@ class TappsLanguageServer(LanguageServer):
             return
         self._shown.add(message)
         log.warning(message)
-        self.window_show_message(
-            types.ShowMessageParams(type=types.MessageType.Warning, message=f"tapps-lsp: {message}")
+        # Also called from the warm-up thread (the cache reports a broken directory).
+        params = types.ShowMessageParams(
+            type=types.MessageType.Warning, message=f"tapps-lsp: {message}"
         )
+        self.send_threadsafe(lambda: self.window_show_message(params))
 
     # ---- cache and reviewer -----------------------------------------------------
 
     @property
     def cache(self) -> ResultCache:
         if self._cache is None:
-            from tapps_lsp.cache import ResultCache
+            with self._cache_lock:
+                if self._cache is None:
+                    from tapps_lsp.cache import ResultCache
 
-            self._cache = ResultCache(warn=self.warn_once)
+                    self._cache = ResultCache(warn=self.warn_once)
         return self._cache
 
     @property
     def reviewer(self) -> Reviewer:
-        """Built on first use: initialize must not wait for the cache or worker processes."""
-        if self._reviewer is None:
-            from tapps_lsp.reviewer import Reviewer
+        """Built on first use: initialize must not wait for the cache or worker processes.
 
-            jobs = self.loose.settings.jobs if self.loose.settings else 0
-            self._reviewer = Reviewer(self.cache, jobs=jobs, log=self._reviewer_log)
+        Async paths use `ready_reviewer()`, which waits for the warm-up thread
+        instead of blocking the loop on the lock while that thread builds it.
+        """
+        if self._reviewer is None:
+            with self._build_lock:
+                if self._reviewer is None:
+                    from tapps_lsp.reviewer import Reviewer
+
+                    jobs = self.loose.settings.jobs if self.loose.settings else 0
+                    self._reviewer = Reviewer(self.cache, jobs=jobs, log=self._reviewer_log)
         return self._reviewer
+
+    def start_warm_up(self) -> None:
+        """Build the reviewer and start its worker process in a thread.
+
+        Importing the engine, opening the cache and starting the forkserver
+        take 0.3-1 s; on the event loop they held up every request of the
+        session's first second. A review asked for meanwhile waits for the
+        warm-up in `ready_reviewer()`.
+        """
+        if self._warm_up is None:
+            self._warm_up = self.spawn(self._warm())
+
+    async def _warm(self) -> None:
+        await asyncio.to_thread(self._warm_in_thread)
+        # What start-up imported lives as long as the process: out of the collector's
+        # sight, a full collection no longer walks it in the middle of a save.
+        gc.freeze()
+
+    def _warm_in_thread(self) -> None:
+        with self._build_lock:
+            if not self._closed:
+                self.reviewer.warm()
+
+    async def ready_reviewer(self) -> Reviewer:
+        """The reviewer, once the warm-up thread (if started) is done with it.
+
+        Its worker pool is created lazily: never from two threads at once.
+        """
+        if self._warm_up is not None and not self._warm_up.done():
+            await asyncio.wait([self._warm_up])
+        return self.reviewer
 
     def _reviewer_log(self, level: str, message: str) -> None:
         log.log(LOG_LEVELS.get(level, logging.INFO), message)
@@ -416,8 +468,9 @@ class TappsLanguageServer(LanguageServer):
         self._cancel_pending(state)
         folder = self.folder_for(uri)
         text, version = doc.source, doc.version
-        if folder.settings is not None:
-            review = self.reviewer.lookup(text, self.doc_path(uri), folder.settings, folder.root)
+        # Until the warm-up thread has built the reviewer, reviews take the async path.
+        if folder.settings is not None and self._reviewer is not None:
+            review = self._reviewer.lookup(text, self.doc_path(uri), folder.settings, folder.root)
             if review is not None:
                 self.deliver(state, review, text, version, folder, refresh=refresh)
                 return
@@ -430,9 +483,9 @@ class TappsLanguageServer(LanguageServer):
         doc = self.workspace.text_documents.get(uri)
         state = self.docs.get(uri)
         folder = self.folder_for(uri)
-        if doc is None or state is None or folder.settings is None:
+        if doc is None or state is None or folder.settings is None or self._reviewer is None:
             return False
-        review = self.reviewer.lookup(doc.source, self.doc_path(uri), folder.settings, folder.root)
+        review = self._reviewer.lookup(doc.source, self.doc_path(uri), folder.settings, folder.root)
         if review is None:
             return False
         state.generation += 1
@@ -472,9 +525,10 @@ class TappsLanguageServer(LanguageServer):
         refresh: bool,
     ) -> None:
         settings = await self.settings_of(folder)
+        reviewer = await self.ready_reviewer()
         started = time.perf_counter()
         try:
-            review = await self.reviewer.review_text(
+            review = await reviewer.review_text(
                 text, self.doc_path(state.uri), settings, folder.root
             )
         except Exception as exc:  # the document keeps its last result; the next save retries

@@ -31,7 +31,8 @@ async def review_file(ls: TappsLanguageServer, uri: str) -> dict[str, Any]:
         except OSError as exc:
             raise JsonRpcInvalidParams(f"cannot read {uri}: {exc.strerror}") from exc
     settings = await ls.settings_of(folder)
-    review = await ls.reviewer.review_text(text, ls.doc_path(uri), settings, folder.root)
+    reviewer = await ls.ready_reviewer()
+    review = await reviewer.review_text(text, ls.doc_path(uri), settings, folder.root)
     return review.to_dict()
 
 

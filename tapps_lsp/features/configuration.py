@@ -69,8 +69,8 @@ def register(server: TappsLanguageServer) -> None:
         await load_settings(ls, ls.all_folders())
         for hook in ls.initialized_hooks:
             await hook()
-        # Start the review worker now rather than on the first save.
-        ls.reviewer.warm()
+        # Start the review worker now rather than on the first save, off the event loop.
+        ls.start_warm_up()
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(

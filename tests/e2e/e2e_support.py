@@ -54,6 +54,7 @@ class Recorder:
         self.published: dict[str, list[types.PublishDiagnosticsParams]] = {}
         self.refreshes = 0
         self.messages: list[types.ShowMessageParams] = []
+        self.registrations: list[types.Registration] = []
         self.changed = asyncio.Condition()
 
     async def _notify(self) -> None:
@@ -86,8 +87,14 @@ def make_client() -> LanguageClient:
         recorder.messages.append(params)
         await recorder._notify()
 
+    async def register_capability(params: types.RegistrationParams) -> None:
+        # Unanswered, the server's file watchers fail and it logs a warning per session.
+        recorder.registrations.extend(params.registrations)
+        await recorder._notify()
+
     features = dict(DEFAULT_CLIENT_FEATURES)
     features[types.WINDOW_SHOW_MESSAGE] = show_message
+    features[types.CLIENT_REGISTER_CAPABILITY] = register_capability
     features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = publish
     features[types.WORKSPACE_DIAGNOSTIC_REFRESH] = refresh
     register_lsp_features(client, features)

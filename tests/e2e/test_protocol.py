@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from e2e_support import SERVER_COMMAND, server_env
 pytestmark = pytest.mark.asyncio(loop_scope="function")
 
 TIMEOUT = 30
+POSITION = {"line": 0, "character": 0}
 
 
 class Raw:
@@ -34,6 +37,8 @@ class Raw:
         self.proc = proc
         self.stdin = writer or proc.stdin
         self.stdout = reader or proc.stdout
+        # Every message `first` passed over, in order.
+        self.passed: list[dict[str, Any]] = []
 
     def send_bytes(self, data: bytes) -> None:
         assert self.stdin is not None
@@ -54,19 +59,38 @@ class Raw:
 
     async def response(self, msg_id: Any) -> dict[str, Any]:
         """The response to `msg_id`, skipping notifications and server requests."""
+        return await self.first(lambda m: "method" not in m and m.get("id") == msg_id)
+
+    async def first(self, predicate: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+        """The next message `predicate` accepts; the ones before it are dropped."""
 
         async def wait() -> dict[str, Any]:
             while True:
                 message = await self.receive()
-                if "method" not in message and message.get("id") == msg_id:
+                if predicate(message):
                     return message
+                self.passed.append(message)
 
         return await asyncio.wait_for(wait(), TIMEOUT)
 
-    async def initialize(self) -> None:
-        self.send({"id": "init", "method": "initialize", "params": {"capabilities": {}}})
+    async def initialize(self, params: dict[str, Any] | None = None) -> None:
+        self.send({"id": "init", "method": "initialize", "params": params or {"capabilities": {}}})
         assert "result" in await self.response("init")
         self.send({"method": "initialized", "params": {}})
+
+    async def responses(self, *ids: Any) -> dict[Any, dict[str, Any]]:
+        """The responses to `ids`, in whatever order they come."""
+
+        async def wait() -> dict[Any, dict[str, Any]]:
+            found: dict[Any, dict[str, Any]] = {}
+            while len(found) < len(ids):
+                message = await self.receive()
+                if "method" not in message and message.get("id") in ids:
+                    assert message["id"] not in found, f"two responses to {message['id']}"
+                    found[message["id"]] = message
+            return found
+
+        return await asyncio.wait_for(wait(), TIMEOUT)
 
     async def exit_status(self) -> int:
         return await asyncio.wait_for(self.proc.wait(), TIMEOUT)
@@ -126,6 +150,89 @@ async def test_requests_after_shutdown_get_32600_then_exit_is_clean(raw: Raw) ->
     assert (await raw.response(3))["error"]["code"] == -32600
     raw.send({"method": "exit"})
     assert await raw.exit_status() == 0
+
+
+async def test_shutdown_cancels_pending_requests_and_answers(raw: Raw, tmp_path: Path) -> None:
+    # pygls's shutdown failed with "dictionary changed size during iteration" (-32603)
+    # while a generator-run request (executeCommand) was pending.
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    module = workspace / "module.py"
+    module.write_text("import os\n")
+    await raw.initialize(
+        {
+            "capabilities": {
+                "textDocument": {"diagnostic": {}},
+                "workspace": {"diagnostics": {"refreshSupport": True}},
+            },
+            "workspaceFolders": [{"uri": workspace.as_uri(), "name": "ws"}],
+        }
+    )
+    # Held open until something changes; the review goes to the worker process: both pending.
+    raw.send({"id": "held", "method": "workspace/diagnostic", "params": {"previousResultIds": []}})
+    raw.send(
+        {
+            "id": "review",
+            "method": "workspace/executeCommand",
+            "params": {"command": "tapps.reviewFile", "arguments": [module.as_uri()]},
+        }
+    )
+    raw.send({"id": "shutdown", "method": "shutdown"})
+    answers = await raw.responses("held", "review", "shutdown")
+    assert answers["shutdown"].get("error") is None and answers["shutdown"]["result"] is None
+    assert answers["held"]["error"]["code"] == -32800
+    assert answers["review"]["error"]["code"] == -32800
+    raw.send({"method": "exit"})
+    assert await raw.exit_status() == 0
+
+
+def worker_started(pid: int) -> bool:
+    """Whether the server has a grandchild: the review worker, forked by the forkserver."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as f:
+                    parents[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+    children = {child for child, parent in parents.items() if parent == pid}
+    return any(parent in children for parent in parents.values())
+
+
+async def test_requests_are_answered_while_the_worker_starts(raw: Raw, tmp_path: Path) -> None:
+    # Importing the engine, opening the cache and starting the forkserver and the worker
+    # (`initialized`) used to block the event loop; now a thread does it.
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    module = workspace / "module.py"
+    module.write_text("import os\n")
+    await raw.initialize(
+        {"capabilities": {}, "workspaceFolders": [{"uri": workspace.as_uri(), "name": "ws"}]}
+    )
+    started = time.monotonic()  # `initialized` is sent
+    # A document opened before the warm-up is over is reviewed once it is.
+    assert not worker_started(raw.proc.pid)
+    item = {"uri": module.as_uri(), "languageId": "python", "version": 1, "text": "import os\n"}
+    raw.send({"method": "textDocument/didOpen", "params": {"textDocument": item}})
+    round_trips = []
+    hover = {"textDocument": {"uri": (workspace / "none.py").as_uri()}, "position": POSITION}
+    while not worker_started(raw.proc.pid):
+        assert time.monotonic() - started < TIMEOUT, "the review worker never started"
+        sent = time.monotonic()
+        raw.send({"id": len(round_trips), "method": "textDocument/hover", "params": hover})
+        assert (await raw.response(len(round_trips)))["result"] is None
+        round_trips.append(time.monotonic() - sent)
+    warm_up = time.monotonic() - started
+    # Blocked, one round trip lasted about as long as the whole warm-up.
+    assert round_trips and max(round_trips) < warm_up / 2, (round_trips, warm_up)
+
+    def is_published(message: dict[str, Any]) -> bool:
+        return message.get("method") == "textDocument/publishDiagnostics"
+
+    early = [m for m in raw.passed if is_published(m)]
+    published = early[0] if early else await raw.first(is_published)
+    assert [d["code"] for d in published["params"]["diagnostics"]] == ["F401"]
 
 
 async def test_exit_without_shutdown_exits_1(raw: Raw) -> None:

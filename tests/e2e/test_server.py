@@ -62,6 +62,19 @@ async def test_reviews_are_logged_to_the_client(session: Session) -> None:
     assert any(m.startswith("reviewed ") and "logged.py" in m for m in logged)
 
 
+async def test_dynamic_registration_is_answered_without_a_warning(session: Session) -> None:
+    if not session.variant.startswith("vscode"):
+        pytest.skip("Neovim's capabilities offer no dynamic registration of file watchers")
+    rec = session.recorder
+    await rec.wait_for(lambda: bool(rec.registrations), timeout=10)
+    assert [r.method for r in rec.registrations] == [types.WORKSPACE_DID_CHANGE_WATCHED_FILES]
+    # Two round trips: whatever the server did with the answer has reached us by then.
+    await session.command("tapps.cacheStats")
+    await session.command("tapps.cacheStats")
+    warnings = [m.message for m in session.client.log_messages if m.type <= 2]
+    assert warnings == []
+
+
 async def test_second_pull_is_unchanged(session: Session) -> None:
     if not session.pull:
         pytest.skip("pull clients only")
