@@ -19,7 +19,6 @@ from lsprotocol import types
 
 from tapps_lsp import convert
 from tapps_lsp.config import Settings
-from tapps_lsp.review.analyzers import ToolError, ruff
 from tapps_lsp.review.model import Edit, Finding
 from tapps_lsp.server import DocState, TappsLanguageServer
 
@@ -76,6 +75,9 @@ def suppression(line_text: str, line: int, finding: Finding) -> Edit | None:
 
 def ruff_command(settings: Settings, filename: str) -> list[str]:
     """ruff's fix-all on stdin with the rules and options the review used."""
+    # Imported on first use: the analyzers are not needed to answer `initialize`.
+    from tapps_lsp.review.analyzers import ruff
+
     args = [ruff.binary(), "check", "--fix-only", "--isolated", "--no-cache", "--quiet"]
     if settings.lintSelect:
         args += ["--select", ",".join(settings.lintSelect)]
@@ -87,6 +89,8 @@ def ruff_command(settings: Settings, filename: str) -> list[str]:
 
 async def fix_all_text(text: str, settings: Settings, filename: str) -> str | None:
     """The text with every safe ruff fix applied (ruff iterates to a fixed point)."""
+    from tapps_lsp.review.analyzers import ToolError
+
     try:
         proc = await asyncio.create_subprocess_exec(
             *ruff_command(settings, filename),

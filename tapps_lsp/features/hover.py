@@ -9,7 +9,6 @@ import tempfile
 from lsprotocol import types
 
 from tapps_lsp import convert
-from tapps_lsp.review.analyzers import ToolError, ruff
 from tapps_lsp.server import TappsLanguageServer
 
 
@@ -17,6 +16,9 @@ async def ruff_explanation(ls: TappsLanguageServer, code: str) -> str | None:
     """`ruff rule CODE`'s explanation, asked once per code per session."""
     if code in ls.rule_docs:
         return ls.rule_docs[code]
+    # Imported on first use: the analyzers are not needed to answer `initialize`.
+    from tapps_lsp.review.analyzers import ToolError, ruff
+
     try:
         binary = ruff.binary()
     except ToolError:
