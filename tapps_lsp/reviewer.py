@@ -58,6 +58,9 @@ _RACY_NS = 2_000_000_000
 # against 1.3 ms a file batched, 3 s more on a 200 CPU-second cold scan (1.5 %).
 _CHUNK_FILES = 8
 _CHUNK_BYTES = 8 * 1024
+# Files above this size (0.5 s or more of analysis) go through the workers one at a time
+# while smaller ones remain (32 KiB: 100 stdlib files, 56 % of its bytes).
+_LARGE_BYTES = 32 * 1024
 # How many files the event loop handles before it lets other work run (a warm scan
 # after a restart spends up to 1 ms a file on disk-tier lookups: slices of <= ~30 ms).
 _SLICE = 32
@@ -501,17 +504,22 @@ class Reviewer:
         Pools that keep dying before anything comes back (workers that cannot
         start at all) end the retries: the remaining files are reported.
         """
-        queue = collections.deque(_chunks(misses))
+        # Large files take seconds each: while one is in the workers, the others get
+        # small chunks, so that results (and the progress count) keep coming.
+        large_files = {name for name, size in misses if size > _LARGE_BYTES}
+        chunks = _chunks(misses)
+        large = collections.deque(c for c in chunks if c[0] in large_files)
+        small = collections.deque(c for c in chunks if c[0] not in large_files)
         suspects: collections.deque[str] = collections.deque()
         pending: dict[asyncio.Future[Any], tuple[ProcessPoolExecutor, list[str]]] = {}
-        workers = min(self.jobs, len(queue))
+        workers = min(self.jobs, len(chunks))
         scan.pool = self._start_pool(workers)
         deaths = 0  # pools lost since a chunk last came back
         cancelled = asyncio.ensure_future(cancel.wait()) if cancel is not None else None
         try:
             while not _is_set(cancel):
                 if deaths > _MAX_DEATHS:
-                    left = [*suspects, *(n for c in queue for n in c)]
+                    left = [*suspects, *(n for c in (*large, *small) for n in c)]
                     left += [n for _, chunk in pending.values() for n in chunk]
                     self._log("error", f"worker processes keep stopping; {len(left)} not reviewed")
                     for name in left:
@@ -519,7 +527,12 @@ class Reviewer:
                     return
                 in_flight = sum(1 for pool, _ in pending.values() if pool is scan.pool)
                 # A few chunks ahead keep the workers busy without queueing the whole scan.
-                while queue and in_flight < 2 * workers:
+                while (large or small) and in_flight < 2 * workers:
+                    large_in_flight = any(
+                        pool is scan.pool and chunk[0] in large_files
+                        for pool, chunk in pending.values()
+                    )
+                    queue = large if large and not (large_in_flight and small) else small
                     if self._submit(pending, scan.pool, queue[0], scan.settings):
                         queue.popleft()
                         in_flight += 1

@@ -198,6 +198,22 @@ async def test_unreadable_files_are_reported(tmp_path: Path, reviewer: Reviewer)
         assert [f.category for f in review.findings] == ["file"]
 
 
+async def test_small_files_keep_coming_while_a_large_one_is_analysed(
+    tmp_path: Path, reviewer: Reviewer
+) -> None:
+    root = tmp_path / "ws"
+    large = [write(root / f"large{i}.py", module_text(300 + i, functions=150)) for i in range(2)]
+    assert all(p.stat().st_size > 32 * 1024 for p in large)
+    small = [write(root / f"small{i}.py", f"small_{i} = {i}\n") for i in range(6)]
+    order: list[str] = []
+    await reviewer.review_files(
+        [*large, *small], SETTINGS, root, on_result=lambda r: order.append(Path(r.path).stem)
+    )
+    # One worker takes the large files one after the other; the other, the small ones.
+    assert order[0].startswith("small"), order
+    assert sorted(order) == sorted(p.stem for p in [*large, *small])
+
+
 async def test_cancel_stops_workers_within_a_second(tmp_path: Path, reviewer: Reviewer) -> None:
     root = tmp_path / "ws"
     paths = [write(root / f"m{i:03}.py", module_text(100 + i)) for i in range(60)]
