@@ -233,6 +233,11 @@ async def test_requests_are_answered_while_the_worker_starts(raw: Raw, tmp_path:
     early = [m for m in raw.passed if is_published(m)]
     published = early[0] if early else await raw.first(is_published)
     assert [d["code"] for d in published["params"]["diagnostics"]] == ["F401"]
+    # A clean end: the worker processes stop with the server.
+    raw.send({"id": "shutdown", "method": "shutdown"})
+    await raw.response("shutdown")
+    raw.send({"method": "exit"})
+    assert await raw.exit_status() == 0
 
 
 async def test_exit_without_shutdown_exits_1(raw: Raw) -> None:
