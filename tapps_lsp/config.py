@@ -263,7 +263,19 @@ def merge(
                 problems.append(f"tapps.{key}: {problem}; using the default {_default(key)!r}")
                 continue
             values[key] = value
-    return Settings(**values), problems
+    settings = Settings(**values)
+    notice = weights_notice(settings) if "weights" in values else None
+    return settings, problems + ([notice] if notice else [])
+
+
+def weights_notice(settings: Settings) -> str | None:
+    """The one message to show when the configured weights are not used as given."""
+    total = sum(settings.weights.values())
+    if abs(total - 1.0) < 1e-9:
+        return None
+    if total <= 0:
+        return "tapps.weights are all 0; using the default weights"
+    return f"tapps.weights sum to {total:g}, not 1: each is divided by {total:g}"
 
 
 # Keys that belong to an editor client and are not server settings.

@@ -115,16 +115,6 @@ def weights_for(scores: dict[str, float], settings: Settings) -> dict[str, float
     return {c: w / total for c, w in raw.items()}
 
 
-def weights_notice(settings: Settings) -> str | None:
-    """The one message to show when the configured weights are not used as given."""
-    total = sum(settings.weights.values())
-    if abs(total - 1.0) < 1e-9:
-        return None
-    if total <= 0:
-        return "tapps.weights are all 0; using the default weights"
-    return f"tapps.weights sum to {total:g}, not 1: each is divided by {total:g}"
-
-
 def overall(scores: dict[str, float], weights: dict[str, float]) -> float:
     """Overall = 10 x sum(weight_c x quality_c) over the weighted categories (0-100)."""
     return 10.0 * sum(w * scores[c] for c, w in weights.items())

@@ -70,7 +70,7 @@ def test_nested_keys_are_flattened_and_client_keys_ignored():
 
 def test_weights_fill_missing_categories_with_zero_and_normalise():
     settings, problems = merge({"weights": {"complexity": 1, "security": 3}})
-    assert problems == []
+    assert problems == ["tapps.weights sum to 4, not 1: each is divided by 4"]
     assert settings.weights["maintainability"] == 0.0
     assert settings.normalised_weights()["security"] == pytest.approx(0.75)
     assert sum(settings.normalised_weights().values()) == pytest.approx(1.0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tapps_lsp.config import Settings, merge
+from tapps_lsp.config import Settings, merge, weights_notice
 from tapps_lsp.review import scoring
 from tapps_lsp.review.model import Block, FileResult, Metrics, ProjectInfo
 
@@ -123,7 +123,7 @@ def test_overall_with_default_weights():
 
 def test_weights_are_normalised():
     settings, problems = merge({"weights": {"complexity": 2, "security": 2}})
-    assert problems == []
+    assert problems == ["tapps.weights sum to 4, not 1: each is divided by 4"]
     result = perfect_result(security_counts={"HIGH": 1, "MEDIUM": 0, "LOW": 0})
     review = scoring.score(result, ProjectInfo(), settings, "a.py")
     # (9 + 7) / 2 x 10
@@ -132,13 +132,18 @@ def test_weights_are_normalised():
 
 
 def test_weights_notice():
-    assert scoring.weights_notice(Settings()) is None
-    assert scoring.weights_notice(merge({"weights": {"complexity": 2, "security": 2}})[0]) == (
+    assert weights_notice(Settings()) is None
+    assert weights_notice(merge({"weights": {"complexity": 2, "security": 2}})[0]) == (
         "tapps.weights sum to 4, not 1: each is divided by 4"
     )
-    assert scoring.weights_notice(merge({"weights": {"complexity": 0}})[0]) == (
+    assert weights_notice(merge({"weights": {"complexity": 0}})[0]) == (
         "tapps.weights are all 0; using the default weights"
     )
+    # merge reports it with the other problems, so the server and the CLI tell the user once.
+    assert merge({"weights": {"complexity": 2, "security": 2}})[1] == [
+        "tapps.weights sum to 4, not 1: each is divided by 4"
+    ]
+    assert merge({"weights": {"complexity": 0.5, "security": 0.5}})[1] == []
 
 
 def test_unscored_type_checking_drops_out_of_the_weights():
