@@ -323,7 +323,8 @@ class Reviewer:
         for tool, message in result.analyzer_errors.items():
             # Said once per analysis; a cache hit repeats nothing.
             self._log("warning", f"{path}: {tool} did not run: {message}")
-        self.cache.put(make_key(digest, fp), result.to_dict())
+        if not result.analyzer_errors:
+            self.cache.put(make_key(digest, fp), result.to_dict())
         return self._score(result, path, settings, root, digest=digest, fp=fp)
 
     def _interactive_pool(self) -> ProcessPoolExecutor:
@@ -638,8 +639,9 @@ class Reviewer:
             elif read.status == "large":
                 self._too_large(scan, read)
             elif item.result is not None:
-                stored.append((make_key(item.hash, scan.fingerprint), item.result.to_dict()))
-                recorded.append((read, item.hash))
+                if not item.result.analyzer_errors:
+                    stored.append((make_key(item.hash, scan.fingerprint), item.result.to_dict()))
+                    recorded.append((read, item.hash))
                 review = self._score(
                     item.result,
                     read.path,
