@@ -53,14 +53,14 @@ CRASHED = "File skipped: its analysis stopped the worker process"
 _RACY_NS = 2_000_000_000
 # Scan chunks: at most this many files, and roughly this many bytes, per chunk. A chunk's
 # results come back together, so its analysis time is the step of the progress count:
-# 8 KiB is about 0.1-0.15 s of one worker's time, and a file above it goes alone. ruff
-# then runs once per file for most of the standard library: about 8 ms of CPU a run
-# against 1.3 ms a file batched, 3 s more on a 200 CPU-second cold scan (1.5 %).
+# 64 KiB is about 0.13 s of one worker, so with two the count moves every ~0.1 s. ruff
+# runs once per chunk: about 11 ms of CPU a run on its own against 1.5 ms a file batched,
+# which smaller chunks would add to a cold scan (8 KiB chunks: +20 % on the stdlib).
 _CHUNK_FILES = 8
-_CHUNK_BYTES = 8 * 1024
-# Files above this size (0.5 s or more of analysis) go through the workers one at a time
-# while smaller ones remain (32 KiB: 100 stdlib files, 56 % of its bytes).
-_LARGE_BYTES = 32 * 1024
+_CHUNK_BYTES = 64 * 1024
+# Files above this size take a chunk each and go through the workers one at a time while
+# smaller ones remain (33 stdlib files, 32 % of its bytes).
+_LARGE_BYTES = _CHUNK_BYTES
 # How many files the event loop handles before it lets other work run (a warm scan
 # after a restart spends up to 1 ms a file on disk-tier lookups: slices of <= ~30 ms).
 _SLICE = 32

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tapps_lsp import reviewer as reviewer_module
 from tapps_lsp.cache import ResultCache
 from tapps_lsp.config import Settings
 from tapps_lsp.reviewer import UNREADABLE, Reviewer
@@ -202,8 +203,8 @@ async def test_small_files_keep_coming_while_a_large_one_is_analysed(
     tmp_path: Path, reviewer: Reviewer
 ) -> None:
     root = tmp_path / "ws"
-    large = [write(root / f"large{i}.py", module_text(300 + i, functions=150)) for i in range(2)]
-    assert all(p.stat().st_size > 32 * 1024 for p in large)
+    large = [write(root / f"large{i}.py", module_text(300 + i, functions=320)) for i in range(2)]
+    assert all(p.stat().st_size > reviewer_module._LARGE_BYTES for p in large)
     small = [write(root / f"small{i}.py", f"small_{i} = {i}\n") for i in range(6)]
     order: list[str] = []
     await reviewer.review_files(
