@@ -24,6 +24,7 @@ from typing import TypeVar
 
 from tapps_lsp import __version__
 from tapps_lsp.config import Settings
+from tapps_lsp.review import fastmetrics
 from tapps_lsp.review.analyzers import (
     Expired,
     ToolError,
@@ -35,8 +36,8 @@ from tapps_lsp.review.analyzers import (
     ruff,
     ruff_security,
 )
-from tapps_lsp.review.model import FileResult, Finding
-from tapps_lsp.review.positions import split_lines
+from tapps_lsp.review.model import Block, FileResult, Finding
+from tapps_lsp.review.positions import split_lines, utf8_byte_to_codepoint
 
 T = TypeVar("T")
 
@@ -203,32 +204,39 @@ def _ruff_security(
 def _metrics(
     result: FileResult, text: str, tree: ast.Module, lines: list[str], settings: Settings
 ) -> None:
+    """Complexity blocks, raw counts and MI in one walk of the tree (equal to radon's)."""
     metrics = result.metrics
-    cc = _timed(
+    fast = _timed(
         result,
-        "radon",
-        lambda: radon_metrics.complexity(tree, lines, settings.complexityThreshold),
+        "metrics",
+        lambda: fastmetrics.compute(text, tree),
         limit=settings.toolTimeout,
     )
-    if not isinstance(cc, radon_metrics.Complexity):
-        return
-    result.findings += cc.findings
-    metrics.blocks = cc.blocks
-    metrics.max_complexity = max((b.complexity for b in cc.blocks), default=0)
-    mi = _timed(
-        result,
-        "radon",
-        lambda: radon_metrics.maintainability(text, tree, cc.total),
-        timing="radon_mi",
-        limit=settings.toolTimeout,
-    )
-    if isinstance(mi, radon_metrics.Maintainability):
-        metrics.mi, metrics.loc, metrics.sloc = mi.mi, mi.loc, mi.sloc
-        if mi.mi < 20:
-            result.findings.append(_low_mi_finding(mi.mi))
-    else:
+    if not isinstance(fast, fastmetrics.FastMetrics):
         metrics.loc = len(text.splitlines())  # as radon counts lines
         metrics.sloc = sum(1 for s in lines if s.strip() and not s.lstrip().startswith("#"))
+        return
+    for b in fast.blocks:
+        line = b.lineno - 1
+        source = lines[line] if line < len(lines) else ""
+        block = Block(
+            name=b.fullname,
+            kind=b.kind,
+            line=line,
+            col=utf8_byte_to_codepoint(source, b.col),
+            end_line=b.endline - 1,
+            complexity=b.complexity,
+            rank=b.rank,
+        )
+        metrics.blocks.append(block)
+        # A class's CC is the mean of its methods' plus one: its complex methods
+        # get their own findings, so the class would only repeat them.
+        if b.complexity > settings.complexityThreshold and b.kind != "class":
+            result.findings.append(radon_metrics.complexity_finding(block, b.name, source))
+    metrics.max_complexity = max((b.complexity for b in fast.blocks), default=0)
+    metrics.mi, metrics.loc, metrics.sloc = fast.mi, fast.raw.loc, fast.raw.sloc
+    if fast.mi < 20:
+        result.findings.append(_low_mi_finding(fast.mi))
 
 
 def _parse(text: str, filename: str) -> ast.Module | SyntaxError:

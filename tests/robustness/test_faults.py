@@ -19,8 +19,8 @@ import pytest
 
 from robustness.raw import Raw, cpu_ticks, descendants, poll
 from tapps_lsp.config import merge
-from tapps_lsp.review import engine
-from tapps_lsp.review.analyzers import bandit_security, radon_metrics, ruff
+from tapps_lsp.review import engine, fastmetrics
+from tapps_lsp.review.analyzers import bandit_security, ruff
 
 SOURCE = "import os\nimport subprocess\nsubprocess.call('ls', shell=True)\n"
 PUSH = {"textDocument": {"publishDiagnostics": {"versionSupport": True}}}
@@ -73,14 +73,14 @@ def test_a_broken_ruff_is_one_message_and_the_others_run(
     ("target", "exc", "tool"),
     [
         (bandit_security, ModuleNotFoundError("No module named 'bandit'"), "bandit"),
-        (radon_metrics, MemoryError(), "radon"),
-        (radon_metrics, RecursionError("maximum recursion depth exceeded"), "radon"),
+        (fastmetrics, MemoryError(), "metrics"),
+        (fastmetrics, RecursionError("maximum recursion depth exceeded"), "metrics"),
     ],
 )
 def test_a_crashing_in_process_analyzer_is_one_message_and_the_others_run(
     monkeypatch: pytest.MonkeyPatch, target: Any, exc: BaseException, tool: str
 ) -> None:
-    name = "scan" if target is bandit_security else "complexity"
+    name = "scan" if target is bandit_security else "compute"
     monkeypatch.setattr(target, name, _raise(exc))
     result = engine.analyze(SOURCE, merge({"securityEngine": "bandit"})[0], filename="app.py")
     assert list(result.analyzer_errors) == [tool]

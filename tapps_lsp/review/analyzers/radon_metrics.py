@@ -68,11 +68,12 @@ def complexity(tree: ast.Module, lines: list[str], threshold: int) -> Complexity
         # A class's CC is the mean of its methods' plus one: its complex methods
         # get their own findings, so the class would only repeat them.
         if b.complexity > threshold and kind != "class":
-            findings.append(_finding(block, b.name, text))
+            findings.append(complexity_finding(block, b.name, text))
     return Complexity(blocks, findings, visitor.total_complexity)
 
 
-def _finding(block: Block, short_name: str, text: str) -> Finding:
+def complexity_finding(block: Block, short_name: str, text: str) -> Finding:
+    """The TAPPS-CC diagnostic of a block over the threshold, at the block's name."""
     # Point at the block's name, which is what an editor user looks for.
     m = re.compile(r"(?:def|class)\s+(" + re.escape(short_name) + r")\b").search(text, block.col)
     start, end = (m.start(1), m.end(1)) if m else (block.col, len(text))
