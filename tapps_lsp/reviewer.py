@@ -475,13 +475,7 @@ class Reviewer:
             )
             for item in hashed:
                 read = item.read
-                if read.status == "deleted":
-                    self._deleted(scan, read.path)
-                elif read.status == "unreadable":
-                    self._unreadable(scan, read.path, read.error)
-                elif read.status == "large":
-                    self._too_large(scan, read)
-                else:
+                if not self._unusable(scan, read):
                     review = self._cached(
                         item.hash, scan.fingerprint, read.path, scan.settings, scan.root
                     )
@@ -626,19 +620,25 @@ class Reviewer:
             if process.pid is not None and process.is_alive()
         )
 
+    def _unusable(self, scan: _Scan, read: _Read) -> bool:
+        """Report a file that cannot be reviewed (deleted, unreadable, too large)."""
+        if read.status == "deleted":
+            self._deleted(scan, read.path)
+        elif read.status == "unreadable":
+            self._unreadable(scan, read.path, read.error)
+        elif read.status == "large":
+            self._too_large(scan, read)
+        else:
+            return False
+        return True
+
     def _store(self, scan: _Scan, items: list[_Analysed]) -> None:
         """Cache and deliver what a worker returned."""
         stored = []
         recorded = []
         for item in items:
             read = item.read
-            if read.status == "deleted":
-                self._deleted(scan, read.path)
-            elif read.status == "unreadable":
-                self._unreadable(scan, read.path, read.error)
-            elif read.status == "large":
-                self._too_large(scan, read)
-            elif item.result is not None:
+            if not self._unusable(scan, read) and item.result is not None:
                 if not item.result.analyzer_errors:
                     stored.append((make_key(item.hash, scan.fingerprint), item.result.to_dict()))
                     recorded.append((read, item.hash))
