@@ -69,9 +69,16 @@ class Recorder:
         await asyncio.wait_for(wait(), timeout)
 
 
-def make_client() -> LanguageClient:
+def make_client(
+    recorder: Recorder | None = None,
+    more_features: Callable[[LanguageClient], dict[str, Any]] | None = None,
+) -> LanguageClient:
+    """A pytest-lsp client whose `recorder` sees what the server sends.
+
+    `more_features` adds or replaces handlers (method -> handler) for the client made.
+    """
     client = LanguageClient(converter_factory=default_converter)
-    recorder = Recorder()
+    recorder = recorder or Recorder()
     client.recorder = recorder  # type: ignore[attr-defined]
 
     async def publish(params: types.PublishDiagnosticsParams) -> None:
@@ -97,6 +104,8 @@ def make_client() -> LanguageClient:
     features[types.CLIENT_REGISTER_CAPABILITY] = register_capability
     features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = publish
     features[types.WORKSPACE_DIAGNOSTIC_REFRESH] = refresh
+    if more_features is not None:
+        features.update(more_features(client))
     register_lsp_features(client, features)
     return client
 

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from e2e_support import SERVER_COMMAND, Recorder, Session, capabilities, server_env
+from e2e_support import make_client as e2e_make_client
 from lsprotocol import types
-from pygls.protocol import default_converter
 from pytest_lsp import LanguageClient
-from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
+from pytest_lsp.client import DEFAULT_CLIENT_FEATURES
 
 # A server-side flaw or a hang shows up as a timeout here, not as a stuck test run.
 WAIT = 120.0
@@ -25,7 +25,6 @@ class ScanRecorder(Recorder):
         self.progress: dict[str | int, list[tuple[float, Any]]] = {}
         self.tokens: list[str | int] = []
         self.partials: dict[str | int, list[Any]] = {}
-        self.registrations: list[types.Registration] = []
 
     def values(self, token: str | int) -> list[Any]:
         return [value for _, value in self.progress.get(token, [])]
@@ -36,53 +35,32 @@ class ScanRecorder(Recorder):
 
 
 def make_client() -> LanguageClient:
-    client = LanguageClient(converter_factory=default_converter)
     recorder = ScanRecorder()
-    client.recorder = recorder  # type: ignore[attr-defined]
     check_progress = DEFAULT_CLIENT_FEATURES[types.PROGRESS]
 
-    async def publish(params: types.PublishDiagnosticsParams) -> None:
-        client.diagnostics[params.uri] = params.diagnostics
-        recorder.published.setdefault(params.uri, []).append(params)
-        await recorder._notify()
+    def scan_features(client: LanguageClient) -> dict[str, Any]:
+        async def progress(params: types.ProgressParams) -> None:
+            arrived = time.perf_counter()
+            if params.token in recorder.partials:
+                recorder.partials[params.token].append(params.value)
+            else:
+                # pytest-lsp's own handler checks the token and the kind (spec warnings).
+                check_progress(client, params)
+                value = client.progress_reports[params.token][-1]
+                recorder.progress.setdefault(params.token, []).append((arrived, value))
+            await recorder._notify()
 
-    async def refresh(params: None) -> None:
-        recorder.refreshes += 1
-        await recorder._notify()
+        async def create_progress(params: types.WorkDoneProgressCreateParams) -> None:
+            DEFAULT_CLIENT_FEATURES[types.WINDOW_WORK_DONE_PROGRESS_CREATE](client, params)
+            recorder.tokens.append(params.token)
+            await recorder._notify()
 
-    async def show_message(params: types.ShowMessageParams) -> None:
-        recorder.messages.append(params)
-        await recorder._notify()
+        return {
+            types.PROGRESS: progress,
+            types.WINDOW_WORK_DONE_PROGRESS_CREATE: create_progress,
+        }
 
-    async def progress(params: types.ProgressParams) -> None:
-        arrived = time.perf_counter()
-        if params.token in recorder.partials:
-            recorder.partials[params.token].append(params.value)
-        else:
-            # pytest-lsp's own handler checks the token and the kind (spec warnings).
-            check_progress(client, params)
-            value = client.progress_reports[params.token][-1]
-            recorder.progress.setdefault(params.token, []).append((arrived, value))
-        await recorder._notify()
-
-    async def create_progress(params: types.WorkDoneProgressCreateParams) -> None:
-        DEFAULT_CLIENT_FEATURES[types.WINDOW_WORK_DONE_PROGRESS_CREATE](client, params)
-        recorder.tokens.append(params.token)
-        await recorder._notify()
-
-    async def register_capability(params: types.RegistrationParams) -> None:
-        recorder.registrations.extend(params.registrations)
-        await recorder._notify()
-
-    features = dict(DEFAULT_CLIENT_FEATURES)
-    features[types.WINDOW_SHOW_MESSAGE] = show_message
-    features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = publish
-    features[types.WORKSPACE_DIAGNOSTIC_REFRESH] = refresh
-    features[types.PROGRESS] = progress
-    features[types.WINDOW_WORK_DONE_PROGRESS_CREATE] = create_progress
-    features[types.CLIENT_REGISTER_CAPABILITY] = register_capability
-    register_lsp_features(client, features)
-    return client
+    return e2e_make_client(recorder, scan_features)
 
 
 async def start(
