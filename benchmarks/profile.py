@@ -83,11 +83,12 @@ def summarise(raw: str, *, top: int = 12) -> dict[str, Any]:
             if not thread.endswith(": MainThread"):
                 continue
             stack = rest
-        if cmdline:
-            processes[_process_name(cmdline)] += count
+
         names = [short_frame(frame) for frame in stack.split(";") if frame]
         if not names or names[-1].endswith(_IDLE):
             continue
+        if cmdline:
+            processes[_process_name(cmdline)] += count
         total += count
         own[names[-1]] += count
         for name in set(names):
