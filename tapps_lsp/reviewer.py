@@ -299,12 +299,22 @@ class Reviewer:
         self._interactive_pool().submit(int)
 
     async def review_text(
-        self, text: str, path: str, settings: Settings, root: Path | None
+        self,
+        text: str,
+        path: str,
+        settings: Settings,
+        root: Path | None,
+        *,
+        looked_up: bool = False,
     ) -> Review:
-        """The review of `text`: from the cache, else analysed in the interactive worker."""
+        """The review of `text`: from the cache, else analysed in the interactive worker.
+
+        `looked_up`: the caller's `lookup` of this text and settings just missed, so
+        the cache is not asked (and its miss not counted) a second time.
+        """
         digest = content_hash(text)
         fp = fingerprint(settings)
-        review = self._cached(digest, fp, path, settings, root)
+        review = None if looked_up else self._cached(digest, fp, path, settings, root)
         if review is not None:
             return review
         job = functools.partial(engine.analyze, text, settings, filename=path)

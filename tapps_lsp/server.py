@@ -469,13 +469,15 @@ class TappsLanguageServer(LanguageServer):
         folder = self.folder_for(uri)
         text, version = doc.source, doc.version
         # Until the warm-up thread has built the reviewer, reviews take the async path.
+        looked_up: Settings | None = None
         if folder.settings is not None and self._reviewer is not None:
-            review = self._reviewer.lookup(text, self.doc_path(uri), folder.settings, folder.root)
+            looked_up = folder.settings
+            review = self._reviewer.lookup(text, self.doc_path(uri), looked_up, folder.root)
             if review is not None:
                 self.deliver(state, review, text, version, folder, refresh=refresh)
                 return
         state.task = self.spawn(
-            self._review(state, state.generation, text, version, folder, refresh)
+            self._review(state, state.generation, text, version, folder, refresh, looked_up)
         )
 
     def review_from_cache(self, uri: str) -> bool:
@@ -523,13 +525,19 @@ class TappsLanguageServer(LanguageServer):
         version: int | None,
         folder: Folder,
         refresh: bool,
+        looked_up: Settings | None = None,
     ) -> None:
+        """Analyse a miss; `looked_up` names the settings its cache lookup just missed with."""
         settings = await self.settings_of(folder)
         reviewer = await self.ready_reviewer()
         started = time.perf_counter()
         try:
             review = await reviewer.review_text(
-                text, self.doc_path(state.uri), settings, folder.root
+                text,
+                self.doc_path(state.uri),
+                settings,
+                folder.root,
+                looked_up=settings is looked_up,
             )
         except Exception as exc:  # the document keeps its last result; the next save retries
             log.error("reviewing %s failed: %s", state.uri, exc, exc_info=exc)

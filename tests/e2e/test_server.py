@@ -102,6 +102,17 @@ async def test_a_cached_save_runs_no_tool(session: Session) -> None:
     assert after["hits"] == before["hits"] + 1
 
 
+async def test_a_new_text_is_looked_up_once(session: Session) -> None:
+    """A miss costs one cache lookup: the worker's review does not ask the cache again."""
+    # A first review builds the reviewer, so the next one takes the synchronous lookup.
+    await session.open(session.write("warm.py", f"WARM = {session.variant!r}\n"))
+    before = await session.command("tapps.cacheStats")
+    uri = session.write("fresh.py", f"import os\nFRESH = {session.variant!r}\n")
+    assert codes(await session.open(uri)) == ["F401"]
+    after = await session.command("tapps.cacheStats")
+    assert after["misses"] == before["misses"] + 1
+
+
 async def test_quick_fix_really_fixes_the_finding(session: Session) -> None:
     text = "import os\nimport sys\n\nprint(sys.argv)\n"
     uri = session.write("quickfix.py", text)
