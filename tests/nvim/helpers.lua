@@ -91,6 +91,18 @@ function M.record_notifications()
   return sent
 end
 
+--- Record every message shown with vim.notify (the plugin's messages to the user).
+--- @return string[]
+function M.record_messages()
+  local shown = {}
+  local notify = vim.notify
+  vim.notify = function(msg, level, opts)
+    shown[#shown + 1] = msg
+    return notify(msg, level, opts)
+  end
+  return shown
+end
+
 --- Record every LspProgress value of the tapps client.
 --- @return table[]
 function M.record_progress()

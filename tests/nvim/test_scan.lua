@@ -6,12 +6,7 @@ local here = vim.fs.dirname(debug.getinfo(1, 'S').source:sub(2))
 package.path = here .. '/?.lua;' .. package.path
 local h = require('helpers')
 
-local notified = {}
-local notify = vim.notify
-vim.notify = function(msg, level, opts)
-  notified[#notified + 1] = msg
-  return notify(msg, level, opts)
-end
+local notified = h.record_messages()
 
 local echoed = {}
 local echo = vim.api.nvim_echo
