@@ -214,11 +214,21 @@ async function session(page) {
 
     // A quick fix on the unused `os` import; after the save its entry is gone.
     await goToLine(page, 4, 8);
-    await page.keyboard.press('Control+.');
     const fix = page
         .locator('.action-widget .monaco-list-row', { hasText: /Remove unused import.*os/ })
         .first();
-    await fix.waitFor({ timeout: WAIT_MS });
+    // The server answers at once (seen in the trace), but the headless workbench now and
+    // then drops the menu: ask for it again rather than fail on a widget that never drew.
+    for (let attempt = 1; ; attempt++) {
+        await page.keyboard.press('Control+.');
+        try {
+            await fix.waitFor({ timeout: WAIT_MS / 4 });
+            break;
+        } catch (error) {
+            if (attempt === 3) throw error;
+            await page.keyboard.press('Escape');
+        }
+    }
     await shot(page, '03-quick-fix-menu');
     await fix.click();
     const dirty = page.locator('.tabs-container .tab.active.dirty');
