@@ -124,7 +124,19 @@ class Settings:
         ),
     )
     toolTimeout: float = field(
-        default=20.0, metadata=_doc("Seconds an analyzer may run on one file before it is stopped.")
+        default=20.0,
+        metadata=_doc(
+            "Seconds a tool process (ruff, mypy) may run on one file before it is stopped."
+        ),
+    )
+    fileBudget: float = field(
+        default=1.0,
+        metadata=_doc(
+            "CPU seconds the in-process analysis (parse, metrics, security, performance) may "
+            "use on one file. A file over it is not scored: it gets one informational "
+            "diagnostic and its lint findings only.",
+            affects_results=True,
+        ),
     )
     exclude: list[str] = field(
         default_factory=list,
@@ -174,6 +186,7 @@ _BOUNDS: dict[str, tuple[float, float]] = {
     "lineLength": (1, 1000),
     "maxFileSize": (1, 1 << 31),
     "toolTimeout": (0.1, 600),
+    "fileBudget": (0.05, 600),
     "jobs": (0, 256),
 }
 

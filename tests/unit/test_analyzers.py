@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from tapps_lsp.config import Settings, merge
-from tapps_lsp.review import engine, fastmetrics
+from tapps_lsp.review import engine, fastmetrics, scoring
 from tapps_lsp.review.analyzers import radon_metrics, ruff
-from tapps_lsp.review.model import FileResult, Finding
+from tapps_lsp.review.model import FileResult, Finding, ProjectInfo
 
 # Bandit itself: these tests pin its findings (the ruff engine: test_ruff_security.py).
 SETTINGS = Settings(securityEngine="bandit")
@@ -271,25 +271,63 @@ def test_a_hanging_ruff_is_killed_with_its_children(monkeypatch, tmp_path):
         assert stat_file.read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X")
 
 
-@pytest.mark.timeout(0)  # pytest-timeout's own timer would disable ours
-def test_a_hanging_in_process_analyzer_is_stopped(monkeypatch):
+def test_a_runaway_in_process_analyzer_is_stopped_by_the_file_s_budget(monkeypatch):
     def spin(*args):
         # Busy like a runaway analysis; gives up by itself after 20 s so that a
-        # missing deadline fails this test instead of hanging it.
+        # missing budget fails this test instead of hanging it.
         end = time.monotonic() + 20
         while time.monotonic() < end:
             pass
-        raise AssertionError("the deadline did not stop the analysis")
+        raise AssertionError("the budget did not stop the analysis")
 
     monkeypatch.setattr(fastmetrics, "compute", spin)
-    handler = signal.getsignal(signal.SIGALRM)
-    settings, _ = merge({"toolTimeout": 0.3, "securityEngine": "bandit"})
-    result = review("import subprocess\nsubprocess.call('x', shell=True)\n", settings)
-    assert result.analyzer_errors == {"metrics": "metrics timed out after 0.3 s"}
-    assert result.metrics.mi is None
-    assert only(result, "B602")  # bandit ran after it
-    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
-    assert signal.getsignal(signal.SIGALRM) is handler
+    settings, _ = merge({"fileBudget": 0.3})
+    result = review("import os\nimport subprocess\nsubprocess.call('x', shell=True)\n", settings)
+    assert "0.3 s of CPU (setting fileBudget)" in only(result, "TAPPS-BUDGET").message
+    assert result.skipped is not None and result.analyzer_errors == {}
+    # Lint is kept; security (S602) was not measured, so it is not shown either.
+    assert [f.code for f in result.findings] == ["TAPPS-BUDGET", "F401"]
+    assert "performance" not in result.timings  # nothing ran after the runaway step
+    assert signal.getitimer(signal.ITIMER_PROF) == (0.0, 0.0)
+
+
+def huge_module(functions: int) -> str:
+    """Ordinary code, but a megabyte of it: parse and metrics take about a second."""
+    head = "import os\nimport subprocess\nsubprocess.call('x', shell=True)\n"
+    return head + "".join(f"def f{i}(x):\n    return x + {i}\n" for i in range(functions))
+
+
+def test_a_file_over_its_budget_is_not_scored_and_keeps_its_lint():
+    text = huge_module(25_000)  # 0.9 MB: ast.parse alone takes 0.35 s of CPU on 2 cores
+    settings, _ = merge({"fileBudget": 0.05})
+    result = engine.analyze(text, settings)
+    assert only(result, "TAPPS-BUDGET").line == 0
+    assert [f.code for f in result.findings] == ["TAPPS-BUDGET", "F401"]
+    # The budget ran out in ast.parse, which cannot be interrupted: found spent after it.
+    assert "parse" in result.timings and "metrics" not in result.timings
+    review = scoring.score(result, ProjectInfo(), settings, "huge.py")
+    assert review.scores == {} and review.passed
+
+
+def test_the_same_file_within_its_budget_is_measured():
+    result = engine.analyze(huge_module(300), merge({})[0])  # the default budget
+    assert result.skipped is None and result.metrics.mi is not None
+    assert {"F401", "S602"} <= {f.code for f in result.findings}
+
+
+def test_the_budget_leaves_a_profiler_s_timer_alone():
+    def profiler(signum, frame):
+        ticks.append(signum)
+
+    ticks: list[int] = []
+    previous = signal.signal(signal.SIGPROF, profiler)
+    try:
+        settings, _ = merge({"fileBudget": 0.05})
+        result = engine.analyze(huge_module(3000), settings)
+        assert result.skipped is None  # unbounded rather than steal the profiler's signal
+        assert signal.getsignal(signal.SIGPROF) is profiler
+    finally:
+        signal.signal(signal.SIGPROF, previous)
 
 
 def test_a_crashing_in_process_analyzer(monkeypatch):

@@ -3,7 +3,7 @@
 Shared here: the error an analyzer raises when its tool cannot run, the one
 way we start a tool process (argument list, no shell, a private working
 directory, a timeout that kills the whole process group, the command logged),
-and the deadline that stops an in-process analyzer.
+and the CPU budget that stops a file's in-process analysis.
 """
 
 from __future__ import annotations
@@ -29,39 +29,53 @@ class ToolError(Exception):
     """An analyzer could not run; the message names what went wrong, for the user."""
 
 
-class Expired(BaseException):  # noqa: N818 - it is the event, not an error of ours
-    """An in-process analyzer ran out of time.
+class OverBudget(BaseException):  # noqa: N818 - it is the event, not an error of ours
+    """A file's in-process analysis used up its CPU budget (`cpu_budget`).
 
     A BaseException, so that a tool's own `except Exception` cannot swallow it.
     """
 
 
-@contextmanager
-def deadline(seconds: float) -> Iterator[None]:
-    """Raise Expired in the running analyzer after `seconds`.
+_budget_armed = False
 
-    Signals reach only the main thread, which is where worker processes run
-    reviews; elsewhere, or when another interval timer is already running (a
-    test runner's), the analyzer runs unbounded rather than stealing that timer.
+
+def _over_budget(signum: int, frame: object) -> None:
+    # Installed once and left in place: a signal already on its way when the
+    # budget was disarmed then finds this handler, never the default (which would
+    # end the process).
+    if _budget_armed:
+        raise OverBudget
+
+
+@contextmanager
+def cpu_budget(seconds: float) -> Iterator[None]:
+    """Raise OverBudget once the block has used `seconds` of this process's CPU.
+
+    CPU time (ITIMER_PROF), not wall time, so a loaded machine does not push a
+    file over, and a runaway analysis is stopped all the same. Time spent
+    waiting on a tool process (ruff, mypy; bounded by toolTimeout) does not
+    count. A call into C (`ast.parse`) cannot be interrupted: the budget is
+    found spent when it returns. Signals reach only the main thread, which is
+    where worker processes run reviews; elsewhere, or when someone else (a
+    profiler) owns the timer, the block runs unbounded rather than stealing it.
     """
+    global _budget_armed
     if (
         not hasattr(signal, "setitimer")
         or threading.current_thread() is not threading.main_thread()
-        or signal.getitimer(signal.ITIMER_REAL) != (0.0, 0.0)
+        or signal.getitimer(signal.ITIMER_PROF) != (0.0, 0.0)
+        or signal.getsignal(signal.SIGPROF) not in (signal.SIG_DFL, _over_budget)
     ):
         yield
         return
-
-    def expire(signum: int, frame: object) -> None:
-        raise Expired
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.signal(signal.SIGPROF, _over_budget)
+    _budget_armed = True
+    signal.setitimer(signal.ITIMER_PROF, seconds)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        _budget_armed = False
 
 
 @cache
