@@ -43,6 +43,12 @@ from tapps_lsp.review.positions import split_lines, utf8_byte_to_codepoint
 
 T = TypeVar("T")
 
+# Findings kept per file. Generated code can have a hundred thousand (one F821
+# per name of a long expression): tens of megabytes in the cache and in every
+# message to the editor. The scores count them all; the most severe are kept.
+MAX_FINDINGS = 1000
+_SEVERITY_RANK = {"error": 0, "warning": 1, "information": 2, "hint": 3}
+
 
 def analyze(text: str, settings: Settings, *, filename: str = "file.py") -> FileResult:
     """Findings and metrics for one file's text."""
@@ -176,7 +182,39 @@ def _analyze(
 
     if settings.severityOverrides:
         result.findings = [_override(f, settings.severityOverrides) for f in result.findings]
+    result.findings = _capped(result.findings)
     return result
+
+
+def _capped(findings: list[Finding]) -> list[Finding]:
+    """At most MAX_FINDINGS findings: file notices first, then by severity, in order."""
+    if len(findings) <= MAX_FINDINGS:
+        return findings
+    order = sorted(
+        range(len(findings)),
+        key=lambda i: (
+            findings[i].category != "file",
+            _SEVERITY_RANK.get(findings[i].severity, len(_SEVERITY_RANK)),
+            i,
+        ),
+    )
+    kept = sorted(order[: MAX_FINDINGS - 1])
+    notice = Finding(
+        source="tapps",
+        code="TAPPS-MORE",
+        message=(
+            f"{len(findings) - len(kept):,} more findings in this file are not shown: at most "
+            f"{MAX_FINDINGS:,} are kept per file, the most severe first. The scores count "
+            "them all."
+        ),
+        severity="information",
+        category="file",
+        line=0,
+        col=0,
+        end_line=0,
+        end_col=0,
+    )
+    return [notice, *(findings[i] for i in kept)]
 
 
 def _measure(

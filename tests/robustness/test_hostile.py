@@ -203,6 +203,8 @@ PATHOLOGICAL = {
     # Parsed fine, but deep enough that radon's and bandit's visitors recurse too far.
     "visitor-recursion": ("import os\nx = " + "+".join(["1"] * 1000) + "\n", "F401", 30),
     "nested-brackets": ("x = " + "[" * 500 + "]" * 500 + "\n", "TAPPS-SYNTAX", 30),
+    # One undefined name per operand: 10,000 findings, of which the editor gets 1,000.
+    "ten-thousand-findings": ("x = " + " and ".join(["a"] * 10_000) + "\n", "TAPPS-MORE", 30),
 }
 
 
@@ -221,6 +223,8 @@ async def test_pathological_documents_get_a_clear_result_in_bounded_time_and_mem
             diagnostics = await raw.diagnostics_of(uri, timeout=seconds)
             took = time.monotonic() - started
             assert code in codes(diagnostics), (name, diagnostics[:3])
+            # At most 1,000 findings per file, and the quality gate.
+            assert len(diagnostics) <= 1001, (name, len(diagnostics))
             assert took < seconds, (name, took)
             raw.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
         skipped = {

@@ -370,3 +370,34 @@ def test_tool_versions():
     versions = engine.tool_versions()
     assert set(versions) >= {"tapps-lsp", "ruff", "radon", "bandit"}
     assert all(isinstance(v, str) and v for v in versions.values())
+
+
+def test_findings_are_capped_per_file_and_the_scores_count_them_all(monkeypatch):
+    # One undefined name per operand: 3,000 F821 errors, an E501 warning, an F401 hint.
+    text = "import os\n\nx = " + " and ".join(["a"] * 3000) + "\n"
+    settings, _ = merge({"severityOverrides": {"F401": "hint"}})
+    result = engine.analyze(text, settings)
+    cap = engine.MAX_FINDINGS
+    monkeypatch.setattr(engine, "MAX_FINDINGS", 10**6)
+    everything = engine.analyze(text, settings)
+    assert len(everything.findings) > 3000
+    assert "TAPPS-MORE" not in {f.code for f in everything.findings}
+    assert len(result.findings) == cap
+    notice = result.findings[0]
+    assert notice.code == "TAPPS-MORE" and notice.line == 0
+    left_out = len(everything.findings) - (cap - 1)
+    assert notice.message.startswith(f"{left_out:,} more findings in this file are not shown")
+    # The most severe are kept, in their order: errors only here.
+    errors = [f for f in everything.findings if f.severity == "error"]
+    assert result.findings[1:] == errors[: cap - 1]
+    assert result.metrics == everything.metrics
+    review = scoring.score(result, ProjectInfo(), settings, "chain.py")
+    assert review.scores == scoring.score(everything, ProjectInfo(), settings, "chain.py").scores
+
+
+def test_a_file_notice_survives_the_cap():
+    # 0.8 MB, over the budget in ast.parse alone; 25,000 undefined names for ruff.
+    text = "".join(f"def f{i}(x):\n    return y + {i}\n" for i in range(25_000))
+    result = engine.analyze(text, merge({"fileBudget": 0.05})[0])
+    assert [f.code for f in result.findings[:3]] == ["TAPPS-MORE", "TAPPS-BUDGET", "F821"]
+    assert len(result.findings) == engine.MAX_FINDINGS
