@@ -80,7 +80,7 @@ def _mp_context() -> Any:
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
         # Workers fork from a server that has already imported the engine.
-        context.set_forkserver_preload(["tapps_lsp.reviewer"])
+        context.set_forkserver_preload(["tapps_lsp.review.preload"])
         return context
     return multiprocessing.get_context("spawn")
 
