@@ -728,6 +728,19 @@ def targets(result: dict[str, Any]) -> list[Row]:
     ]
     server_only = _peak(cold_runs, "server_peak_mb")
     pss = _peak(cold_runs, "pss_with_workers_peak_mb")
+    # PRODUCT.md's target reads "Server RSS <= 150 MB during a scan": the server
+    # process. The rows after it hold the whole tree of processes to the same bound.
+    rows.append(
+        Row(
+            "7",
+            "server process RSS during a scan",
+            server_only,
+            "MB",
+            "<= 150 MB",
+            high=150,
+            peers=rss_peers,
+        )
+    )
     rows.append(
         Row(
             "7",
@@ -737,7 +750,18 @@ def targets(result: dict[str, Any]) -> list[Row]:
             "<= 150 MB",
             high=150,
             peers=rss_peers,
-            note=f"server alone {fmt(server_only, 'MB')}, PSS with workers {fmt(pss, 'MB')}",
+            note="every process of the tree: fork server, resource tracker, workers, ruff",
+        )
+    )
+    rows.append(
+        Row(
+            "7",
+            "PSS during a scan, server + workers",
+            pss,
+            "MB",
+            "<= 150 MB",
+            high=150,
+            note="pages the processes share counted once, divided among them",
         )
     )
     tier = [_get(run, "cache_stats", "memory", "bytes") for run in cold_runs]
