@@ -25,8 +25,10 @@ import dataclasses
 import functools
 import multiprocessing
 import os
+import select
 import stat
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -87,8 +89,48 @@ def _mp_context() -> Any:
 
 def _new_pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(
-        max_workers=workers, mp_context=_mp_context(), initializer=engine.warm_up
+        max_workers=workers,
+        mp_context=_mp_context(),
+        initializer=_worker_start,
+        initargs=(os.getpid(),),
     )
+
+
+def _worker_start(owner: int) -> None:
+    """Initializer of every worker: warm the engine up, and end with the process `owner`."""
+    engine.warm_up()
+    threading.Thread(target=_end_with, args=(owner,), name="end-with-owner", daemon=True).start()
+
+
+def _end_with(owner: int) -> None:
+    """Exit this worker once `owner` (the server, or a `check` run) has ended.
+
+    Nothing else would end it when the owner is killed: a pool's worker holds
+    both ends of the queue it reads, so it never sees the end of its input,
+    and it keeps the fork server alive with it. A pidfd becomes readable when
+    its process ends; without one (Linux < 5.3), the owner is looked for every
+    second.
+    """
+    try:
+        handle = os.pidfd_open(owner)
+    except ProcessLookupError:
+        os._exit(0)
+    except (AttributeError, OSError):
+        while _exists(owner):
+            time.sleep(1.0)
+    else:
+        select.select([handle], [], [])
+    os._exit(0)
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _kill(pool: ProcessPoolExecutor) -> None:

@@ -181,6 +181,26 @@ async def test_the_client_going_away_ends_the_server(
     assert await gone_with_its_processes(raw, children) == status
 
 
+async def test_a_killed_server_leaves_no_process_behind(raw: Raw, workspace: Path) -> None:
+    """SIGKILL (an editor that gives up on a server) mid-scan: workers, the fork server and
+    the resource tracker all end with it. A pool's worker holds both ends of its own queue,
+    so it never reads an end of input: before, each such kill left ~80 MB running."""
+    for i in range(200):
+        (workspace / f"bulk_{i:03}.py").write_text(f"import os\n\nVALUE = {i}\n" * 40)
+    await raw.initialize([workspace], {"window": {"workDoneProgress": True}})
+    uri = (workspace / "bulk_000.py").as_uri()
+    await raw.open(uri, (workspace / "bulk_000.py").read_text())
+    await raw.diagnostics_of(uri)  # the interactive worker has run
+    await raw.request(
+        "workspace/executeCommand", {"command": "tapps.reviewWorkspace", "arguments": []}
+    )
+    await raw.notification("$/progress", lambda p: p["value"].get("kind") == "report")
+    tree = descendants(raw.pid)
+    assert len(tree) >= 4, tree  # fork server, resource tracker, workers
+    await raw.kill()
+    await poll(lambda: not any(alive(p) for p in tree), 10, f"processes {tree} to end")
+
+
 # ---- framing ----------------------------------------------------------------------------
 
 
