@@ -166,6 +166,9 @@ def _analyze(
         lint = outcome if isinstance(outcome, list) else None
     elif ruff_seconds is not None:
         result.timings["ruff"] = ruff_seconds
+    if settings.securityEngine == "bandit" or lint is None:
+        # Loaded once per process, outside the budget: it is not this file's cost.
+        bandit_security.warm_up()
     try:
         with cpu_budget(settings.fileBudget):
             _measure(result, text, lines, lint, settings)
@@ -405,8 +408,11 @@ def _timed(result: FileResult, tool: str, fn: Callable[[], T]) -> T | ToolError 
 
 
 def warm_up() -> None:
-    """Prepare what every review needs, once per process (worker initializer)."""
-    bandit_security.warm_up()
+    """Prepare what every review needs, once per process (worker initializer).
+
+    Bandit is not loaded here: with the default security engine no review
+    needs it, and in every worker it would hold about 5 MB for nothing.
+    """
     try:
         ruff.binary()
     except ToolError:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import signal
 import stat
+import subprocess
+import sys
 import textwrap
 import time
 from pathlib import Path
@@ -401,3 +403,23 @@ def test_a_file_notice_survives_the_cap():
     result = engine.analyze(text, merge({"fileBudget": 0.05})[0])
     assert [f.code for f in result.findings[:3]] == ["TAPPS-MORE", "TAPPS-BUDGET", "F821"]
     assert len(result.findings) == engine.MAX_FINDINGS
+
+
+def test_bandit_is_loaded_only_by_a_review_that_needs_it():
+    """Each worker would otherwise hold bandit and its plugins (about 5 MB) for nothing."""
+    script = textwrap.dedent(
+        """
+        import sys
+        from tapps_lsp.config import merge
+        from tapps_lsp.review import engine
+        engine.warm_up()
+        engine.analyze("import os\\n", merge({})[0])
+        print("bandit" in sys.modules)
+        engine.analyze("import os\\n", merge({"securityEngine": "bandit"})[0])
+        print("bandit" in sys.modules)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.split() == ["False", "True"]
