@@ -14,21 +14,17 @@ import importlib.metadata
 import json
 import weakref
 
-import xxhash
-
 from tapps_lsp import __version__
 from tapps_lsp.config import Settings
+from tapps_lsp.review.hashing import content_hash
 from tapps_lsp.review.model import SCHEMA_VERSION
 
 # mypy only counts when the settings enable it, so upgrading an unused mypy
 # does not throw every cached result away.
+__all__ = ["content_hash", "fingerprint", "make_key", "tool_versions"]
+
 _ALWAYS = ("ruff", "radon", "bandit")
 _OPTIONAL = ("mypy",)
-
-
-def content_hash(text: str) -> str:
-    """xxh3_128 hex digest of the text as UTF-8 (lone surrogates kept, never an error)."""
-    return xxhash.xxh3_128_hexdigest(text.encode("utf-8", "surrogatepass"))
 
 
 def _installed_version(distribution: str) -> str:

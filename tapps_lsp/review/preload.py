@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import gc
 
-from tapps_lsp import reviewer  # noqa: F401 - imported to be shared with the workers
-from tapps_lsp.review import engine
+from tapps_lsp.review import engine, worker  # noqa: F401 - shared with the workers
 
 engine.warm_up()
 gc.freeze()

@@ -1,0 +1,167 @@
+"""What runs in the worker processes (and the scan's reading thread).
+
+Kept apart from `tapps_lsp.reviewer` so that a worker imports the engine and
+nothing else: no asyncio, no diskcache or SQLite (about 7 MB less in each
+worker and in the fork server).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import select
+import stat
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tapps_lsp.config import Settings
+from tapps_lsp.review import engine
+from tapps_lsp.review.hashing import content_hash
+from tapps_lsp.review.model import FileResult
+
+
+def start(owner: int) -> None:
+    """Initializer of every worker: warm the engine up, and end with the process `owner`."""
+    engine.warm_up()
+    threading.Thread(target=_end_with, args=(owner,), name="end-with-owner", daemon=True).start()
+
+
+def _end_with(owner: int) -> None:
+    """Exit this worker once `owner` (the server, or a `check` run) has ended.
+
+    Nothing else would end it when the owner is killed: a pool's worker holds
+    both ends of the queue it reads, so it never sees the end of its input,
+    and it keeps the fork server alive with it. A pidfd becomes readable when
+    its process ends; without one (Linux < 5.3), the owner is looked for every
+    second.
+    """
+    try:
+        handle = os.pidfd_open(owner)
+    except ProcessLookupError:
+        os._exit(0)
+    except (AttributeError, OSError):
+        while _exists(owner):
+            time.sleep(1.0)
+    else:
+        select.select([handle], [], [])
+    os._exit(0)
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # alive, and someone else's
+    return True
+
+
+@dataclass
+class Read:
+    """A file as one read found it."""
+
+    path: str
+    status: str  # "ok" | "deleted" | "unreadable" | "large"
+    size: int = 0
+    mtime_ns: int = 0
+    text: str | None = None
+    error: str = ""
+
+    @property
+    def hash(self) -> str:
+        return content_hash(self.text or "")
+
+
+# Non-blocking: opening a FIFO named like a source file must not hang the scan.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def read_file(path: str, max_size: int) -> Read:
+    """Read one file; its size and mtime come from the open descriptor, not a second stat."""
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except FileNotFoundError:
+        return Read(path, "deleted")
+    except OSError as exc:
+        return Read(path, "unreadable", error=exc.strerror or str(exc))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return Read(path, "unreadable", error="not a regular file")
+        if st.st_size > max_size:
+            return Read(path, "large", st.st_size, st.st_mtime_ns)
+        with open(fd, "rb", closefd=False) as f:
+            data = f.read()
+    except OSError as exc:
+        return Read(path, "unreadable", error=exc.strerror or str(exc))
+    finally:
+        os.close(fd)
+    # Undecodable bytes survive as surrogates; the engine skips such text.
+    text = data.decode("utf-8", "surrogateescape")
+    return Read(path, "ok", st.st_size, st.st_mtime_ns, text)
+
+
+@dataclass
+class Hashed:
+    read: Read
+    hash: str = ""
+
+
+def hash_files(paths: list[str], max_size: int) -> list[Hashed]:
+    """Read and hash files the stat index does not know, keeping no text."""
+    out = []
+    for path in paths:
+        read = read_file(path, max_size)
+        digest = read.hash if read.status == "ok" else ""
+        read.text = None
+        out.append(Hashed(read, digest))
+    return out
+
+
+@dataclass
+class Analysed:
+    read: Read
+    hash: str = ""
+    result: FileResult | None = None
+
+
+def analyze_chunk(paths: list[str], settings: Settings) -> list[Analysed]:
+    """Worker: read a chunk of files and analyse them, ruff once for the chunk."""
+    reads = [read_file(path, settings.maxFileSize) for path in paths]
+    readable = [r for r in reads if r.status == "ok"]
+    results = engine.analyze_batch([(r.path, r.text or "") for r in readable], settings)
+    analysed = {id(r): Analysed(r, r.hash, res) for r, res in zip(readable, results, strict=True)}
+    out = []
+    for read in reads:
+        item = analysed.get(id(read)) or Analysed(read)
+        item.read.text = None  # the text stays in the worker
+        out.append(item)
+    _trim()
+    return out
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's malloc_trim, from the symbols already loaded; None without glibc."""
+    try:
+        trim: Callable[[int], int] = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return None
+    return trim
+
+
+_MALLOC_TRIM = _malloc_trim() if sys.platform.startswith("linux") else None
+
+
+def _trim() -> None:
+    """Give the heap pages freed by a file's analysis back to the system.
+
+    A large module's trees and tokens take tens of MB for a moment; glibc keeps
+    freed pages for the process, so a worker would stay at the size of the largest
+    file it ever analysed. Measured on stdlib files: 6 MB less per worker, 0.3 ms.
+    """
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
