@@ -43,6 +43,21 @@ async def ruff_explanation(ls: TappsLanguageServer, code: str) -> str | None:
     return explanation or None
 
 
+async def explanation_of(ls: TappsLanguageServer, source: str, code: str) -> str | None:
+    """The rule's explanation: ruff's own, and for a bandit check ruff's twin of it."""
+    if source == "ruff":
+        return await ruff_explanation(ls, code)
+    if source != "bandit":
+        return None
+    from tapps_lsp.review.analyzers.ruff_security import TABLE
+
+    twin = next((s for s, (b, *_) in TABLE.items() if b == code), None)
+    explanation = await ruff_explanation(ls, twin) if twin else None
+    if not explanation:
+        return None
+    return f"ruff's `{twin}` is the same check; its explanation:\n\n{explanation}"
+
+
 async def hover(ls: TappsLanguageServer, params: types.HoverParams) -> types.Hover | None:
     state = await ls.current(params.text_document.uri)
     if state is None or state.review is None or state.settings is None:
@@ -53,9 +68,7 @@ async def hover(ls: TappsLanguageServer, params: types.HoverParams) -> types.Hov
         parts.append(convert.score_table(state.review, state.settings))
     for finding in state.review.result.findings:
         if finding.line <= line <= max(finding.end_line, finding.line):
-            explanation = (
-                await ruff_explanation(ls, finding.code) if (finding.source == "ruff") else None
-            )
+            explanation = await explanation_of(ls, finding.source, finding.code)
             parts.append(convert.finding_markdown(finding, explanation))
     if not parts:
         return None
