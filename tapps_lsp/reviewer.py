@@ -82,12 +82,12 @@ def _mp_context() -> Any:
     return multiprocessing.get_context("spawn")
 
 
-def _new_pool(workers: int) -> ProcessPoolExecutor:
+def _new_pool(workers: int, niceness: int = 0) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(
         max_workers=workers,
         mp_context=_mp_context(),
         initializer=worker.start,
-        initargs=(os.getpid(),),
+        initargs=(os.getpid(), niceness),
     )
 
 
@@ -155,9 +155,18 @@ class _Scan:
 class Reviewer:
     """Reviews text and files through the cache and worker processes."""
 
-    def __init__(self, cache: ResultCache, jobs: int = 0, log: Log | None = None) -> None:
+    def __init__(
+        self, cache: ResultCache, jobs: int = 0, log: Log | None = None, *, scan_niceness: int = 0
+    ) -> None:
+        """`scan_niceness`: how much lower than ours the scan workers' CPU priority is.
+
+        The server runs scans in the background: its event loop (progress, saves
+        answered from the cache) and the interactive worker keep their priority,
+        and so do the user's other programs. A `check` run is the foreground.
+        """
         self.cache = cache
         self.jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
+        self.scan_niceness = scan_niceness
         self._log: Log = log or (lambda level, message: None)
         self._projects: dict[Path | None, ProjectContext] = {}
         self._interactive: ProcessPoolExecutor | None = None
@@ -484,7 +493,7 @@ class Reviewer:
         scan.pool = self._start_pool(workers)
 
     def _start_pool(self, workers: int) -> ProcessPoolExecutor:
-        pool = _new_pool(workers)
+        pool = _new_pool(workers, self.scan_niceness)
         self._scan_pools.add(pool)
         return pool
 

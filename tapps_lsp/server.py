@@ -42,6 +42,10 @@ log = logging.getLogger("tapps_lsp")
 
 # Entries kept in the per-URI memos before they are dropped wholesale.
 MEMO_SIZE = 4096
+# Scan workers run this much below the server's CPU priority (nice): a background
+# "Review all" leaves the cores to the event loop, saves and the user's programs
+# first. With the machine otherwise idle it still gets every core.
+SCAN_NICENESS = 10
 
 LOG_LEVELS = {
     "error": logging.ERROR,
@@ -386,7 +390,9 @@ class TappsLanguageServer(LanguageServer):
                     from tapps_lsp.reviewer import Reviewer
 
                     jobs = self.loose.settings.jobs if self.loose.settings else 0
-                    self._reviewer = Reviewer(self.cache, jobs=jobs, log=self._reviewer_log)
+                    self._reviewer = Reviewer(
+                        self.cache, jobs=jobs, log=self._reviewer_log, scan_niceness=SCAN_NICENESS
+                    )
         return self._reviewer
 
     def start_warm_up(self) -> None:

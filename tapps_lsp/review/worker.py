@@ -23,8 +23,14 @@ from tapps_lsp.review.hashing import content_hash
 from tapps_lsp.review.model import FileResult
 
 
-def start(owner: int) -> None:
-    """Initializer of every worker: warm the engine up, and end with the process `owner`."""
+def start(owner: int, niceness: int = 0) -> None:
+    """Initializer of every worker: lower its priority by `niceness`, warm the engine
+    up, and end with the process `owner`."""
+    if niceness > 0:
+        try:
+            os.nice(niceness)
+        except OSError:
+            pass  # not allowed here: run at the owner's priority
     engine.warm_up()
     threading.Thread(target=_end_with, args=(owner,), name="end-with-owner", daemon=True).start()
 

@@ -181,10 +181,20 @@ async def test_the_client_going_away_ends_the_server(
     assert await gone_with_its_processes(raw, children) == status
 
 
+def nice_of(pid: int) -> int | None:
+    """A process's nice value (/proc/PID/stat field 19); None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[16])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 async def test_a_killed_server_leaves_no_process_behind(raw: Raw, workspace: Path) -> None:
     """SIGKILL (an editor that gives up on a server) mid-scan: workers, the fork server and
     the resource tracker all end with it. A pool's worker holds both ends of its own queue,
-    so it never reads an end of input: before, each such kill left ~80 MB running."""
+    so it never reads an end of input: before, each such kill left ~80 MB running. On the
+    way, the scan workers are seen running below the server's priority."""
     for i in range(200):
         (workspace / f"bulk_{i:03}.py").write_text(f"import os\n\nVALUE = {i}\n" * 40)
     await raw.initialize([workspace], {"window": {"workDoneProgress": True}})
@@ -197,6 +207,10 @@ async def test_a_killed_server_leaves_no_process_behind(raw: Raw, workspace: Pat
     await raw.notification("$/progress", lambda p: p["value"].get("kind") == "report")
     tree = descendants(raw.pid)
     assert len(tree) >= 4, tree  # fork server, resource tracker, workers
+    # The scan runs below the server's priority; the interactive worker does not.
+    own = nice_of(raw.pid)
+    priorities = {nice_of(pid) for pid in tree} - {None}
+    assert {own, own + 10} <= priorities, (own, priorities)
     await raw.kill()
     await poll(lambda: not any(alive(p) for p in tree), 10, f"processes {tree} to end")
 
