@@ -343,6 +343,9 @@ class TappsLanguageServer(LanguageServer):
         for problem in problems:
             self.warn_once(problem)
         levels = [f.settings.logLevel for f in self.all_folders() if f.settings]
+        if "TAPPS_LSP_LOG_LEVEL" in os.environ:
+            # Set where the server is started, to look closer: settings do not quiet it.
+            levels.append(env_log_level())
         self.set_log_level(min(levels, key=lambda name: LOG_LEVELS.get(name, logging.INFO)))
 
     def all_folders(self) -> list[Folder]:
@@ -480,6 +483,7 @@ class TappsLanguageServer(LanguageServer):
             looked_up = folder.settings
             review = self._reviewer.lookup(text, self.doc_path(uri), looked_up, folder.root)
             if review is not None:
+                log.debug("%s answered from the cache", review.path)
                 self.deliver(state, review, text, version, folder, refresh=refresh)
                 return
         state.task = self.spawn(

@@ -18,7 +18,16 @@ from typing import Any
 
 import pytest
 
-from robustness.raw import Raw, alive, cpu_ticks, descendants, frame, frame_body, poll
+from robustness.raw import (
+    Raw,
+    alive,
+    cpu_ticks,
+    descendants,
+    frame,
+    frame_body,
+    poll,
+    server_env,
+)
 
 POSITION = {"line": 0, "character": 0}
 
@@ -213,6 +222,25 @@ async def test_a_killed_server_leaves_no_process_behind(raw: Raw, workspace: Pat
     assert {own, own + 10} <= priorities, (own, priorities)
     await raw.kill()
     await poll(lambda: not any(alive(p) for p in tree), 10, f"processes {tree} to end")
+
+
+async def test_the_log_level_set_where_the_server_starts_is_kept(
+    tmp_path: Path, workspace: Path
+) -> None:
+    """TAPPS_LSP_LOG_LEVEL=debug outlives the settings, whose default level is info."""
+    raw = await Raw.start(tmp_path, env=server_env(tmp_path / "cache", TAPPS_LSP_LOG_LEVEL="debug"))
+    try:
+        await raw.initialize([workspace])
+        uri = (workspace / "module.py").as_uri()
+        await raw.open(uri, "import os\n")
+        await raw.diagnostics_of(uri)  # the folder's settings are in
+        raw.notify("textDocument/didSave", {"textDocument": {"uri": uri}})
+        await raw.notification(
+            "window/logMessage", lambda p: "answered from the cache" in p["message"]
+        )
+        assert await raw.stop() == 0
+    finally:
+        await raw.kill()
 
 
 # ---- framing ----------------------------------------------------------------------------
