@@ -133,10 +133,15 @@ def skip_reason(text: str, settings: Settings) -> str | None:
 
 def skipped_result(reason: str) -> FileResult:
     """The result for a file that is not reviewed: one Information finding on line 0."""
-    notice = Finding(
+    return FileResult(findings=[_file_notice("TAPPS-SKIP", reason)], skipped=reason)
+
+
+def _file_notice(code: str, message: str) -> Finding:
+    """An Information finding about the whole file, on line 0."""
+    return Finding(
         source="tapps",
-        code="TAPPS-SKIP",
-        message=reason,
+        code=code,
+        message=message,
         severity="information",
         category="file",
         line=0,
@@ -144,7 +149,6 @@ def skipped_result(reason: str) -> FileResult:
         end_line=0,
         end_col=0,
     )
-    return FileResult(findings=[notice], skipped=reason)
 
 
 def _analyze(
@@ -202,20 +206,10 @@ def _capped(findings: list[Finding]) -> list[Finding]:
         ),
     )
     kept = sorted(order[: MAX_FINDINGS - 1])
-    notice = Finding(
-        source="tapps",
-        code="TAPPS-MORE",
-        message=(
-            f"{len(findings) - len(kept):,} more findings in this file are not shown: at most "
-            f"{MAX_FINDINGS:,} are kept per file, the most severe first. The scores count "
-            "them all."
-        ),
-        severity="information",
-        category="file",
-        line=0,
-        col=0,
-        end_line=0,
-        end_col=0,
+    notice = _file_notice(
+        "TAPPS-MORE",
+        f"{len(findings) - len(kept):,} more findings in this file are not shown: at most "
+        f"{MAX_FINDINGS:,} are kept per file, the most severe first. The scores count them all.",
     )
     return [notice, *(findings[i] for i in kept)]
 
@@ -271,10 +265,9 @@ def _budget_result(
         "Lint findings are shown; complexity, maintainability, security and "
         "performance are not measured."
     )
-    notice = dataclasses.replace(skipped_result(reason).findings[0], code="TAPPS-BUDGET")
     kept = ruff_security.lint_only(lint) if lint is not None else []
     return FileResult(
-        findings=[notice, *kept],
+        findings=[_file_notice("TAPPS-BUDGET", reason), *kept],
         skipped=reason,
         analyzer_errors=dict(measured.analyzer_errors),
         timings=dict(measured.timings),
