@@ -65,9 +65,28 @@ async function goToLine(page, line, column) {
     await input.waitFor({ state: 'hidden', timeout: WAIT_MS });
 }
 
-// The rows of the Problems panel, as text ("message  source(code) [Ln, Col]").
+// The rows of the Problems panel, as text ("message  source(code) [Ln, Col]"), in the
+// list's order: the list reuses row elements as it re-renders, so the order of the
+// DOM is not the order on screen (a CI run read stale cli.py rows under storage.py).
 async function problems(page) {
-    return page.locator('.markers-panel .monaco-list-row').allInnerTexts();
+    return page
+        .locator('.markers-panel .monaco-list-row')
+        .evaluateAll((rows) =>
+            rows
+                .map((row) => [Number(row.getAttribute('data-index')), row.innerText])
+                .sort((a, b) => a[0] - b[0])
+                .map(([, text]) => text),
+        );
+}
+
+// The entry rows under the header of `name`, once as many as its count badge says.
+function entriesUnder(rows, name) {
+    const at = rows.findIndex((row) => row.split('\n')[0].startsWith(name));
+    if (at < 0) return null;
+    const count = Number(rows[at].split('\n').pop());
+    const entries = rows.slice(at + 1, at + 1 + count);
+    const isEntry = (row) => /\n\[Ln \d+, Col \d+\]$/.test(row);
+    return count > 0 && entries.length === count && entries.every(isEntry) ? entries : null;
 }
 
 async function waitForProblems(page, predicate, what) {
@@ -195,7 +214,14 @@ async function session(page) {
         .first()
         .waitFor({ state: 'attached', timeout: WAIT_MS });
     await page.keyboard.press('Control+Shift+M');
-    let rows = await waitForProblems(page, (r) => has(r, 'F401') && has(r, 'F821'), 'F401 and F821');
+    let rows = await waitForProblems(
+        page,
+        (r) => {
+            const entries = entriesUnder(r, 'cli.py');
+            return entries !== null && has(entries, 'F401') && has(entries, 'F821');
+        },
+        'all entries of cli.py, F401 and F821 among them',
+    );
     record('diagnostics', { rows });
     await shot(page, '01-diagnostics');
 
@@ -268,8 +294,8 @@ async function session(page) {
     await filter.fill('**/storage.py');
     rows = await waitForProblems(
         page,
-        (r) => has(r, 'storage.py') && r.length > 1 && !has(r, 'cli.py'),
-        'only entries for storage.py (never opened)',
+        (r) => entriesUnder(r, 'storage.py') !== null,
+        'all entries of storage.py (never opened)',
     );
     record('workspace-diagnostics', { rows });
     await shot(page, '07-never-opened-file');
