@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -109,6 +110,8 @@ def test_text_output(project: Path, cache_dir: Path, capsys: pytest.CaptureFixtu
     assert "6 files (0 from cache, 0 skipped)" in out and "failing the gate" in out
     assert "findings:" in out
     assert "\r" not in err  # no progress bar when stderr is not a terminal
+    main(["check", "--jobs", "1", str(project / "inventory" / "pricing.py")])
+    assert re.search(r"^1 file \(\d+ from cache, 0 skipped\)", capsys.readouterr().out, re.M)
 
 
 def test_clean_module_exits_zero(

@@ -10,6 +10,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from tapps_lsp.features.workspace import describe
 from tapps_lsp.reports import FORMATS, Run, render, summarize
 from tapps_lsp.review.model import FileResult, Finding, Review
 
@@ -228,3 +229,9 @@ def test_every_format_renders_empty() -> None:
         assert render([], fmt)
     with pytest.raises(ValueError):
         render([], "pdf")
+
+
+def test_a_workspace_of_one_file_is_one_file() -> None:
+    summary = {"files": 1, "fromCache": 0, "failingGate": 0, "meanScore": 80.0}
+    assert describe({**summary, "deleted": [], "seconds": 0.1}).startswith("1 file (0 from")
+    assert describe({**summary, "files": 2, "deleted": [], "seconds": 0.1}).startswith("2 files")

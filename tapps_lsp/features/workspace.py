@@ -44,6 +44,7 @@ from tapps_lsp.cache import content_hash
 from tapps_lsp.cache.store import default_directory
 from tapps_lsp.features.configuration import load_settings
 from tapps_lsp.reports import Run, render, summarize
+from tapps_lsp.reports.summary import counted
 from tapps_lsp.review import engine
 from tapps_lsp.review.discovery import discover
 from tapps_lsp.review.model import Review
@@ -150,7 +151,7 @@ class Intake:
 def describe(summary: dict[str, Any]) -> str:
     """The progress end message: files, from cache, failing the gate, mean score, seconds."""
     parts = [
-        f"{summary['files']} files ({summary['fromCache']} from cache)",
+        f"{counted(summary['files'], 'file')} ({summary['fromCache']} from cache)",
         f"{summary['failingGate']} failing the gate",
     ]
     if summary["meanScore"] is not None:

@@ -23,6 +23,11 @@ class Run:
     title: str = "tapps-lsp review"
 
 
+def counted(count: int, noun: str) -> str:
+    """ "1 file", "2 files": a count and its noun, in the plural when it is not 1."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def summarize(reviews: Sequence[Review], run: Run | None = None) -> dict[str, Any]:
     """The summary object of the JSON report (keys are part of its stable shape).
 

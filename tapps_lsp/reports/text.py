@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tapps_lsp.reports.summary import Run, sorted_findings, summarize
+from tapps_lsp.reports.summary import Run, counted, sorted_findings, summarize
 from tapps_lsp.review.model import Review
 
 
@@ -35,9 +35,9 @@ def summary_lines(reviews: Sequence[Review], run: Run) -> list[str]:
     mean = f"{s['meanScore']:.1f}/100" if s["meanScore"] is not None else "n/a"
     by_severity = ", ".join(f"{n} {sev}" for sev, n in s["findingsBySeverity"].items())
     lines = [
-        f"{s['files']} files ({s['fromCache']} from cache, {s['skipped']} skipped), "
+        f"{counted(s['files'], 'file')} ({s['fromCache']} from cache, {s['skipped']} skipped), "
         f"mean score {mean}, {s['failingGate']} failing the gate",
-        f"{s['findings']} finding{'' if s['findings'] == 1 else 's'}: {by_severity}",
+        f"{counted(s['findings'], 'finding')}: {by_severity}",
     ]
     if s["deleted"]:
         lines.append(f"{len(s['deleted'])} deleted during the review: {', '.join(s['deleted'])}")

@@ -261,7 +261,8 @@ def _budget_result(
     """
     reason = (
         f"File not scored: its analysis needed more than {settings.fileBudget:g} s of CPU "
-        "(setting fileBudget), which very long statements or huge literals cause. "
+        "(setting fileBudget); generated code, huge literals and very long statements "
+        "are the usual cause. "
         "Lint findings are shown; complexity, maintainability, security and "
         "performance are not measured."
     )
