@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -37,6 +38,7 @@ from dataclasses import astuple
 from pathlib import Path
 
 import pytest
+from block_shapes import block_tree
 
 from tapps_lsp.review import fastmetrics
 
@@ -76,21 +78,6 @@ def read_source(path: Path) -> str | None:
     except (SyntaxError, UnicodeDecodeError, LookupError):
         return None
     return text[1:] if text.startswith("\ufeff") else text
-
-
-def block_tree(block) -> list:
-    """A radon Function/Class or a FastBlock as nested lists, closures and inner classes too."""
-    return [
-        block.name,
-        block.lineno,
-        getattr(block, "col_offset", getattr(block, "col", None)),
-        block.endline,
-        block.complexity,
-        getattr(block, "classname", None),
-        [block_tree(b) for b in getattr(block, "closures", ())],
-        [block_tree(b) for b in getattr(block, "methods", ())],
-        [block_tree(b) for b in getattr(block, "inner_classes", ())],
-    ]
 
 
 class _OverBudget(Exception):
@@ -160,6 +147,9 @@ def radon_results(paths: list[Path], workers: int = 1) -> dict[str, dict]:
             stdout=subprocess.PIPE,
             text=True,
             cwd=Path(__file__).parent,
+            # block_shapes sits beside this file; PYTHONSAFEPATH (set once a worker
+            # pool has started in this process) would keep the script's folder off sys.path.
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).parent)},
         )
         for share in shares
         if share

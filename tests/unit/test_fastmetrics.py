@@ -10,6 +10,7 @@ import textwrap
 from dataclasses import astuple
 
 import pytest
+from block_shapes import block_tree
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from radon.complexity import cc_rank, cc_visit
@@ -19,24 +20,9 @@ from radon.raw import analyze
 from tapps_lsp.review import fastmetrics
 
 
-def tree_of(block) -> tuple:
-    """A radon block or a FastBlock as nested tuples, closures and inner classes included."""
-    return (
-        block.name,
-        block.lineno,
-        getattr(block, "col_offset", getattr(block, "col", None)),
-        block.endline,
-        block.complexity,
-        getattr(block, "classname", None),
-        tuple(tree_of(b) for b in getattr(block, "closures", ())),
-        tuple(tree_of(b) for b in getattr(block, "methods", ())),
-        tuple(tree_of(b) for b in getattr(block, "inner_classes", ())),
-    )
-
-
 def assert_as_radon(source: str) -> fastmetrics.FastMetrics:
     ours = fastmetrics.compute(source)
-    assert [tree_of(b) for b in ours.blocks] == [tree_of(b) for b in cc_visit(source)]
+    assert [block_tree(b) for b in ours.blocks] == [block_tree(b) for b in cc_visit(source)]
     assert [b.rank for b in ours.blocks] == [cc_rank(b.complexity) for b in cc_visit(source)]
     total = h_visit(source).total
     assert ours.halstead == (total.h1, total.h2, total.N1, total.N2)
@@ -493,7 +479,7 @@ def test_an_identifier_tokenize_does_not_know():
     ours = fastmetrics.compute(source)
     assert ours.raw_note is not None
     assert ours.raw == fastmetrics.Raw(loc=3, lloc=3, sloc=3)
-    assert [tree_of(b) for b in ours.blocks] == [tree_of(b) for b in cc_visit(source)]
+    assert [block_tree(b) for b in ours.blocks] == [block_tree(b) for b in cc_visit(source)]
     assert ours.halstead == (1, 2, 1, 2)
     # radon's formula on these counts: volume 3 x log2(3), total CC 1, 3 logical lines.
     assert ours.total_complexity == 1
