@@ -67,6 +67,7 @@ class Raw:
         cwd: Path | None = None,
         env: dict[str, str] | None = None,
         command: list[str] | None = None,
+        preexec_fn: Callable[[], None] | None = None,
     ) -> Raw:
         stderr = tmp_path / f"server-{next(_serial)}.stderr"
         with open(stderr, "wb") as err:
@@ -78,6 +79,7 @@ class Raw:
                 cwd=cwd or tmp_path,
                 env=env or server_env(tmp_path / "cache"),
                 limit=2**28,
+                preexec_fn=preexec_fn,
             )
         return cls(proc, stderr)
 
