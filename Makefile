@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test lint install test-deps bench fuzz test-differential vsix clean
+.PHONY: run test check lint install test-deps bench fuzz test-differential vsix clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ run: install
 ## Install everything the tests need, then run every test.
 test: test-deps
 	$(PY) -m pytest -p no:cacheprovider -q
+
+## What CI runs (.ci/run): the lint, then every test.
+check: lint test
 
 test-deps: $(TEST_STAMP)
 	@if [ -x scripts/install-e2e.sh ]; then scripts/install-e2e.sh; fi

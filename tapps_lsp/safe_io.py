@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 import reprlib
 import stat
-from pathlib import Path
 
 # A settings or data file bigger than this is not one we should read.
 CONFIG_CAP = 1 << 20

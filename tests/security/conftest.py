@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-
 from robustness.raw import Raw, server_env
 
 # Enough for the server, its workers and ruff (a review of this package peaks
