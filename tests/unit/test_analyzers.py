@@ -8,13 +8,14 @@ import subprocess
 import sys
 import textwrap
 import time
+from dataclasses import astuple
 from pathlib import Path
 
 import pytest
 
 from tapps_lsp.config import Settings, merge
 from tapps_lsp.review import engine, fastmetrics, scoring
-from tapps_lsp.review.analyzers import radon_metrics, ruff
+from tapps_lsp.review.analyzers import performance, ruff
 from tapps_lsp.review.model import FileResult, Finding, ProjectInfo
 
 # Bandit itself: these tests pin its findings (the ruff engine: test_ruff_security.py).
@@ -179,7 +180,7 @@ def test_long_function_heavy_comprehension_and_bonuses():
 
 
 def test_low_maintainability_index_is_information_on_line_0():
-    result = review(Path(radon_metrics.__file__).with_name("performance.py").read_text() * 0)
+    result = review(Path(performance.__file__).read_text() * 0)
     assert result.metrics.mi == 100.0  # empty file
     body = "\n".join(
         f"def f{i}(a, b):\n    if a and b or a > {i}:\n        return a * b + {i} - a / (b or 1)\n"
@@ -199,7 +200,7 @@ def test_mi_of_a_very_long_statement_is_computed_in_linear_time():
     assert result.analyzer_errors == {}
     assert result.timings["metrics"] < 5
     # One statement of 2002 source lines; radon counts a dict with a colon as 2 logical lines.
-    assert radon_metrics.raw_metrics(source) == (2002, 2, 2002, 0, 0, 0, 0)
+    assert astuple(fastmetrics.raw_metrics(source)[0]) == (2002, 2, 2002, 0, 0, 0, 0)
     assert result.metrics.loc == result.metrics.sloc == 2002
     assert result.metrics.mi is not None
 
