@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from tapps_lsp.cache.store import ResultCache
 
@@ -16,12 +17,29 @@ def _size(count: int) -> str:
     return f"{amount:.1f} GiB"
 
 
+def _rate(hits: int, misses: int) -> str:
+    looked_up = hits + misses
+    return f"{hits / looked_up:.0%}" if looked_up else "n/a"
+
+
+def remote_line(remote: dict[str, Any]) -> str:
+    """One line about the team cache: where, its counters and the breaker's state."""
+    if not remote.get("enabled"):
+        return f"Remote: off ({remote.get('reason', 'not configured')})"
+    mode = "read-write" if remote.get("write") else "read-only"
+    return (
+        f"Remote: {remote['url']} ({mode}{', cluster' if remote.get('cluster') else ''}): "
+        f"{remote['hits']} hits, {remote['misses']} misses, {remote['rejected']} rejected, "
+        f"{remote['errors']} errors, {remote['writes']} written; breaker {remote['breaker']}"
+    )
+
+
 def cmd_stats(cache: ResultCache, *, as_json: bool = False) -> str:
-    """Entries and bytes per tier; hits and misses are those of this process."""
+    """Entries and bytes per tier, lookups of every process that used the cache directory."""
     stats = cache.stats()
     if as_json:
         return json.dumps(stats, indent=2)
-    memory, disk = stats["memory"], stats["disk"]
+    memory, disk, lifetime = stats["memory"], stats["disk"], stats["lifetime"]
     lines = [f"Cache directory: {cmd_path(cache)}"]
     if disk["enabled"]:
         lines.append(
@@ -31,17 +49,24 @@ def cmd_stats(cache: ResultCache, *, as_json: bool = False) -> str:
         lines.append("Disk:   not in use")
     lines.append(
         f"Memory: {memory['entries']} results, {_size(memory['bytes'])} of {_size(memory['limit'])}"
+        " (this process)"
     )
+    since = f" since {lifetime['since']}" if lifetime.get("since") else ""
     lines.append(
-        f"Lookups: {stats['hits']} hits, {stats['misses']} misses (hit rate {stats['hitRate']:.0%})"
+        f"Lookups{since}, every server and check run: {lifetime['hits']} hits, "
+        f"{lifetime['misses']} misses (hit rate {_rate(lifetime['hits'], lifetime['misses'])})"
     )
+    if "remote" in stats:
+        lines.append(remote_line(stats["remote"]))
     return "\n".join(lines)
 
 
 def cmd_clear(cache: ResultCache) -> str:
+    """Remove the local results; the team cache is left alone."""
     count = cache.clear()
     return f"Removed {count} cached result{'s' if count != 1 else ''} from {cmd_path(cache)}"
 
 
 def cmd_path(cache: ResultCache) -> str:
+    """The cache directory, or a note that the cache lives in memory."""
     return str(cache.directory) if cache.directory is not None else "(memory only)"

@@ -8,19 +8,22 @@ number of processes may share.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import json
 import logging
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import platformdirs
 
 from tapps_lsp.cache.disk import DiskTier, WarnOnce, make_private_dir
-from tapps_lsp.cache.memory import MemoryLRU
+from tapps_lsp.cache.lifetime import Lifetime
+from tapps_lsp.cache.memory import MemoryTier
+from tapps_lsp.cache.tiers import DiskResults, Found, Stored, Tier, encode
 
 MEMORY_BYTES = 32 * 2**20
 DISK_BYTES = 256 * 2**20
@@ -40,17 +43,14 @@ def default_directory() -> Path:
     return Path(platformdirs.user_cache_dir("tapps-lsp"))
 
 
-def _encode(value: dict[str, Any]) -> bytes:
-    return json.dumps(value, separators=(",", ":")).encode()
-
-
 class ResultCache:
-    """Content-keyed `FileResult` dicts: a byte-bounded memory LRU over diskcache.
+    """Content-keyed `FileResult` dicts in a list of tiers, fastest first (see tiers.py).
 
-    `get` returns the dict the memory tier holds, shared by every caller:
-    treat it as read-only and build a `FileResult` from it.
-    Nothing here raises because the disk is corrupt, full or read-only; the
-    cache warns once through `warn` and carries on with the memory tier.
+    The memory LRU, then diskcache, then any tier given as `extra` (the team
+    cache on Redis, remote.py). `get` returns the dict the memory tier holds,
+    shared by every caller: treat it as read-only and build a `FileResult`
+    from it. Nothing here raises because a tier fails; the cache warns once
+    through `warn` and carries on with the tiers that work.
     """
 
     def __init__(
@@ -61,27 +61,36 @@ class ResultCache:
         disk_bytes: int = DISK_BYTES,
         warn: Callable[[str], None] | None = None,
         persistent: bool = True,
+        extra: Sequence[Tier] = (),
     ) -> None:
         self._warn = WarnOnce(warn or _log.warning)
-        self._memory = MemoryLRU(memory_bytes)
+        self._memory = MemoryTier(memory_bytes)
+        self.tiers: list[Tier] = [self._memory]
         self.directory: Path | None = None
-        self._disk: DiskTier | None = None
+        self._disk: DiskResults | None = None
         if persistent:
             self.directory = directory if directory is not None else default_directory()
             # mkdir(parents=True) gives parents the umask's mode: make the root private first.
             with contextlib.suppress(OSError):  # the tier below reports an unusable directory
                 make_private_dir(self.directory)
-            self._disk = DiskTier(self.directory / "results", disk_bytes, self._warn)
-        self._memory_hits = 0
-        self._disk_hits = 0
+            disk = DiskTier(self.directory / "results", disk_bytes, self._warn)
+            self._disk = DiskResults(disk, self._warn)
+            self.tiers.append(self._disk)
+        self.tiers.extend(extra)
+        self._hits = 0
         self._misses = 0
+        self._lifetime = Lifetime(self.directory)
 
     @classmethod
     def memory_only(
-        cls, *, memory_bytes: int = MEMORY_BYTES, warn: Callable[[str], None] | None = None
+        cls,
+        *,
+        memory_bytes: int = MEMORY_BYTES,
+        warn: Callable[[str], None] | None = None,
+        extra: Sequence[Tier] = (),
     ) -> ResultCache:
         """A cache that forgets everything when the process ends (`check --no-cache`)."""
-        return cls(memory_bytes=memory_bytes, warn=warn, persistent=False)
+        return cls(memory_bytes=memory_bytes, warn=warn, persistent=False, extra=extra)
 
     @functools.cached_property
     def stat_index(self) -> StatIndex:
@@ -89,88 +98,148 @@ class ResultCache:
         directory = None if self.directory is None else self.directory / "stat"
         return StatIndex(directory, warn=self._warn)
 
+    @property
+    def remote(self) -> Tier | None:
+        """The first tier that may wait on the network, if any."""
+        return next((tier for tier in self.tiers if tier.remote), None)
+
     def get(self, key: str) -> dict[str, Any] | None:
+        """One result from the local tiers (never the network): the path of a cached save."""
         value = self._memory.get(key)
         if value is not None:
-            self._memory_hits += 1
+            self._hits += 1
             return value
-        blob = self._disk.get(key) if self._disk is not None else None
-        if blob is not None:
-            try:
-                value = json.loads(blob)
-            except (ValueError, RecursionError):
-                value = None
-            if isinstance(value, dict):
-                self._disk_hits += 1
-                self._memory.put(key, value, len(blob))
-                return value
-            self._warn("unreadable", f"ignored a cache entry that is not a JSON object ({key})")
-        self._misses += 1
-        return None
+        return self.get_many([key], remote=False, start=1).get(key)
+
+    def get_many(
+        self, keys: Sequence[str], *, remote: bool = True, start: int = 0
+    ) -> dict[str, dict[str, Any]]:
+        """The results found for `keys`, each tier asked once for what the earlier ones missed.
+
+        A hit is written to the tiers before the one that had it. `remote=False`
+        leaves out tiers that wait on the network (call those from a thread).
+        """
+        wanted = list(dict.fromkeys(keys))
+        out: dict[str, dict[str, Any]] = {}
+        for number in range(start, len(self.tiers)):
+            tier = self.tiers[number]
+            if not wanted:
+                break
+            if tier.remote and not remote:
+                continue
+            found = tier.get_many(wanted)
+            if found:
+                self._backfill(number, found)
+                out.update((key, hit.value) for key, hit in found.items())
+                wanted = [key for key in wanted if key not in found]
+        self._hits += len(out)
+        self._misses += len(wanted)
+        return out
+
+    def fetch_remote(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Ask only the remote tiers (from a thread); what they have is stored locally."""
+        first = next((n for n, tier in enumerate(self.tiers) if tier.remote), len(self.tiers))
+        found = self.get_many(keys, start=first)
+        return found
+
+    async def get_remote(self, key: str, budget: float) -> dict[str, Any] | None:
+        """The remote tiers' result for `key`, if they answer within `budget` seconds.
+
+        The event loop never waits longer; an answer that comes later is still
+        stored in the local tiers (by the thread that got it), for the next save.
+        """
+        remote = self.remote
+        if remote is None or not getattr(remote, "available", lambda: True)():
+            return None
+        future = asyncio.ensure_future(asyncio.to_thread(self.fetch_remote, [key]))
+        try:
+            found = await asyncio.wait_for(asyncio.shield(future), budget)
+        except asyncio.TimeoutError:
+            late = getattr(remote, "late", None)
+            if callable(late):
+                late()
+            return None
+        return found.get(key)
+
+    def _backfill(self, number: int, found: dict[str, Found]) -> None:
+        if number == 0:
+            return
+        items = [
+            Stored(key, hit.value, hit.blob if hit.blob is not None else encode(hit.value))
+            for key, hit in found.items()
+        ]
+        for tier in self.tiers[:number]:
+            tier.put_many(items)
 
     def put(self, key: str, value: dict[str, Any]) -> None:
+        """Store one result in every tier."""
         self.put_many([(key, value)])
 
     def put_many(self, items: Iterable[tuple[str, dict[str, Any]]]) -> None:
-        """Store several results, on disk in one transaction."""
-        encoded = []
+        """Store several results in every tier (on disk in one transaction)."""
+        stored = []
         for key, value in items:
-            blob = _encode(value)
+            blob = encode(value)
             # Keep the decoded copy, not the caller's: later changes to the
             # caller's dict must not leak in, and a memory hit then returns
             # exactly what a disk hit would.
-            self._memory.put(key, json.loads(blob), len(blob))
-            encoded.append((key, blob))
-        if self._disk is not None:
-            self._disk.put_many(encoded)
+            stored.append(Stored(key, json.loads(blob), blob))
+        if stored:
+            for tier in self.tiers:
+                tier.put_many(stored)
 
     def stats(self) -> dict[str, Any]:
-        hits = self._memory_hits + self._disk_hits
-        looked_up = hits + self._misses
-        disk = self._disk
-        disk_enabled = disk is not None and disk.enabled
-        disk_entries = disk.entries() if disk is not None else 0
-        disk_bytes = disk.volume() if disk is not None else 0
-        return {
-            "hits": hits,
+        """Counters of this process, lifetime counters of the cache directory, sizes per tier."""
+        self._lifetime.flush(self._hits, self._misses)
+        looked_up = self._hits + self._misses
+        memory = self._memory.stats()
+        disk = self._disk.stats() if self._disk is not None else _NO_DISK
+        out: dict[str, Any] = {
+            "hits": self._hits,
             "misses": self._misses,
-            "hitRate": round(hits / looked_up, 4) if looked_up else 0.0,
+            "hitRate": round(self._hits / looked_up, 4) if looked_up else 0.0,
             # Every result stored goes to both tiers: the disk holds the lot.
-            "entries": disk_entries if disk_enabled else len(self._memory),
-            "bytes": self._memory.bytes + disk_bytes,
-            "memory": {
-                "hits": self._memory_hits,
-                "misses": self._disk_hits + self._misses,
-                "entries": len(self._memory),
-                "bytes": self._memory.bytes,
-                "limit": self._memory.limit,
-            },
-            "disk": {
-                "enabled": disk_enabled,
-                "directory": str(disk.directory) if disk is not None else None,
-                "hits": self._disk_hits,
-                "misses": self._misses if disk_enabled else 0,
-                "entries": disk_entries,
-                "bytes": disk_bytes,
-                "limit": disk.size_limit if disk is not None else 0,
-            },
+            "entries": disk["entries"] if disk["enabled"] else memory["entries"],
+            "bytes": memory["bytes"] + disk["bytes"],
+            "lifetime": self._lifetime.totals(),
+            "memory": memory,
+            "disk": disk,
         }
+        for tier in self.tiers:
+            if tier.name not in out:
+                out[tier.name] = tier.stats()
+        return out
 
     def clear(self) -> int:
-        """Forget every result (and the stat index); returns how many results there were."""
-        only_in_memory = sum(
-            1 for key in self._memory.keys() if self._disk is None or key not in self._disk
-        )
+        """Forget every local result (and the stat index); returns how many results there were.
+
+        A remote tier is shared by a team: it is not cleared from here.
+        """
+        disk = self._disk
+        only_in_memory = sum(1 for key in self._memory.keys() if disk is None or key not in disk)
         self._memory.clear()
-        cleared = only_in_memory + (self._disk.clear() if self._disk is not None else 0)
+        cleared = only_in_memory + (disk.clear() if disk is not None else 0)
         self.stat_index.clear()
         return cleared
 
     def close(self) -> None:
-        if self._disk is not None:
-            self._disk.close()
+        """Flush the counters, wait for pending remote writes, close files and connections."""
+        self._lifetime.flush(self._hits, self._misses)
+        for tier in self.tiers:
+            tier.close()
         if "stat_index" in self.__dict__:
             self.stat_index.close()
+
+
+_NO_DISK: dict[str, Any] = {
+    "enabled": False,
+    "directory": None,
+    "hits": 0,
+    "misses": 0,
+    "entries": 0,
+    "bytes": 0,
+    "limit": 0,
+}
 
 
 def _path_key(path: str) -> str:

@@ -1,0 +1,91 @@
+"""Lifetime hit and miss counters of a cache directory, summed over every process.
+
+A process counts its own lookups in memory; `flush` adds what it counted
+since its last flush to `lifetime.json` beside the results, under an
+exclusive lock, so `tapps-lsp cache stats` (a process that looks nothing
+up) shows what the servers and `check` runs did. The file is ours (in the
+user's cache directory), small, and rewritten atomically; a file that is
+not ours to read or write leaves the counters at what this process counted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # Windows: the counters are then summed without a lock
+    fcntl = None  # type: ignore[assignment]
+
+FILE = "lifetime.json"
+_MAX_BYTES = 4096
+
+
+class Lifetime:
+    """The counters in `directory/lifetime.json` (nothing when `directory` is None)."""
+
+    def __init__(self, directory: Path | None) -> None:
+        self.path = None if directory is None else directory / FILE
+        self._flushed = (0, 0)
+        self._lock = threading.Lock()
+
+    def totals(self) -> dict[str, Any]:
+        """{"hits", "misses", "since"} of every process that used the directory."""
+        data = self._read() if self.path is not None else {}
+        return {
+            "hits": int(data.get("hits", 0)),
+            "misses": int(data.get("misses", 0)),
+            "since": data.get("since"),
+        }
+
+    def flush(self, hits: int, misses: int) -> None:
+        """Add this process's lookups since the last flush to the file."""
+        if self.path is None:
+            return
+        with self._lock:
+            delta = (hits - self._flushed[0], misses - self._flushed[1])
+            if delta == (0, 0):
+                return
+            with contextlib.suppress(OSError):
+                self._add(delta)
+                self._flushed = (hits, misses)
+
+    def _add(self, delta: tuple[int, int]) -> None:
+        assert self.path is not None
+        lock_path = self.path.with_suffix(".lock")
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        try:
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            data = self._read()
+            data = {
+                "hits": int(data.get("hits", 0)) + delta[0],
+                "misses": int(data.get("misses", 0)) + delta[1],
+                "since": data.get("since") or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            }
+            temporary = self.path.with_suffix(f".{os.getpid()}.tmp")
+            temporary.write_text(json.dumps(data))
+            os.replace(temporary, self.path)
+        finally:
+            os.close(fd)
+
+    def _read(self) -> dict[str, Any]:
+        assert self.path is not None
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+            with open(fd, "rb") as reader:
+                data = json.loads(reader.read(_MAX_BYTES))
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(data, dict):
+            return {}
+        counts = (data.get("hits"), data.get("misses"))
+        if not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counts):
+            return {}
+        return data
