@@ -171,3 +171,142 @@ def test_batch_equals_single_files():
         single = engine.analyze(text, RUFF, filename=name)
         assert [f.to_dict() for f in result.findings] == [f.to_dict() for f in single.findings]
         assert result.metrics.security_counts == single.metrics.security_counts
+
+
+# ---- where ruff's S rules and bandit 1.9 differ (issue 15 item 6) --------------------------
+
+
+def _both_engines(source: str) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    """(bandit test id, 1-based line) of each security finding: the ruff engine, bandit's."""
+    source = textwrap.dedent(source)
+    ours = sorted(
+        (f.data["bandit"], f.line + 1) for f in review(source).findings if f.category == "security"
+    )
+    bandit = engine.analyze(source, Settings(securityEngine="bandit"))
+    theirs = sorted((f.code, f.line + 1) for f in bandit.findings if f.category == "security")
+    return ours, theirs
+
+
+def test_nosec_on_the_first_line_of_a_statement_covers_its_other_lines():
+    ours, theirs = _both_engines(
+        """\
+        import subprocess  # nosec B404
+
+        out = subprocess.run(  # nosec B603 B607
+            ["ls", "-l"], check=True
+        )
+        bare = subprocess.run(  # nosec
+            ["ls", "-l"],
+        )
+        other = subprocess.run(  # nosec B603
+            ["ls", "-l"],
+        )
+        """
+    )
+    # Neither reports B603 or B404; the B607 left is the same finding, which ruff
+    # puts at the argument's line and bandit at the call's.
+    assert (ours, theirs) == ([("B607", 10)], [("B607", 9)])
+
+
+def test_nosec_does_not_reach_past_the_statement():
+    ours, theirs = _both_engines(
+        """\
+        import subprocess  # nosec B404
+
+
+        def run(cmd):  # nosec
+            return subprocess.run(
+                cmd,
+            )
+        """
+    )
+    assert ours == theirs == [("B603", 5)]
+
+
+def test_assert_under_type_checking_is_reported_as_bandit_does():
+    ours, theirs = _both_engines(
+        """\
+        import typing
+        from typing import TYPE_CHECKING
+
+        if TYPE_CHECKING:
+            assert 2
+        if typing.TYPE_CHECKING:
+            assert 4
+        assert 5
+        """
+    )
+    assert ours == theirs == [("B101", 5), ("B101", 7), ("B101", 8)]
+
+
+def test_random_sample_and_getrandbits_are_b311():
+    ours, theirs = _both_engines(
+        """\
+        import random
+        import random as r2
+        from random import getrandbits as bits, sample
+
+        a = random.getrandbits(8)
+        b = r2.getrandbits(8)
+        c = bits(8)
+        d = sample([1, 2], 1)
+        e = random.choice([1])
+        """
+    )
+    assert ours == theirs == [("B311", n) for n in (5, 6, 7, 8, 9)]
+
+
+def test_password_like_dict_keys_are_b105():
+    ours, theirs = _both_engines(
+        """\
+        config = {"password": "hunter2", "db_passwd": None, "token": 3, "user": "bob"}
+        other = {"secret": make(), "PWD_": "x", "my_token_id": "y"}
+        """
+    )
+    assert ours == theirs == [("B105", 1)] * 3 + [("B105", 2)] * 2
+    finding = next(f for f in review('d = {"password": "x"}\n').findings if f.code == "S105")
+    assert finding.data["severity"] == "LOW" and (finding.col, finding.end_col) == (5, 20)
+
+
+def test_run_with_debug_true_in_a_flask_file_is_b201():
+    ours, theirs = _both_engines(
+        """\
+        import flask
+        from flask import Flask
+
+
+        def test_app(app):
+            app.run(debug=True)
+
+
+        def other(thing):
+            thing.run(
+                host="0.0.0.0",
+                debug=True,
+            )
+            thing.run(debug=False)
+
+
+        real = Flask(__name__)
+        real.run(debug=True)
+        """
+    )
+    assert ours == theirs == [("B104", 11), ("B201", 6), ("B201", 12), ("B201", 18)]
+    # Without a flask import bandit reports nothing, and neither does the ruff engine.
+    ours, theirs = _both_engines("def test_app(app):\n    app.run(debug=True)\n")
+    assert ours == theirs == []
+
+
+def test_requests_calls_differ_from_bandit_as_documented():
+    # docs/scoring.md: bandit misses `requests.request` without a timeout and flags
+    # `requests.codes.get` (a dict lookup); ruff's S113 is right on both.
+    ours, theirs = _both_engines(
+        """\
+        import requests
+
+        r = requests.request("GET", "https://example.com")
+        c = requests.codes.get("ok")
+        """
+    )
+    assert ours == [("B113", 3)]
+    assert theirs == [("B113", 4)]

@@ -151,6 +151,22 @@ _AT_SHELL = frozenset({"S602", "S603", "S604"})
 _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.I)
 _NOSEC = re.compile(r"#\s*nosec:?\s*(?P<tests>[^#]+)?")
 _NOSEC_IDS = re.compile(r"B\d+", re.IGNORECASE)
+# Nodes whose line range bandit searches for a `# nosec` (see _NosecScopes).
+_SCOPES = (ast.Call, ast.stmt, ast.ExceptHandler)
+_COMPOUND = (
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+    ast.If,
+    ast.For,
+    ast.AsyncFor,
+    ast.While,
+    ast.With,
+    ast.AsyncWith,
+    ast.Try,
+    ast.TryStar,
+    ast.Match,
+)
 
 
 def _by_message(code: str, message: str, severity: str) -> str:
@@ -172,17 +188,62 @@ def _noqa(line: str, code: str) -> bool:
     return found is not None and (not found.group("codes") or code in found.group("codes"))
 
 
-def _nosec(line: str, test_id: str) -> bool:
-    """A bandit `# nosec` comment on the line that covers this test (all tests, or its id)."""
+def _nosec_tests(line: str) -> set[str] | None:
+    """The test ids a `# nosec` comment on the line names (empty: all tests), or None."""
     if "nosec" not in line:
-        return False
+        return None
     found = _NOSEC.search(line)
     if found is None:
-        return False
-    tests = found.group("tests")
-    if not tests:
-        return True
-    return test_id.upper() in {t.upper() for t in _NOSEC_IDS.findall(tests)}
+        return None
+    return {t.upper() for t in _NOSEC_IDS.findall(found.group("tests") or "")}
+
+
+class _NosecScopes:
+    """Which `# nosec` comments cover a finding, as bandit reads them.
+
+    Bandit skips a test when the finding's own line, or the first line with a
+    `# nosec` in the range of the node the test looked at, names it (or names no
+    test at all): `out = subprocess.run(  # nosec B603` covers the arguments on
+    the lines below. That node is taken to be the innermost call, simple
+    statement or `except` clause holding the finding.
+    """
+
+    def __init__(self, tree: ast.Module, lines: list[str]) -> None:
+        self.lines = lines
+        self.comments = {
+            i: t for i, line in enumerate(lines) if (t := _nosec_tests(line)) is not None
+        }
+        self.ranges: list[tuple[tuple[int, int], tuple[int, int]]] = []
+        if self.comments:
+            for node in ast.walk(tree):
+                if isinstance(node, _SCOPES) and not isinstance(node, _COMPOUND):
+                    end = ((node.end_lineno or node.lineno) - 1, node.end_col_offset or 0)
+                    self.ranges.append(((node.lineno - 1, node.col_offset), end))
+
+    def skips(self, f: Finding, test_id: str) -> bool:
+        """Whether a `# nosec` covers finding `f` of bandit test `test_id`."""
+        if not self.comments:
+            return False
+        base = self.comments.get(f.line)
+        context = self._context(f)
+        if base is None and context is None:
+            return False
+        tests = (base or set()) | (context or set())
+        return not tests or test_id.upper() in tests
+
+    def _context(self, f: Finding) -> set[str] | None:
+        text = self.lines[f.line] if f.line < len(self.lines) else ""
+        at = (f.line, len(text[: f.col].encode("utf-8", "surrogatepass")))
+        # Nested nodes start later, or at the same place and end sooner.
+        inner = max(
+            (r for r in self.ranges if r[0] <= at < r[1]),
+            key=lambda r: (r[0], (-r[1][0], -r[1][1])),
+            default=None,
+        )
+        if inner is None:
+            return None
+        (first, _), (last, _) = inner
+        return next((self.comments[i] for i in range(first, last + 1) if i in self.comments), None)
 
 
 def _is_security(code: str) -> bool:
@@ -237,6 +298,132 @@ def imports(tree: ast.Module, lines: list[str]) -> list[Finding]:
     return found
 
 
+# bandit 1.9's B105 names (plugins/general_hardcoded_password.py).
+_W = "(pas+wo?r?d|pass(phrase)?|pwd|token|secrete?)"
+_PASSWORD_NAME = re.compile(f"(^{_W}$|_{_W}_|^{_W}_|_{_W}$)", re.IGNORECASE)
+# B311 calls that ruff's S311 does not list.
+_RANDOM_EXTRAS = frozenset({"random.sample", "random.getrandbits"})
+# A file can need `extras` only when a line matches: ruff misses asserts only
+# under TYPE_CHECKING, and a password-like dict key is a quoted word and a colon.
+_EXTRAS_HINT = re.compile(r"TYPE_CHECKING|random|flask|(?i:pas|pwd|token|secret)\w*['\"]\s*:")
+
+
+def extras(findings: list[Finding], tree: ast.Module, lines: list[str]) -> list[Finding]:
+    """`findings` plus what bandit reports and ruff's `S` rules do not (docs/scoring.md).
+
+    B101 on every `assert` (ruff skips those under `if TYPE_CHECKING:`), B105 on a
+    password-like key of a dict literal given a constant, B311 on `random.sample`
+    and `random.getrandbits`, and B201 on any `<x>.run(debug=True)` in a file that
+    imports a module named like flask (ruff only when it resolves a Flask app):
+    each matched as bandit matches it, names resolved through the imports seen so
+    far in source order.
+    """
+    if not any(_EXTRAS_HINT.search(line) for line in lines):
+        return findings
+    visitor = _Extras(lines, {f.line for f in findings if f.code == "S101"})
+    visitor.visit(tree)
+    if not visitor.found:
+        return findings
+    if any(f.code == "S201" for f in visitor.found):  # bandit's S201 covers ruff's
+        findings = [f for f in findings if f.code != "S201"]
+    return findings + visitor.found
+
+
+class _Extras(ast.NodeVisitor):
+    """One walk in bandit's order collecting the findings `extras` adds."""
+
+    def __init__(self, lines: list[str], asserts_reported: set[int]) -> None:
+        self.lines = lines
+        self.asserts_reported = asserts_reported
+        self.aliases: dict[str, str] = {}
+        self.imports: set[str] = set()
+        self.found: list[Finding] = []
+
+    def visit_Import(self, node: ast.Import | ast.ImportFrom) -> None:
+        for alias in node.names:
+            if alias.asname:
+                self.aliases[alias.asname] = alias.name
+            self.imports.add(alias.name)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        if node.module is None:
+            self.visit_Import(node)
+            return
+        for alias in node.names:
+            self.aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+            self.imports.add(f"{node.module}.{alias.name}")
+
+    def visit_Assert(self, node: ast.Assert) -> None:
+        if node.lineno - 1 not in self.asserts_reported:
+            self._add("S101", "Use of `assert` detected", node, node)
+        self.generic_visit(node)
+
+    def visit_Dict(self, node: ast.Dict) -> None:
+        for key, value in zip(node.keys, node.values, strict=True):
+            if (
+                isinstance(key, ast.Constant)
+                and isinstance(key.value, str)
+                and _PASSWORD_NAME.search(key.value)
+                and isinstance(value, ast.Constant)
+            ):
+                message = f'Possible hardcoded password assigned to: "{key.value}"'
+                self._add("S105", message, key, value)
+        self.generic_visit(node)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        name = _call_name(node.func, self.aliases)
+        if name in _RANDOM_EXTRAS:
+            message = (
+                "Standard pseudo-random generators are not suitable for cryptographic purposes"
+            )
+            self._add("S311", message, node, node)
+        if name.endswith(".run") and any("flask" in i for i in self.imports):
+            debug = next((k for k in node.keywords if k.arg == "debug"), None)
+            if debug is not None and _literal(debug.value) == "True":
+                self._add("S201", "Use of `debug=True` in Flask app detected", debug, debug)
+        self.generic_visit(node)
+
+    def _add(self, code: str, message: str, start: ast.AST, end: ast.AST) -> None:
+        line = start.lineno - 1  # type: ignore[attr-defined]
+        end_line = (end.end_lineno or end.lineno) - 1  # type: ignore[attr-defined]
+        text = self.lines[line] if line < len(self.lines) else ""
+        if _noqa(text, code):
+            return
+        end_text = self.lines[end_line] if end_line < len(self.lines) else ""
+        self.found.append(
+            Finding(
+                source="tapps",
+                code=code,
+                message=message,
+                severity="information",
+                category="security",
+                line=line,
+                col=utf8_byte_to_codepoint(text, start.col_offset),  # type: ignore[attr-defined]
+                end_line=end_line,
+                end_col=utf8_byte_to_codepoint(end_text, end.end_col_offset or 0),  # type: ignore[attr-defined]
+            )
+        )
+
+
+def _call_name(func: ast.expr, aliases: dict[str, str]) -> str:
+    """The dotted name bandit gives a call (`utils.get_call_name`): "" when not a name."""
+    if isinstance(func, ast.Name):
+        return aliases.get(func.id, func.id)
+    if isinstance(func, ast.Attribute):
+        name = f"{_call_name(func.value, aliases)}.{func.attr}"
+        return aliases.get(name, name)
+    return ""
+
+
+def _literal(node: ast.expr) -> object:
+    """A keyword's value as bandit compares it: `True`, `None` as strings; an attribute's name."""
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Constant):
+        return str(node.value) if node.value is None or isinstance(node.value, bool) else node.value
+    return None
+
+
 def _shell_arguments(tree: ast.Module, lines: list[str]) -> dict[tuple[int, int], ast.keyword]:
     """(line, code-point column) of each call with a `shell=` argument -> that argument."""
     found = {}
@@ -271,8 +458,9 @@ def split(
 
     `findings` are ruff's (run with `S` selected) plus `imports()`.
     """
-    findings = list(findings)
+    findings = extras(list(findings), tree, lines)
     calls = _shell_arguments(tree, lines) if any(f.code in _AT_SHELL for f in findings) else {}
+    scopes: _NosecScopes | None = None
     lint: list[Finding] = []
     security: list[Finding] = []
     counts = {"HIGH": 0, "MEDIUM": 0, "LOW": 0}
@@ -287,7 +475,9 @@ def split(
         test_id, severity, confidence = entry
         if f.code in _AT_SHELL:
             f = _at_shell(f, calls, lines)
-        if f.line < len(lines) and _nosec(lines[f.line], test_id):
+        if scopes is None:
+            scopes = _NosecScopes(tree, lines)
+        if scopes.skips(f, test_id):
             continue
         severity = _by_message(f.code, f.message, severity)
         counts[severity] += 1
