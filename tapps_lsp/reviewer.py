@@ -13,7 +13,8 @@ Three paths, cheapest first:
   (one ruff run per chunk) and are read inside the workers.
 
 Workers are started with forkserver where it exists: forking a server that
-runs threads is unsafe, and spawn pays interpreter start-up per process.
+runs threads is unsafe, and spawn pays interpreter start-up per process. The
+fork server starts outside the workspace (review/isolation.py).
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import asyncio
 import collections
 import dataclasses
 import functools
-import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -34,7 +34,7 @@ from typing import Any
 
 from tapps_lsp.cache import ResultCache, content_hash, fingerprint, make_key
 from tapps_lsp.config import Settings
-from tapps_lsp.review import engine, scoring, worker
+from tapps_lsp.review import engine, isolation, scoring, worker
 from tapps_lsp.review.model import FileResult, Review
 from tapps_lsp.review.project import ProjectContext
 
@@ -69,25 +69,12 @@ _READ_SLICE = 256
 _MAX_DEATHS = 3
 
 
-def _mp_context() -> Any:
-    # The forkserver and spawned workers start as `python -c ...` in our current
-    # directory, which `-c` puts first on sys.path: when that is a workspace, its
-    # `ast.py` would be imported by them. Python 3.11+ leaves it out with this set.
-    os.environ["PYTHONSAFEPATH"] = "1"
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("forkserver")
-        # Workers fork from a server that has already imported the engine.
-        context.set_forkserver_preload(["tapps_lsp.review.preload"])
-        return context
-    return multiprocessing.get_context("spawn")
-
-
 def _new_pool(workers: int, niceness: int = 0) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(
         max_workers=workers,
-        mp_context=_mp_context(),
+        mp_context=isolation.mp_context(),
         initializer=worker.start,
-        initargs=(os.getpid(), niceness),
+        initargs=(os.getpid(), niceness, isolation.current_dir()),
     )
 
 

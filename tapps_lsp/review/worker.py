@@ -23,9 +23,18 @@ from tapps_lsp.review.hashing import content_hash
 from tapps_lsp.review.model import FileResult
 
 
-def start(owner: int, niceness: int = 0) -> None:
-    """Initializer of every worker: lower its priority by `niceness`, warm the engine
-    up, and end with the process `owner`."""
+def start(owner: int, niceness: int = 0, cwd: str | None = None) -> None:
+    """Initializer of every worker: move into the owner's folder `cwd`, lower its priority by
+    `niceness`, warm the engine up, and end with the process `owner`."""
+    if cwd is not None:
+        # Started elsewhere (review/isolation.py), so that nothing in the owner's folder could
+        # be imported while Python started; relative paths of a `check` mean that folder.
+        # Entries relative to the cwd (`-c` adds "" without PYTHONSAFEPATH) would follow it.
+        sys.path[:] = [entry for entry in sys.path if entry and os.path.isabs(entry)]
+        try:
+            os.chdir(cwd)
+        except OSError:
+            pass  # gone: the owner's relative paths are unreadable to it as well
     if niceness > 0:
         try:
             os.nice(niceness)
