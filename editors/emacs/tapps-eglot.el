@@ -6,10 +6,11 @@
 
 (with-eval-after-load 'eglot
   (add-to-list 'eglot-server-programs
-               ;; PYTHONSAFEPATH keeps the project folder off sys.path, so no file in it
-               ;; can stand in for tapps-lsp.
+               ;; Eglot starts the server in the project folder: -I (isolated) keeps that
+               ;; folder off sys.path, so a `tapps_lsp/' in it cannot stand in for
+               ;; tapps-lsp; PYTHONSAFEPATH does the same for the Pythons the server starts.
                '((python-mode python-ts-mode)
-                 . ("env" "PYTHONSAFEPATH=1" "python3" "-m" "tapps_lsp"))))
+                 . ("env" "PYTHONSAFEPATH=1" "python3" "-I" "-m" "tapps_lsp"))))
 
 ;; The answer to workspace/configuration (section "tapps"); keys in docs/configuration.md.
 ;; Per project, set the same in .dir-locals.el:

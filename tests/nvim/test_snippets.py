@@ -34,7 +34,7 @@ def test_helix_languages_toml() -> None:
     tomllib = pytest.importorskip("tomllib", reason="needs Python 3.11+ (tomllib) to parse TOML")
     config = tomllib.loads((EDITORS / "helix" / "languages.toml").read_text())
     server = config["language-server"]["tapps"]
-    assert server["args"] == ["-m", "tapps_lsp"]
+    assert server["args"] == ["-I", "-m", "tapps_lsp"]
     assert server["environment"] == {"PYTHONSAFEPATH": "1"}
     _accepted(server["config"]["tapps"])
     python = next(lang for lang in config["language"] if lang["name"] == "python")
@@ -44,7 +44,7 @@ def test_helix_languages_toml() -> None:
 def test_sublime_lsp_settings() -> None:
     text = _strip_line_comments((EDITORS / "sublime" / "LSP.sublime-settings").read_text())
     client = json.loads(text)["clients"]["tapps"]
-    assert client["command"][1:] == ["-m", "tapps_lsp"]
+    assert client["command"][1:] == ["-I", "-m", "tapps_lsp"]
     assert client["env"] == {"PYTHONSAFEPATH": "1"}
     assert client["selector"] == "source.python"
     # Sublime LSP expands dotted keys into nested objects.
@@ -69,7 +69,7 @@ def test_eglot_snippet() -> None:
         depth += {"(": 1, ")": -1}.get(char, 0)
         assert depth >= 0
     assert depth == 0
-    assert '("env" "PYTHONSAFEPATH=1" "python3" "-m" "tapps_lsp")' in code
+    assert '("env" "PYTHONSAFEPATH=1" "python3" "-I" "-m" "tapps_lsp")' in code
     plist = code.split("'(:tapps (", 1)[1].split(")", 1)[0]
     keys = set(re.findall(r":(\w+)", plist))
     assert keys and keys <= KEYS, keys - KEYS

@@ -3,12 +3,14 @@ local M = {}
 
 local health = vim.health
 
---- The interpreter the `tapps` config would start, from the resolved config.
---- @return string?
-local function configured_python()
+local python = require('tapps.python')
+
+--- The command line the `tapps` config would start, from the resolved config.
+--- @return string[]?
+local function configured_cmd()
   local config = vim.lsp.config.tapps
   local cmd = config and config.cmd
-  return type(cmd) == 'table' and cmd[1] or nil
+  return type(cmd) == 'table' and cmd or nil
 end
 
 local function check_neovim()
@@ -23,15 +25,21 @@ end
 
 --- @return string? path of the interpreter when found
 local function check_interpreter()
-  local python = configured_python()
-  if not python then
+  local cmd = configured_cmd()
+  if not cmd then
     health.error('no `tapps` LSP config', { "call require('tapps').setup() or vim.lsp.enable('tapps')" })
     return nil
   end
-  local path = vim.fn.exepath(python)
+  if not python.isolated(cmd) then
+    health.warn(
+      ('`%s` puts the current folder on sys.path: a project can replace tapps_lsp'):format(table.concat(cmd, ' ')),
+      { 'start the server with `-I` before `-m tapps_lsp` (the default cmd does)' }
+    )
+  end
+  local path = vim.fn.exepath(cmd[1])
   if path == '' then
     health.error(
-      ('interpreter `%s` not found'):format(python),
+      ('interpreter `%s` not found'):format(cmd[1]),
       { 'set g:tapps_python or setup({ python = ... }) to a Python that has tapps-lsp installed' }
     )
     return nil
@@ -40,21 +48,25 @@ local function check_interpreter()
   return path
 end
 
---- @param python string
-local function check_import(python)
-  local code = 'import tapps_lsp; print(tapps_lsp.__version__)'
+--- Imports tapps_lsp the way the server is started (isolated, outside the project), so a
+--- `tapps_lsp/` folder in the current project is neither run nor mistaken for the package.
+--- @param interpreter string
+local function check_import(interpreter)
+  local code = 'import tapps_lsp; print(tapps_lsp.__version__, tapps_lsp.__file__)'
   local ok, result = pcall(function()
-    return vim.system({ python, '-c', code }, { text = true }):wait(30000)
+    local options = { text = true, cwd = python.cwd(), env = python.env }
+    return vim.system(python.code_cmd(interpreter, code), options):wait(30000)
   end)
   if ok and result.code == 0 then
-    health.ok('tapps_lsp ' .. vim.trim(result.stdout))
+    local version, file = vim.trim(result.stdout):match('^(%S+)%s+(.*)$')
+    health.ok(('tapps_lsp %s (%s)'):format(version or vim.trim(result.stdout), file or '?'))
     return
   end
   local detail = ok and vim.trim(result.stderr or '') or tostring(result)
   local last_line = detail:match('([^\n]*)$') or detail
   health.error(
-    ('`%s -c "import tapps_lsp"` failed: %s'):format(python, last_line),
-    { ('install it: %s -m pip install tapps-lsp'):format(python) }
+    ('`%s -I -c "import tapps_lsp"` failed: %s'):format(interpreter, last_line),
+    { ('install it: %s -m pip install tapps-lsp'):format(interpreter) }
   )
 end
 

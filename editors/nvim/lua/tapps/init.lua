@@ -8,7 +8,7 @@
 local M = {}
 
 --- @class tapps.Opts
---- @field python? string interpreter that runs `-m tapps_lsp` (default g:tapps_python, else 'python3')
+--- @field python? string interpreter that runs `-I -m tapps_lsp` (default g:tapps_python, else 'python3')
 --- @field settings? table the `tapps` settings, sent on workspace/configuration
 --- @field progress? 'auto'|boolean echo progress: 'auto' (unless fidget.nvim is loaded), true, false
 
@@ -31,7 +31,7 @@ function M.setup(opts)
   local config = {}
   if opts.python then
     vim.g.tapps_python = opts.python
-    config.cmd = { opts.python, '-m', 'tapps_lsp' }
+    config.cmd = require('tapps.python').server_cmd(opts.python)
   end
   if opts.settings and next(opts.settings) then
     config.settings = { tapps = opts.settings }
