@@ -145,6 +145,30 @@ class Settings:
             "reviews, on top of .gitignore, virtual environments, node_modules and build folders."
         ),
     )
+    coverageFile: str = field(
+        default="",
+        metadata=_doc(
+            "Coverage data to score test_coverage from (Cobertura XML, coverage.py's "
+            "`.coverage` or lcov), relative to the file's project root; it must lie inside the "
+            "workspace. Empty: the newest of coverage.xml, .coverage and lcov.info at the "
+            "project root."
+        ),
+    )
+    coverageHeuristic: bool = field(
+        default=False,
+        metadata=_doc(
+            "Without coverage data, score test_coverage the way TappsCodingAgents guesses it "
+            "(5 when a test_<name>.py exists, else 0) instead of leaving it not measured."
+        ),
+    )
+    testPatterns: list[str] = field(
+        default_factory=list,
+        metadata=_doc(
+            "More test files, beside test_*.py, *_test.py, conftest.py and files under tests/: "
+            "globs matched against the end of the path (`*_spec.py`, `it/*.py`). Test files "
+            "are not scored on coverage and get no assert findings (S101, B101)."
+        ),
+    )
     jobs: int = field(
         default=0,
         metadata=_doc("Worker processes for reviews; 0 means one per core.", restart=True),

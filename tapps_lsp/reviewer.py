@@ -36,7 +36,12 @@ from tapps_lsp.cache import ResultCache, content_hash, fingerprint, make_key
 from tapps_lsp.config import Settings
 from tapps_lsp.review import engine, isolation, scoring, worker
 from tapps_lsp.review.model import FileResult, Review
-from tapps_lsp.review.project import ProjectContext
+from tapps_lsp.review.project import (
+    CoverageOptions,
+    ProjectContext,
+    coverage_options,
+    project_root,
+)
 
 Log = Callable[[str, str], None]
 
@@ -155,23 +160,77 @@ class Reviewer:
         self.jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
         self.scan_niceness = scan_niceness
         self._log: Log = log or (lambda level, message: None)
-        self._projects: dict[Path | None, ProjectContext] = {}
+        # Project contexts by (project root, boundary, coverage options), and the project
+        # root of each folder a file was reviewed in, by (folder, boundary).
+        self._projects: dict[tuple[Path | None, Path | None, CoverageOptions], ProjectContext] = {}
+        self._roots: dict[tuple[str, Path | None], Path] = {}
         self._interactive: ProcessPoolExecutor | None = None
         self._scan_pools: set[ProcessPoolExecutor] = set()
         self._scored: collections.OrderedDict[str, _Scored] = collections.OrderedDict()
 
     # ---- projects ------------------------------------------------------------------------
 
-    def project(self, root: Path | None) -> ProjectContext:
-        """The folder's ProjectContext, built once until `invalidate_project`."""
-        context = self._projects.get(root)
+    # `root` below is the folder a review is bounded by: the server's workspace folder
+    # (None for a file outside every folder), or the project root `check` found. Each
+    # file is scored with the ProjectContext of its own project root inside it
+    # (project.project_root). Building one reads files: `load_projects` does it in a
+    # thread before the event loop scores; `project_ready` says whether that is done.
+
+    def project(self, root: Path | None, options: CoverageOptions | None = None) -> ProjectContext:
+        """The ProjectContext of a project root, built once until `invalidate_project`."""
+        key = (root, root, options or CoverageOptions())
+        context = self._projects.get(key)
         if context is None:
-            context = self._projects[root] = ProjectContext(root)
+            context = self._projects[key] = ProjectContext(root, options=key[2])
         return context
 
+    def project_for(self, path: str, settings: Settings, root: Path | None) -> ProjectContext:
+        """The context of the file's own project root (reads files the first time)."""
+        options = coverage_options(settings)
+        if root is None:
+            return self._projects.setdefault((None, None, options), ProjectContext(None))
+        folder = os.path.dirname(os.path.abspath(path))
+        top = self._roots.get((folder, root))
+        if top is None:
+            top = self._roots[(folder, root)] = project_root(path, root)
+        key = (top, root, options)
+        context = self._projects.get(key)
+        if context is None:
+            context = self._projects[key] = ProjectContext(top, boundary=root, options=options)
+        return context
+
+    def project_ready(self, path: str, settings: Settings, root: Path | None) -> bool:
+        """Whether scoring `path` needs no file read (its project context is built)."""
+        if root is None:
+            return True
+        top = self._roots.get((os.path.dirname(os.path.abspath(path)), root))
+        return top is not None and (top, root, coverage_options(settings)) in self._projects
+
+    def load_projects(self, paths: Iterable[str], settings: Settings, root: Path | None) -> None:
+        """Thread: build the project contexts of `paths`, rebuilding those whose coverage
+        data changed since (a `check` run or a scan picks up a new coverage.xml)."""
+        seen: set[int] = set()
+        for path in paths:
+            context = self.project_for(path, settings, root)
+            if id(context) in seen:
+                continue
+            seen.add(id(context))
+            if context.stale():
+                key = (context.root, root, context.options)
+                self._projects[key] = ProjectContext(
+                    context.root, boundary=root, options=context.options
+                )
+
     def invalidate_project(self, root: Path | None) -> None:
-        """Forget what the folder said (coverage.xml, test files, layout changed)."""
-        self._projects.pop(root, None)
+        """Forget what the folder and the projects in it said (coverage data, layout changed)."""
+        if root is None:
+            self._projects.clear()
+            self._roots.clear()
+            return
+        for project in [k for k in self._projects if root in (k[0], k[1])]:
+            del self._projects[project]
+        for folder in [k for k in self._roots if k[1] == root]:
+            del self._roots[folder]
 
     # ---- single documents -------------------------------------------------------------------
 
@@ -272,6 +331,7 @@ class Reviewer:
         scan.index_of = {name: i for i, name in enumerate(names)}
         started = time.perf_counter()
         finished = False
+        await asyncio.to_thread(self.load_projects, names, settings, root)
         try:
             unknown = await self._from_stat_index(scan, names, cancel)
             if unknown and not _is_set(cancel):
@@ -579,7 +639,7 @@ class Reviewer:
         """The review of a cached result (`data`, as the cache returned it)."""
         if data is None:
             return None
-        project = self.project(root)
+        project = self.project_for(path, settings, root)
         memo = self._scored.get(path)
         if memo is not None and memo.matches(digest, fp, settings, project):
             self._scored.move_to_end(path)
@@ -602,8 +662,9 @@ class Reviewer:
         digest: str = "",
         fp: str = "",
     ) -> Review:
-        project = self.project(root)
-        review = scoring.score(result, project.info_for(path), settings, path)
+        project = self.project_for(path, settings, root)
+        info = project.info_for(path, settings.testPatterns)
+        review = scoring.score(result, info, settings, path)
         review.content_hash = digest
         if digest:
             self._scored[path] = _Scored(digest, fp, settings, project, review)

@@ -288,15 +288,29 @@ def test_rescored_when_scoring_settings_or_project_change(
     target = write(root / "mod.py", module_text(7), PAST_NS)
     lenient = Settings(qualityThreshold=1.0, minSecurity=0.0)
     first = reviewer.review_files_sync([target], lenient, root)[0]
-    assert first.passed and first.scores["test_coverage"] == 0.0
+    # No coverage data: test_coverage is not measured (not 0).
+    assert first.passed and "test_coverage" not in first.scores
+    assert "test_coverage" in first.not_measured
     # Weights and thresholds do not change the cached result, only its score.
     strict = reviewer.review_files_sync([target], Settings(qualityThreshold=99.0), root)[0]
     assert strict.from_cache and not strict.passed
-    # A test file appearing changes the project, once the folder is re-read.
-    write(root / "tests" / "test_mod.py", "def test_it():\n    pass\n")
-    reviewer.invalidate_project(root)
+    # Coverage data appearing changes the project: the next scan sees it (by its mtime)
+    # and re-scores from the cache, without being told.
+    write(
+        root / "coverage.xml",
+        '<coverage><sources><source>.</source></sources><packages><package><classes>'
+        '<class filename="mod.py"><lines><line number="1" hits="1"/>'
+        '<line number="2" hits="0"/></lines></class></classes></package></packages></coverage>',
+    )
     again = reviewer.review_files_sync([target], lenient, root)[0]
     assert again.from_cache and again.scores["test_coverage"] == 5.0
+    assert again.not_measured == {}
+    # And so does the heuristic, when asked for: a test file appearing.
+    (root / "coverage.xml").unlink()
+    write(root / "tests" / "test_mod.py", "def test_it():\n    pass\n")
+    guessed = Settings(qualityThreshold=1.0, minSecurity=0.0, coverageHeuristic=True)
+    third = reviewer.review_files_sync([target], guessed, root)[0]
+    assert third.from_cache and third.scores["test_coverage"] == 5.0
 
 
 def test_results_survive_the_cache_field_for_field() -> None:

@@ -248,14 +248,18 @@ class FileResult:
 
 @dataclass(frozen=True)
 class ProjectInfo:
-    """What the workspace says about a file: computed per folder, not cached per file."""
+    """What a file's project root says about it: computed per project, never cached per file."""
 
     structure: float = 0.0  # 0-10
     devex: float = 0.0  # 0-10
-    # Line rate 0-1 of this file in coverage.xml; None when there is no report.
+    # Line rate 0-1 of this file in the coverage data; None when the data does not list it.
     coverage_line_rate: float | None = None
-    has_coverage_report: bool = False
-    has_test_file: bool = False  # a test_<stem>.py exists in the workspace
+    has_coverage_report: bool = False  # the project has coverage data we could read
+    has_test_file: bool = False  # a test_<stem>.py exists (only with coverageHeuristic)
+    is_test_file: bool = False  # reviewed as a test: no coverage score, no assert findings
+    coverage_source: str = ""  # the data file read, e.g. "coverage.xml"
+    coverage_heuristic: bool = False  # the coverageHeuristic setting
+    coverage_problem: str = ""  # why data that was there (or named) could not be used
 
 
 @dataclass
@@ -272,6 +276,8 @@ class Review:
     min_security: float
     from_cache: bool = False
     content_hash: str = ""
+    # Categories that could not be measured, each with the reason shown to users.
+    not_measured: dict[str, str] = field(default_factory=dict)
 
     @property
     def findings(self) -> list[Finding]:
@@ -310,6 +316,7 @@ class Review:
             "threshold": self.threshold,
             "minSecurity": self.min_security,
             "scores": {k: round(v, 2) for k, v in self.scores.items()},
+            "notMeasured": dict(self.not_measured),
             "fromCache": self.from_cache,
             "skipped": self.result.skipped,
             "analyzerErrors": dict(self.result.analyzer_errors),

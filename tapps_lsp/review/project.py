@@ -1,17 +1,31 @@
-"""What a workspace folder says about its files: coverage, test files, structure, devex.
+"""What a project says about its files: coverage, test files, structure, devex.
 
-Built once per folder (the caller memoises and invalidates it) and pure: it
-reads only inside the root, never follows symlinks out of it while walking,
-and bounds the walk so a huge tree cannot stall a review.
+Each file belongs to one project root (`project_root`): the nearest folder
+above it holding `pyproject.toml`, `setup.cfg`, `setup.py` or `.git`, the
+way ruff finds a file's configuration, never above a boundary (the server's
+workspace folder). A `ProjectContext` is built once per root (the caller
+memoises it, and rebuilds it when `stale()`), off the event loop: it reads
+only inside its boundary, through `safe_io`, and bounds every walk.
+
+Coverage is measured data or nothing: `coverage.xml`, `.coverage` or
+`lcov.info` at the root (the newest of them) or the file the `coverageFile`
+setting names. Without data, test_coverage is not measured, unless the
+`coverageHeuristic` setting asks for Tapps's `test_<stem>.py` guess.
 """
 
 from __future__ import annotations
 
 import os
-import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from tapps_lsp.config import Settings
+from tapps_lsp.review import coverage as cov
 from tapps_lsp.review.model import ProjectInfo
+from tapps_lsp.safe_io import try_read_text_inside
+
+# Files and folders that make a folder a project root (as ruff looks for pyproject.toml).
+ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
 
 # Folders that never hold the project's own tests.
 SKIP_DIRS = frozenset(
@@ -36,7 +50,7 @@ SKIP_DIRS = frozenset(
     }
 )
 MAX_WALK_ENTRIES = 50_000  # directory entries looked at when collecting test files
-MAX_COVERAGE_BYTES = 64 * 1024 * 1024
+MAX_COVERAGE_BYTES = cov.COVERAGE_CAP
 
 _LOCK_FILES = (
     "requirements.txt",
@@ -59,44 +73,135 @@ _CI_CONFIGS = (
     ".circleci",
     ".ci",
 )
+# Test files by name, and the folder whose files are all tests.
+_TEST_FOLDER = "tests"
+
+
+def project_root(path: str | os.PathLike[str], boundary: Path | None = None) -> Path:
+    """The project root of a file: the nearest folder at or above its own holding a marker.
+
+    With a `boundary` (the server's workspace folder) the search never goes
+    above it, and a file without a marked folder below it belongs to the
+    boundary. Without one (the command line) it goes up to `/`, and a file
+    without any marked folder above it is its own folder's project.
+    """
+    folder = Path(os.path.realpath(path)).parent
+    top = Path(os.path.realpath(boundary)) if boundary is not None else None
+    for candidate in (folder, *folder.parents):
+        if top is not None and not (candidate == top or top in candidate.parents):
+            break
+        if is_marked(candidate):
+            return candidate
+        if candidate == top:
+            return top
+    return top if top is not None else folder
+
+
+def is_marked(folder: Path) -> bool:
+    """Whether a folder holds one of ROOT_MARKERS (links count: git checks them out)."""
+    return any(os.path.lexists(folder / marker) for marker in ROOT_MARKERS)
+
+
+def is_test_file(relative: str, patterns: tuple[str, ...] | list[str] = ()) -> bool:
+    """Whether a file (POSIX path relative to its project root) is a test file.
+
+    `test_*.py`, `*_test.py`, `conftest.py`, anything under a `tests/` folder,
+    and whatever matches one of `patterns` (globs matched against the end of
+    the path, as `PurePosixPath.match` does: `*_spec.py`, `it/*.py`).
+    """
+    pure = PurePosixPath(relative)
+    name = pure.name
+    if name == "conftest.py" or (name.startswith("test_") and name.endswith(".py")):
+        return True
+    if name.endswith("_test.py") or _TEST_FOLDER in pure.parts[:-1]:
+        return True
+    return any(_matches(pure, pattern) for pattern in patterns)
+
+
+def _matches(pure: PurePosixPath, pattern: str) -> bool:
+    try:
+        return bool(pattern) and pure.match(pattern)
+    except ValueError:  # an empty or malformed pattern matches nothing
+        return False
+
+
+@dataclass(frozen=True)
+class CoverageOptions:
+    """The settings that decide where coverage comes from."""
+
+    coverage_file: str = ""
+    heuristic: bool = False
+
+
+def coverage_options(settings: Settings) -> CoverageOptions:
+    """The coverage settings (`coverageFile`, `coverageHeuristic`) of `settings`."""
+    return CoverageOptions(settings.coverageFile.strip(), settings.coverageHeuristic)
 
 
 class ProjectContext:
-    """The project-level facts of one workspace root (None: no workspace)."""
+    """The project-level facts of one project root (None: a file outside any workspace)."""
 
-    def __init__(self, root: Path | None) -> None:
+    def __init__(
+        self,
+        root: Path | None,
+        *,
+        boundary: Path | None = None,
+        options: CoverageOptions | None = None,
+    ) -> None:
         self.root = root.resolve() if root is not None else None
+        self.boundary = boundary.resolve() if boundary is not None else self.root
+        self.options = options or CoverageOptions()
         self._names = _top_level(self.root)
         self.structure = self._structure()
         self.devex = self._devex()
-        self.coverage = self._read_coverage()
-        self.test_stems = self._test_stems()
+        self.coverage: cov.CoverageReport | None = None
+        # Why there is no coverage when data was there or was asked for (shown to users).
+        self.coverage_problem: str | None = None
+        self._stamps: list[cov.Stamp] = []
+        self._read_coverage()
+        self.test_stems = self._test_stems() if self.options.heuristic else frozenset()
 
-    def info_for(self, path: str | os.PathLike[str]) -> ProjectInfo:
-        """The ProjectInfo of one file of this workspace."""
+    def stale(self) -> bool:
+        """Whether a coverage data file appeared, changed or went since this was built."""
+        if self.root is None:
+            return False
+        now = [cov.stamp(p) for p in cov.candidates(self.root, self.options.coverage_file)]
+        return [s for s in now if s is not None] != self._stamps
+
+    def relative(self, path: str | os.PathLike[str]) -> str:
+        """The root-relative POSIX path of a file (its own path when outside the root)."""
         p = Path(path)
-        rate = None
-        if self.coverage is not None:
-            rate = next((self.coverage[k] for k in self._relative(p) if k in self.coverage), None)
+        if self.root is None:
+            return p.as_posix()
+        for candidate in (os.path.abspath(p), os.path.realpath(p)):
+            try:
+                return Path(candidate).relative_to(self.root).as_posix()
+            except ValueError:
+                continue
+        return p.as_posix()
+
+    def info_for(
+        self, path: str | os.PathLike[str], test_patterns: tuple[str, ...] | list[str] = ()
+    ) -> ProjectInfo:
+        """The ProjectInfo of one file of this project."""
+        relative = self.relative(path)
+        report = self.coverage
+        problem = self.coverage_problem or ""
+        uncounted = report.why_uncounted(relative) if report is not None else None
+        if report is not None and uncounted is not None:
+            # Listed in the data, but we cannot say what share of it ran: not measured.
+            problem, report = f"{report.source} lists it, but {uncounted}", None
         return ProjectInfo(
             structure=self.structure,
             devex=self.devex,
-            coverage_line_rate=rate,
-            has_coverage_report=self.coverage is not None,
-            has_test_file=p.stem in self.test_stems,
+            coverage_line_rate=report.rate_for(relative) if report is not None else None,
+            has_coverage_report=report is not None,
+            has_test_file=Path(path).stem in self.test_stems,
+            is_test_file=is_test_file(relative, test_patterns),
+            coverage_source=report.source if report is not None else "",
+            coverage_heuristic=self.options.heuristic,
+            coverage_problem=problem,
         )
-
-    def _relative(self, p: Path) -> list[str]:
-        """The root-relative POSIX paths `p` may mean: a relative path is read both
-        as relative to the root and as relative to the current directory."""
-        if self.root is None:
-            return [p.as_posix()]
-        keys = [] if p.is_absolute() else [p.as_posix()]
-        try:
-            keys.append(Path(os.path.abspath(p)).relative_to(self.root).as_posix())
-        except ValueError:
-            pass
-        return keys
 
     def _has(self, name: str) -> bool:
         if "/" in name:
@@ -141,68 +246,27 @@ class ProjectContext:
             return True
         for name in ("pyproject.toml", "setup.cfg"):
             if self._has(name) and self.root is not None:
-                try:
-                    text = (self.root / name).read_text("utf-8", "replace")
-                except OSError:
-                    continue
-                if any(section in text for section in _TOOL_SECTIONS):
+                text = try_read_text_inside(self.boundary, self.root / name)
+                if text is not None and any(section in text for section in _TOOL_SECTIONS):
                     return True
         return False
 
-    def _read_coverage(self) -> dict[str, float] | None:
-        """coverage.xml (Cobertura) at the root: line rate per file path relative to the root."""
-        if self.root is None or "coverage.xml" not in self._names:
-            return None
-        path = self.root / "coverage.xml"
+    def _read_coverage(self) -> None:
+        """The newest coverage data file at the root, or the one `coverageFile` names."""
+        if self.root is None or self.boundary is None:
+            return
+        path, self._stamps = cov.choose(self.root, self.options.coverage_file)
+        if path is None:
+            if self.options.coverage_file:
+                self.coverage_problem = f"coverageFile {self.options.coverage_file}: not found"
+            return
         try:
-            if path.stat().st_size > MAX_COVERAGE_BYTES:
-                return None
-            tree = ET.parse(path)
-        except (OSError, ET.ParseError):
-            return None
-        root = tree.getroot()
-        # Cobertura names files relative to one of its <source> folders.
-        sources = [""]
-        for s in root.iter("source"):
-            if s.text and s.text.strip():
-                sources.append(s.text.strip())
-        hits: dict[str, list[int]] = {}
-        rates: dict[str, float] = {}
-        for cls in root.iter("class"):
-            filename = cls.get("filename")
-            if not filename:
-                continue
-            for key in self._keys(filename, sources):
-                lines = [int(ln.get("hits", "0") or 0) > 0 for ln in cls.iter("line")]
-                seen = hits.setdefault(key, [0, 0])
-                seen[0] += sum(lines)
-                seen[1] += len(lines)
-                try:
-                    rates.setdefault(key, float(cls.get("line-rate", "0")))
-                except ValueError:
-                    rates.setdefault(key, 0.0)
-        out = {}
-        for key, (covered, total) in hits.items():
-            out[key] = covered / total if total else rates.get(key, 0.0)
-        return out
-
-    def _keys(self, filename: str, sources: list[str]) -> list[str]:
-        """Root-relative POSIX paths that a Cobertura filename may mean."""
-        assert self.root is not None
-        keys = []
-        for source in sources:
-            full = Path(source) / filename if source else Path(filename)
-            if full.is_absolute():
-                try:
-                    keys.append(full.relative_to(self.root).as_posix())
-                except ValueError:
-                    continue
-            else:
-                keys.append(PurePosixPath(full.as_posix()).as_posix())
-        return list(dict.fromkeys(keys))
+            self.coverage = cov.read_report(self.boundary, self.root, path)
+        except cov.CoverageError as exc:
+            self.coverage_problem = str(exc)
 
     def _test_stems(self) -> frozenset[str]:
-        """Stems X of every test_X.py in the workspace (bounded walk, no symlinked dirs)."""
+        """Stems X of every test_X.py in the project (bounded walk, no symlinked dirs)."""
         if self.root is None:
             return frozenset()
         stems = set()

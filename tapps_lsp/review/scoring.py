@@ -8,10 +8,14 @@ what the workspace says (ProjectInfo) and the settings; they are never cached.
 
 from __future__ import annotations
 
+import dataclasses
+
 from tapps_lsp.config import Settings
+from tapps_lsp.review.coverage import PRODUCE as PRODUCE_COVERAGE
 from tapps_lsp.review.model import FileResult, Metrics, ProjectInfo, Review
 
-# Test coverage when there is no coverage report but a test_<stem>.py exists.
+# Test coverage when there is no coverage data, the coverageHeuristic setting is on
+# and a test_<stem>.py exists (Tapps's guess).
 TEST_FILE_COVERAGE = 5.0
 # Maintainability when radon MI could not be computed for a parsable file
 # (radon failed or ran out of time): neutral rather than a verdict nobody measured.
@@ -54,15 +58,56 @@ def maintainability(metrics: Metrics) -> float:
     return _clamp(metrics.mi / 10)
 
 
-def coverage(project: ProjectInfo) -> float:
-    """Test coverage = this file's line-rate in coverage.xml x 10.
+def coverage(project: ProjectInfo) -> float | None:
+    """Test coverage = this file's line rate in the project's coverage data x 10.
 
-    No report: 5 when a test_<stem>.py exists in the workspace, else 0.
-    A report that does not list the file: 0.
+    Data that does not list the file: 0. A test file: None (never scored on its
+    own coverage). No data: None (not measured), unless the coverageHeuristic
+    setting asks for Tapps's guess: 5 when a test_<stem>.py exists, else 0.
     """
+    if project.is_test_file:
+        return None
     if project.has_coverage_report:
         return _clamp((project.coverage_line_rate or 0.0) * 10)
-    return TEST_FILE_COVERAGE if project.has_test_file else 0.0
+    if project.coverage_heuristic:
+        return TEST_FILE_COVERAGE if project.has_test_file else 0.0
+    return None
+
+
+def coverage_not_measured(project: ProjectInfo) -> str | None:
+    """Why test_coverage has no score for this file (shown to users), None when it has one."""
+    if project.is_test_file:
+        return "a test file is not scored on its own coverage"
+    if project.has_coverage_report or project.coverage_heuristic:
+        return None
+    why = project.coverage_problem or "no coverage data (coverage.xml, .coverage or lcov.info)"
+    return f"{why}; run `{PRODUCE_COVERAGE}` in the project to measure it"
+
+
+# Findings about `assert` statements: not reported in test files, where asserts are the point.
+ASSERT_CODES = frozenset({"S101", "B101"})
+
+
+def as_test_file(result: FileResult) -> FileResult:
+    """A test file's result: its `assert` findings (S101/B101) left out, the rest unchanged.
+
+    A copy: the cached result is shared by every file with the same content.
+    """
+    dropped = [f for f in result.findings if f.code in ASSERT_CODES]
+    if not dropped:
+        return result
+    metrics = dataclasses.replace(
+        result.metrics, security_counts=dict(result.metrics.security_counts)
+    )
+    for finding in dropped:
+        level = str(finding.data.get("severity", "LOW")).upper()
+        if metrics.security_counts.get(level, 0) > 0:
+            metrics.security_counts[level] -= 1
+    return dataclasses.replace(
+        result,
+        findings=[f for f in result.findings if f.code not in ASSERT_CODES],
+        metrics=metrics,
+    )
 
 
 def performance(metrics: Metrics) -> float:
@@ -84,18 +129,21 @@ def type_checking(metrics: Metrics) -> float | None:
 
 
 def category_scores(result: FileResult, project: ProjectInfo) -> dict[str, float]:
-    """Every category's quality; type_checking only when mypy ran."""
+    """Every measured category's quality: type_checking only when mypy ran, test_coverage
+    only with coverage data (or the heuristic) and never for a test file."""
     m = result.metrics
     scores = {
         "complexity": complexity(m),
         "security": security(m),
         "maintainability": maintainability(m),
-        "test_coverage": coverage(project),
         "performance": performance(m),
         "linting": linting(m),
         "structure": _clamp(project.structure),
         "devex": _clamp(project.devex),
     }
+    covered = coverage(project)
+    if covered is not None:
+        scores["test_coverage"] = covered
     typed = type_checking(m)
     if typed is not None:
         scores["type_checking"] = typed
@@ -148,6 +196,8 @@ def score(result: FileResult, project: ProjectInfo, settings: Settings, path: st
             threshold=settings.qualityThreshold,
             min_security=settings.minSecurity,
         )
+    if project.is_test_file:
+        result = as_test_file(result)
     scores = category_scores(result, project)
     weights = weights_for(scores, settings)
     total = overall(scores, weights)
@@ -160,4 +210,13 @@ def score(result: FileResult, project: ProjectInfo, settings: Settings, path: st
         weakest=weakest(scores, weights),
         threshold=settings.qualityThreshold,
         min_security=settings.minSecurity,
+        not_measured=_not_measured(project, settings),
     )
+
+
+def _not_measured(project: ProjectInfo, settings: Settings) -> dict[str, str]:
+    """The weighted categories without a score, and why (test_coverage's only, so far)."""
+    why = coverage_not_measured(project)
+    if why is None or settings.weights.get("test_coverage", 0.0) <= 0:
+        return {}
+    return {"test_coverage": why}

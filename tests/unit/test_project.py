@@ -1,4 +1,5 @@
-"""ProjectContext: coverage.xml, test files, structure and devex of a workspace root."""
+"""ProjectContext: coverage data, test files, structure and devex of a project root;
+project_root and is_test_file."""
 
 from __future__ import annotations
 
@@ -7,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from tapps_lsp.review.model import ProjectInfo
-from tapps_lsp.review.project import ProjectContext
+from tapps_lsp.review.project import (
+    CoverageOptions,
+    ProjectContext,
+    is_test_file,
+    project_root,
+)
+
+HEURISTIC = CoverageOptions(heuristic=True)
 
 COBERTURA = """<?xml version="1.0" ?>
 <coverage version="7.6" line-rate="0.5">
@@ -83,9 +91,10 @@ def test_devex(tmp_path, files, expected):
 
 
 def test_test_files_are_found_outside_tool_folders(tmp_path):
+    # Tapps's guess, only with the coverageHeuristic setting.
     make(tmp_path, "tests/unit/test_engine.py", ".venv/lib/test_vendored.py")
     make(tmp_path, "node_modules/test_x.py")
-    ctx = ProjectContext(tmp_path)
+    ctx = ProjectContext(tmp_path, options=HEURISTIC)
     assert ctx.info_for(tmp_path / "src" / "engine.py").has_test_file
     assert not ctx.info_for(tmp_path / "vendored.py").has_test_file
     assert not ctx.info_for(tmp_path / "x.py").has_test_file
@@ -98,7 +107,15 @@ def test_symlinked_folders_are_not_walked(tmp_path):
     root.mkdir()
     (root / "link").symlink_to(outside, target_is_directory=True)
     (root / "loop").symlink_to(root, target_is_directory=True)
-    assert ProjectContext(root).test_stems == frozenset()
+    assert ProjectContext(root, options=HEURISTIC).test_stems == frozenset()
+
+
+def test_no_walk_for_test_files_without_the_heuristic(tmp_path):
+    make(tmp_path, "tests/test_engine.py")
+    ctx = ProjectContext(tmp_path)
+    assert ctx.test_stems == frozenset()
+    info = ctx.info_for(tmp_path / "engine.py")
+    assert not info.has_test_file and not info.coverage_heuristic
 
 
 @pytest.mark.parametrize("absolute_source", [True, False])
@@ -132,4 +149,68 @@ def test_coverage_relative_to_a_source_folder(tmp_path):
 
 def test_a_broken_coverage_report_counts_as_none(tmp_path):
     (tmp_path / "coverage.xml").write_text("<coverage><unclosed")
-    assert not ProjectContext(tmp_path).info_for(tmp_path / "a.py").has_coverage_report
+    info = ProjectContext(tmp_path).info_for(tmp_path / "a.py")
+    assert not info.has_coverage_report
+    assert info.coverage_problem.startswith("coverage.xml: not valid XML")
+
+
+# ---- project roots ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("marker", ["pyproject.toml", "setup.cfg", "setup.py", ".git/"])
+def test_the_project_root_is_the_nearest_marked_folder(tmp_path, marker):
+    make(tmp_path, "pyproject.toml", f"sub/{marker}", "sub/src/pkg/mod.py")
+    mod = tmp_path / "sub" / "src" / "pkg" / "mod.py"
+    assert project_root(mod) == (tmp_path / "sub").resolve()
+    # The same root whatever boundary contains it.
+    assert project_root(mod, tmp_path) == (tmp_path / "sub").resolve()
+    assert project_root(tmp_path / "top.py") == tmp_path.resolve()
+
+
+def test_the_project_root_never_goes_above_the_boundary(tmp_path):
+    make(tmp_path, "pyproject.toml", "ws/src/mod.py")
+    mod = tmp_path / "ws" / "src" / "mod.py"
+    assert project_root(mod) == tmp_path.resolve()  # the command line: up to /
+    assert project_root(mod, tmp_path / "ws") == (tmp_path / "ws").resolve()  # the server
+    # A file outside the boundary (a link into it, say) belongs to the boundary.
+    assert project_root(tmp_path / "other.py", tmp_path / "ws") == (tmp_path / "ws").resolve()
+
+
+def test_a_file_without_a_marked_folder_is_its_own_folders_project(tmp_path):
+    make(tmp_path, "a/b/mod.py")
+    assert project_root(tmp_path / "a" / "b" / "mod.py") == (tmp_path / "a" / "b").resolve()
+
+
+# ---- test files ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("relative", "patterns", "expected"),
+    [
+        ("tests/test_x.py", (), True),
+        ("test_x.py", (), True),
+        ("pkg/x_test.py", (), True),
+        ("conftest.py", (), True),
+        ("tests/helpers/data.py", (), True),
+        ("src/pkg/tests/unit/fixtures.py", (), True),
+        ("src/pkg/mod.py", (), False),
+        ("src/testing.py", (), False),
+        ("src/contest.py", (), False),
+        ("tests.py", (), False),
+        ("spec/mod_spec.py", ("*_spec.py",), True),
+        ("it/db/check.py", ("db/*.py",), True),
+        ("src/db/check.py", ("it/*.py", ""), False),
+    ],
+)
+def test_is_test_file(relative, patterns, expected):
+    assert is_test_file(relative, patterns) is expected
+
+
+def test_info_marks_test_files_relative_to_the_project_root(tmp_path):
+    # A project living under a folder called tests/ is not all tests.
+    root = tmp_path / "tests" / "proj"
+    make(root, "pyproject.toml", "src/mod.py", "tests/test_mod.py")
+    ctx = ProjectContext(root)
+    assert not ctx.info_for(root / "src" / "mod.py").is_test_file
+    assert ctx.info_for(root / "tests" / "test_mod.py").is_test_file
+    assert ctx.info_for(root / "src" / "mod.py", ["src/*.py"]).is_test_file

@@ -66,12 +66,17 @@ def test_maintainability_of_a_syntax_error_is_zero():
     [
         (ProjectInfo(coverage_line_rate=0.83, has_coverage_report=True), 8.3),
         (ProjectInfo(coverage_line_rate=None, has_coverage_report=True, has_test_file=True), 0.0),
-        (ProjectInfo(has_test_file=True), 5.0),
-        (ProjectInfo(), 0.0),
+        # Tapps's guess only behind the coverageHeuristic setting; else not measured.
+        (ProjectInfo(has_test_file=True, coverage_heuristic=True), 5.0),
+        (ProjectInfo(coverage_heuristic=True), 0.0),
+        (ProjectInfo(has_test_file=True), None),
+        (ProjectInfo(), None),
+        # A test file is never scored on its own coverage.
+        (ProjectInfo(coverage_line_rate=0.5, has_coverage_report=True, is_test_file=True), None),
     ],
 )
 def test_coverage(info, expected):
-    assert scoring.coverage(info) == pytest.approx(expected)
+    assert scoring.coverage(info) == (expected if expected is None else pytest.approx(expected))
 
 
 @pytest.mark.parametrize(
@@ -112,7 +117,9 @@ def test_overall_with_default_weights():
     # complexity 9, security 10, maintainability 8, coverage 5, performance 10,
     # structure 4, devex 6:
     # 10 x (.18x9 + .27x10 + .24x8 + .13x5 + .08x10 + .05x4 + .05x6) = 81.9
-    info = ProjectInfo(structure=4.0, devex=6.0, has_test_file=True)
+    info = ProjectInfo(
+        structure=4.0, devex=6.0, coverage_line_rate=0.5, has_coverage_report=True
+    )
     review = scoring.score(perfect_result(), info, Settings(), "a.py")
     assert review.scores["complexity"] == 9.0
     assert review.overall == pytest.approx(81.9)
@@ -165,13 +172,14 @@ def test_gate(overall_score, security_score, passed):
 
 def test_failing_file_gets_one_gate_finding_naming_the_weakest_category():
     result = perfect_result(security_counts={"HIGH": 1, "MEDIUM": 0, "LOW": 0})
-    review = scoring.score(result, ProjectInfo(), Settings(), "a.py")
+    review = scoring.score(result, ProjectInfo(has_coverage_report=True), Settings(), "a.py")
     assert not review.passed  # security 7 < 8.5
     gate = [f for f in review.findings if f.code == "TAPPS-GATE"]
     assert len(gate) == 1
     assert gate[0].line == 0
-    # coverage, structure and devex all score 0: the heaviest of them is named
-    assert "weakest category: test_coverage" in gate[0].message
+    # coverage (the data does not list the file), structure and devex all score 0:
+    # the heaviest of them is named
+    assert "test_coverage" in gate[0].message
     assert "security 7.0 < 8.5" in gate[0].message
 
 
