@@ -7,7 +7,8 @@ Three paths, cheapest first:
   kept warm for the editor and never shared with scans, so a save is not
   queued behind a workspace review.
 - `review_files`: a scan. Unchanged files are recognised by the stat index
-  (path, size, mtime_ns) and served from the cache without being read;
+  (path, size, mtime, ctime, inode, device, as git does) and served from
+  the cache without being read;
   files the index does not know are read and hashed in a thread and may
   still be cache hits; the rest go to a pool of scan workers in chunks
   (one ruff run per chunk) and are read inside the workers.
@@ -33,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from tapps_lsp.cache import ResultCache, content_hash, fingerprint, make_key
+from tapps_lsp.cache.store import stamp_of
 from tapps_lsp.config import Settings
 from tapps_lsp.review import engine, isolation, scoring, worker
 from tapps_lsp.review.model import FileResult, Review
@@ -354,7 +356,7 @@ class Reviewer:
     async def _from_stat_index(
         self, scan: _Scan, names: list[str], cancel: asyncio.Event | None
     ) -> list[str]:
-        """Serve files whose (size, mtime) the index knows; returns the others.
+        """Serve files whose stamp (size, times, inode) the index knows; returns the others.
 
         The disk reads (stat, the index's and the results' SQLite rows, JSON
         decoding) of a slice happen in a thread while the event loop scores,
@@ -408,7 +410,7 @@ class Reviewer:
             except OSError as exc:
                 out.append((name, exc, "", None))
                 continue
-            digest = index.lookup(name, st.st_size, st.st_mtime_ns)
+            digest = index.lookup(name, stamp_of(st))
             data = None if digest is None else self.cache.get(make_key(digest, fp))
             out.append((name, None, digest or "", data))
         return out
@@ -611,10 +613,14 @@ class Reviewer:
         self._record(recorded)
 
     def _record(self, items: Iterable[tuple[worker.Read, str]]) -> None:
-        """Remember (size, mtime) -> hash, except for files too recently modified to trust."""
+        """Remember stamp -> hash, except for files too recently modified to trust.
+
+        Like git's racy check, on the mtime: a same-size rewrite that puts the old
+        mtime back still changes the ctime, which is in the stamp.
+        """
         now = time.time_ns()
         self.cache.stat_index.record_many(
-            (read.path, read.size, read.mtime_ns, digest)
+            (read.path, read.stamp, digest)
             for read, digest in items
             if now - read.mtime_ns > _RACY_NS
         )

@@ -64,9 +64,15 @@ def cmd_stats(cache: ResultCache, *, as_json: bool = False) -> str:
 def cmd_clear(cache: ResultCache) -> str:
     """Remove the local results; the team cache is left alone."""
     count = cache.clear()
+    if cache.refused:
+        return f"Removed nothing from {cmd_path(cache)}"
     return f"Removed {count} cached result{'s' if count != 1 else ''} from {cmd_path(cache)}"
 
 
 def cmd_path(cache: ResultCache) -> str:
     """The cache directory, or a note that the cache lives in memory."""
-    return str(cache.directory) if cache.directory is not None else "(memory only)"
+    if cache.directory is None:
+        return "(memory only)"
+    if cache.refused:  # another user could read or write it: never used, never changed
+        return f"{cache.directory} (refused, memory only: {cache.refused})"
+    return str(cache.directory)

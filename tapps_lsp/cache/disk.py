@@ -39,6 +39,7 @@ get (10.3 against 11.3 us), not worth the SIGBUS risk noted at SETTINGS.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sqlite3
 import stat
@@ -93,6 +94,10 @@ class UnsafeRow(Exception):
     """A row diskcache would have unpickled or read from outside the cache."""
 
 
+# A value file or database we create: new, never through a link, ours alone.
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+
+
 class SafeDisk(diskcache.Disk):
     """A diskcache Disk for str keys and bytes values that never unpickles."""
 
@@ -125,6 +130,33 @@ class SafeDisk(diskcache.Disk):
             return _read_regular_file(path)
         raise UnsafeRow(f"a row stored in mode {mode!r} (only raw bytes are written)")
 
+    def _write(self, full_path: str, iterator: Any, mode: str, encoding: str | None = None) -> int:
+        """diskcache's, with folders of mode 0700 and files of mode 0600 whatever the umask.
+
+        The cache's folders are checked for other users' write access when it
+        opens: a umask of 002 must not make our own cache look unsafe.
+        """
+        folder = os.path.dirname(full_path)
+        for count in range(1, 11):
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(os.path.dirname(folder), 0o700)
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(folder, 0o700)
+            try:
+                # Another process may have removed the folder before the file was opened.
+                fd = os.open(full_path, _NEW_FILE, 0o600)
+            except FileNotFoundError:
+                if count == 10:
+                    raise
+                continue
+            with open(fd, "wb") as writer:
+                size = 0
+                for chunk in iterator:
+                    size += len(chunk)
+                    writer.write(chunk)
+                return size
+        raise AssertionError("unreachable")
+
     def remove(self, file_path: str) -> None:
         # diskcache removes the file of a row it replaces or evicts: never outside.
         if self._inside(file_path) is not None:
@@ -144,31 +176,174 @@ def _read_regular_file(path: str) -> bytes:
     # forever, a device or a huge file would never finish reading.
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
     with open(fd, "rb") as reader:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
             raise UnsafeRow(f"a row naming something that is not a regular file: {path}")
+        if hasattr(os, "geteuid") and st.st_uid != os.geteuid():
+            raise UnsafeRow(f"a row naming a file another user owns: {path}")
         data = reader.read(MAX_VALUE_BYTES + 1)
     if len(data) > MAX_VALUE_BYTES:
         raise UnsafeRow(f"a row naming a file larger than {MAX_VALUE_BYTES} bytes: {path}")
     return data
 
 
-def make_private_dir(path: Path) -> None:
-    """Create `path` with mode 0700, or take group and other access off an existing one.
+class UnsafeCacheDir(OSError):
+    """A cache directory another local user could read, replace or write into.
 
-    An existing directory keeps its owner bits: one its owner made read-only
-    stays read-only (the tier then works from memory).
+    Refused, never repaired: the disk tier stays off and the results live in
+    memory only (see `make_private_dir`).
     """
+
+
+# Opening a directory of the cache: never through a symbolic link.
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+# A tapps-lsp cache holds a few thousand entries (8,192 values of 32 KiB fill
+# 256 MiB); a tree much larger than that was not made by us.
+MAX_TREE_ENTRIES = 200_000
+
+
+def _owner_problem(st: os.stat_result) -> str | None:
+    """Why an entry of the cache is not private to us (a symlink, someone else's, writable
+    by others), or None."""
+    if stat.S_ISLNK(st.st_mode):
+        return "is a symbolic link"
+    uid = os.geteuid()
+    if st.st_uid != uid:
+        return f"is owned by uid {st.st_uid}, not by you (uid {uid})"
+    if st.st_mode & 0o022:
+        return f"is writable by other users (mode {stat.S_IMODE(st.st_mode):04o})"
+    return None
+
+
+def _ancestor_problem(st: os.stat_result) -> str | None:
+    """Why a folder above the cache lets another user swap the cache for theirs, or None.
+
+    It must be root's or ours, and writable by nobody else unless sticky (like
+    /tmp, where nobody can rename what another user made).
+    """
+    if st.st_uid not in (0, os.geteuid()):
+        return f"is owned by uid {st.st_uid}, neither you nor root"
+    if st.st_mode & 0o022 and not st.st_mode & stat.S_ISVTX:
+        return f"is writable by other users without the sticky bit (mode {st.st_mode & 0o7777:04o})"
+    return None
+
+
+def _make_parents(folder: Path) -> None:
+    """Create the missing folders of `folder` with mode 0700 (only those we create)."""
+    missing = []
+    for candidate in (folder, *folder.parents):
+        if os.path.lexists(candidate):
+            break
+        missing.append(candidate)
+    for candidate in reversed(missing):
+        try:
+            os.mkdir(candidate, 0o700)
+        except FileExistsError:
+            continue  # made by another process meanwhile: checked below like any other
+        os.chmod(candidate, 0o700)  # ours: mkdir's mode went through the umask
+
+
+def _check_ancestors(folder: Path) -> None:
+    """Refuse a cache whose parent folders another user could rename things in."""
+    real = Path(os.path.realpath(folder))
+    for ancestor in (*reversed(real.parents), real):
+        problem = _ancestor_problem(os.stat(ancestor))
+        if problem is not None:
+            raise UnsafeCacheDir(f"{ancestor}, a folder above the cache, {problem}")
+
+
+def _open_private_child(parent_fd: int, name: str, shown: Path) -> int:
+    """Open (or create with mode 0700) the folder `name` in `parent_fd`, checked via fstat."""
+    created = False
     try:
-        path.mkdir(mode=0o700, parents=True)
+        os.mkdir(name, 0o700, dir_fd=parent_fd)
+        created = True
     except FileExistsError:
-        if not path.is_dir():
-            raise NotADirectoryError(f"not a directory: {path}") from None
-        mode = stat.S_IMODE(path.stat().st_mode)
-        if mode & 0o077:
-            with contextlib.suppress(OSError):  # not ours to change: still usable
-                os.chmod(path, mode & 0o700)
-    else:
-        os.chmod(path, 0o700)  # mkdir's mode went through the umask
+        pass
+    try:
+        fd = os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise UnsafeCacheDir(f"{shown} is a symbolic link") from None
+        if error.errno == errno.ENOTDIR:
+            raise UnsafeCacheDir(f"{shown} is not a directory") from None
+        raise
+    try:
+        st = os.fstat(fd)
+        if created and st.st_uid == os.geteuid():
+            os.fchmod(fd, 0o700)  # ours: mkdir's mode went through the umask
+            st = os.fstat(fd)
+        problem = _owner_problem(st)
+        if problem is not None:
+            raise UnsafeCacheDir(f"{shown} {problem}")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _check_tree(top_fd: int, shown: Path) -> None:
+    """Every folder and file below `top_fd`: ours, writable by nobody else, no links."""
+    pending = [(os.dup(top_fd), shown)]
+    entries = 0
+    try:
+        while pending:
+            fd, where = pending.pop()
+            try:
+                with os.scandir(fd) as listing:
+                    for entry in listing:
+                        entries += 1
+                        if entries > MAX_TREE_ENTRIES:
+                            raise UnsafeCacheDir(
+                                f"{shown} holds more than {MAX_TREE_ENTRIES:,} entries: "
+                                "not a tapps-lsp cache"
+                            )
+                        inner = where / entry.name
+                        problem = _owner_problem(entry.stat(follow_symlinks=False))
+                        if problem is not None:
+                            raise UnsafeCacheDir(f"{inner} {problem}")
+                        if entry.is_dir(follow_symlinks=False):
+                            pending.append((_open_private_child(fd, entry.name, inner), inner))
+            finally:
+                os.close(fd)
+    finally:
+        for fd, _ in pending:
+            os.close(fd)
+
+
+def make_private_dir(path: Path, root: Path | None = None) -> None:
+    """Make sure `path` (inside the cache root `root`, by default `path` itself) is ours.
+
+    What gopls and ssh do: the root and every folder from it down to `path`
+    must be owned by us, writable by nobody else and not a symbolic link,
+    checked with fstat on descriptors opened with O_NOFOLLOW; folders above the
+    root must be root's or ours, and writable by others only when sticky.
+    Missing folders are created with mode 0700; nothing we did not create is
+    ever chmod-ed. Everything already below `path` is checked the same way (so
+    are the database files). Raises `UnsafeCacheDir` with the reason.
+    """
+    if not hasattr(os, "geteuid"):  # no POSIX owners (Windows): the user profile is private
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return
+    root = Path(os.path.abspath(path if root is None else root))
+    path = Path(os.path.abspath(path))
+    below = path.relative_to(root).parts  # ValueError: a caller's mistake
+    _make_parents(root.parent)
+    parent_fd = os.open(os.path.realpath(root.parent), _DIR_FLAGS)
+    try:
+        _check_ancestors(root.parent)
+        fd = _open_private_child(parent_fd, root.name, root)
+        shown = root
+        for name in below:
+            os.close(parent_fd)
+            parent_fd, shown = fd, shown / name
+            fd = _open_private_child(parent_fd, name, shown)
+        try:
+            _check_tree(fd, shown)
+        finally:
+            os.close(fd)
+    finally:
+        os.close(parent_fd)
 
 
 def _sanitise(db_path: Path) -> None:
@@ -236,8 +411,15 @@ class DiskTier:
     one warning per kind of failure for the life of the object.
     """
 
-    def __init__(self, directory: Path, size_limit: int, warn: WarnOnce) -> None:
+    def __init__(
+        self, directory: Path, size_limit: int, warn: WarnOnce, *, root: Path | None = None
+    ) -> None:
+        """`root`: the cache directory `directory` is in; it and every folder between
+        are checked too (`make_private_dir`)."""
         self.directory = directory
+        self.root = root if root is not None else directory
+        # Why the directory was refused (`UnsafeCacheDir`), or None.
+        self.refused: str | None = None
         self.size_limit = size_limit
         self._settings = {**SETTINGS, "size_limit": size_limit}
         self._warn = warn
@@ -252,8 +434,10 @@ class DiskTier:
 
     def _open(self) -> None:
         try:
-            make_private_dir(self.directory)
+            make_private_dir(self.directory, self.root)
             self._cache = self._connect()
+        except UnsafeCacheDir as refused:
+            self._refuse(refused)
         except Exception as error:  # any failure leaves the memory tier working
             if _error_kind(error) == "corrupt" and self._move_aside(error):
                 self._open()
@@ -261,7 +445,11 @@ class DiskTier:
                 self._disable(error)
 
     def _connect(self) -> diskcache.Cache:
-        _sanitise(self.directory / DB_NAME)
+        db = self.directory / DB_NAME
+        # Created here with mode 0600, so SQLite gives its -wal and -shm files the same.
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(db, _NEW_FILE, 0o600))
+        _sanitise(db)
         return diskcache.Cache(
             str(self.directory), timeout=TIMEOUT, disk=SafeDisk, **self._settings
         )
@@ -289,6 +477,15 @@ class DiskTier:
             f"moved it to {db}.corrupt-{stamp} and started an empty one",
         )
         return True
+
+    def _refuse(self, refused: UnsafeCacheDir) -> None:
+        """Leave a directory another user could read or write alone: memory only."""
+        self.refused = str(refused)
+        self._warn(
+            "refused",
+            f"refused the disk cache in {self.directory}: {refused}; results are kept in memory "
+            "only. Use a directory only you can write to (TAPPS_LSP_CACHE_DIR).",
+        )
 
     def _disable(self, error: BaseException) -> None:
         cache, self._cache = self._cache, None

@@ -1,8 +1,8 @@
 """The result cache (memory tier in front of the disk tier) and the stat index.
 
 Layout of the cache directory (mode 0700, never inside a workspace):
-``results/`` holds content-keyed results, ``stat/`` the (path, size,
-mtime_ns) -> content-hash index. Both are diskcache databases that any
+``results/`` holds content-keyed results, ``stat/`` the (path, size, mtime,
+ctime, inode, device) -> content-hash index. Both are diskcache databases that any
 number of processes may share.
 """
 
@@ -68,18 +68,21 @@ class ResultCache:
         self.tiers: list[Tier] = [self._memory]
         self.directory: Path | None = None
         self._disk: DiskResults | None = None
+        # Why the cache directory was refused (another user could write to it), or None.
+        self.refused: str | None = None
         if persistent:
             self.directory = directory if directory is not None else default_directory()
             # mkdir(parents=True) gives parents the umask's mode: make the root private first.
             with contextlib.suppress(OSError):  # the tier below reports an unusable directory
                 make_private_dir(self.directory)
-            disk = DiskTier(self.directory / "results", disk_bytes, self._warn)
+            disk = DiskTier(self.directory / "results", disk_bytes, self._warn, root=self.directory)
+            self.refused = disk.refused
             self._disk = DiskResults(disk, self._warn)
             self.tiers.append(self._disk)
         self.tiers.extend(extra)
         self._hits = 0
         self._misses = 0
-        self._lifetime = Lifetime(self.directory)
+        self._lifetime = Lifetime(None if self.refused else self.directory)
 
     @classmethod
     def memory_only(
@@ -95,8 +98,9 @@ class ResultCache:
     @functools.cached_property
     def stat_index(self) -> StatIndex:
         """The stat index beside the results (in memory only when the cache is)."""
-        directory = None if self.directory is None else self.directory / "stat"
-        return StatIndex(directory, warn=self._warn)
+        if self.directory is None or self.refused:
+            return StatIndex(warn=self._warn)
+        return StatIndex(self.directory / "stat", warn=self._warn, root=self.directory)
 
     @property
     def remote(self) -> Tier | None:
@@ -252,51 +256,76 @@ def _path_key(path: str) -> str:
     return path
 
 
-class StatIndex:
-    """(path, size, mtime_ns) -> content hash, so a scan can skip reading unchanged files.
+# What the stat index compares, as git's index does (size, mtime, ctime, inode,
+# device): a file rewritten with the same size and its mtime put back
+# (`touch -r`, os.utime) still has a new ctime, which no user call can set, and
+# a file replaced by another has a new inode.
+Stamp = tuple[int, int, int, int, int]
 
-    A hit only says what the file's hash was when it had this size and
-    mtime; whoever reads the file anyway must hash what it read and
-    `record` the result, so a wrong entry is corrected on the next read.
+
+def stamp_of(st: os.stat_result) -> Stamp:
+    """The stat index's view of a file: (size, mtime_ns, ctime_ns, inode, device)."""
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+
+
+class StatIndex:
+    """(path, size, mtime, ctime, inode, device) -> content hash, so a scan can skip
+    reading unchanged files.
+
+    A hit only says what the file's hash was when it had this stamp; whoever
+    reads the file anyway must hash what it read and `record` the result, so
+    a wrong entry is corrected on the next read.
     """
 
     def __init__(
-        self, directory: Path | None = None, *, warn: Callable[[str], None] | WarnOnce | None = None
+        self,
+        directory: Path | None = None,
+        *,
+        warn: Callable[[str], None] | WarnOnce | None = None,
+        root: Path | None = None,
     ) -> None:
+        """`directory`: where the index lives (None: in memory only); `root`: the cache
+        directory it is in, checked with it (see `make_private_dir`)."""
         if not isinstance(warn, WarnOnce):
             warn = WarnOnce(warn or _log.warning)
-        self._memory: dict[str, tuple[int, int, str]] = {}
-        self._disk = DiskTier(directory, STAT_BYTES, warn) if directory is not None else None
+        self._memory: dict[str, tuple[Stamp, str]] = {}
+        self._disk = (
+            DiskTier(directory, STAT_BYTES, warn, root=root) if directory is not None else None
+        )
         self.directory = directory
 
-    def lookup(self, path: str, size: int, mtime_ns: int) -> str | None:
+    def lookup(self, path: str, stamp: Stamp) -> str | None:
+        """The content hash recorded for `path` with exactly this stamp, else None."""
         key = _path_key(path)
         entry = self._memory.get(key)
         if entry is None and self._disk is not None:
             entry = self._parse(self._disk.get(key))
             if entry is not None:
                 self._remember(key, entry)
-        if entry is None or entry[0] != size or entry[1] != mtime_ns:
+        if entry is None or entry[0] != stamp:
             return None
-        return entry[2]
+        return entry[1]
 
-    def record(self, path: str, size: int, mtime_ns: int, content_hash: str) -> None:
-        self.record_many([(path, size, mtime_ns, content_hash)])
+    def record(self, path: str, stamp: Stamp, content_hash: str) -> None:
+        """Remember that `path` with this stamp hashed to `content_hash`."""
+        self.record_many([(path, stamp, content_hash)])
 
-    def record_many(self, items: Iterable[tuple[str, int, int, str]]) -> None:
+    def record_many(self, items: Iterable[tuple[str, Stamp, str]]) -> None:
         """Record several files, on disk in one transaction."""
         encoded = []
-        for path, size, mtime_ns, content_hash in items:
+        for path, stamp, content_hash in items:
             key = _path_key(path)
-            entry = (size, mtime_ns, content_hash)
+            entry = (stamp, content_hash)
             if self._memory.get(key) == entry:
                 continue
             self._remember(key, entry)
-            encoded.append((key, f"{size}:{mtime_ns}:{content_hash}".encode()))
+            fields = ":".join(str(number) for number in stamp)
+            encoded.append((key, f"{fields}:{content_hash}".encode()))
         if self._disk is not None:
             self._disk.put_many(encoded)
 
     def clear(self) -> int:
+        """Forget every entry; returns how many there were."""
         count = len(self._memory)
         self._memory.clear()
         if self._disk is not None:
@@ -304,20 +333,23 @@ class StatIndex:
         return count
 
     def close(self) -> None:
+        """Close the database."""
         if self._disk is not None:
             self._disk.close()
 
-    def _remember(self, key: str, entry: tuple[int, int, str]) -> None:
+    def _remember(self, key: str, entry: tuple[Stamp, str]) -> None:
         if len(self._memory) >= _STAT_MEMORY_ENTRIES:
             self._memory.clear()
         self._memory[key] = entry
 
     @staticmethod
-    def _parse(blob: bytes | None) -> tuple[int, int, str] | None:
+    def _parse(blob: bytes | None) -> tuple[Stamp, str] | None:
+        # Entries of the older (size, mtime) form have three fields: unknown, read again.
         if blob is None:
             return None
         try:
-            size, mtime_ns, content_hash = blob.decode().split(":")
-            return int(size), int(mtime_ns), content_hash
+            *numbers, content_hash = blob.decode().split(":")
+            size, mtime_ns, ctime_ns, inode, device = (int(n) for n in numbers)
         except ValueError:
             return None
+        return (size, mtime_ns, ctime_ns, inode, device), content_hash

@@ -85,10 +85,21 @@ class Read:
     mtime_ns: int = 0
     text: str | None = None
     error: str = ""
+    # With size and mtime, what the stat index compares (cache/store.py `Stamp`).
+    ctime_ns: int = 0
+    inode: int = 0
+    device: int = 0
 
     @property
     def hash(self) -> str:
         return content_hash(self.text or "")
+
+    @property
+    def stamp(self) -> tuple[int, int, int, int, int]:
+        """(size, mtime_ns, ctime_ns, inode, device) as the open descriptor had them."""
+        return (self.size, self.mtime_ns, self.ctime_ns, self.inode, self.device)
+
+
 
 
 # Non-blocking: opening a FIFO named like a source file must not hang the scan.
@@ -96,7 +107,7 @@ _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXE
 
 
 def read_file(path: str, max_size: int) -> Read:
-    """Read one file; its size and mtime come from the open descriptor, not a second stat."""
+    """Read one file; its size and times come from the open descriptor, not a second stat."""
     try:
         fd = os.open(path, _OPEN_FLAGS)
     except FileNotFoundError:
@@ -117,7 +128,9 @@ def read_file(path: str, max_size: int) -> Read:
         os.close(fd)
     # Undecodable bytes survive as surrogates; the engine skips such text.
     text = data.decode("utf-8", "surrogateescape")
-    return Read(path, "ok", st.st_size, st.st_mtime_ns, text)
+    return Read(
+        path, "ok", st.st_size, st.st_mtime_ns, text, "", st.st_ctime_ns, st.st_ino, st.st_dev
+    )
 
 
 @dataclass

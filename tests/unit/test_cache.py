@@ -21,6 +21,7 @@ from tapps_lsp.cache import (
     make_key,
 )
 from tapps_lsp.cache.cli import cmd_clear, cmd_path, cmd_stats
+from tapps_lsp.cache.store import stamp_of
 from tapps_lsp.config import Settings
 from tapps_lsp.review.model import FileResult, Finding, Metrics
 
@@ -175,9 +176,9 @@ def test_memory_only_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert cache.get("k") == {"a": 1}
     assert cache.directory is None and not (tmp_path / "never").exists()
     assert cache.stats()["disk"]["enabled"] is False and cache.stats()["entries"] == 1
-    assert cache.stat_index.lookup("/p.py", 1, 2) is None
-    cache.stat_index.record("/p.py", 1, 2, "h")
-    assert cache.stat_index.lookup("/p.py", 1, 2) == "h"
+    assert cache.stat_index.lookup("/p.py", (1, 2, 3, 4, 5)) is None
+    cache.stat_index.record("/p.py", (1, 2, 3, 4, 5), "h")
+    assert cache.stat_index.lookup("/p.py", (1, 2, 3, 4, 5)) == "h"
 
 
 def test_directory_from_env_is_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -203,12 +204,15 @@ def test_relative_directory_from_env_is_made_absolute(
     assert default_directory() == tmp_path / "relative"
 
 
-def test_existing_directory_is_tightened(tmp_path: Path) -> None:
+def test_existing_directory_is_used_as_it_is(tmp_path: Path) -> None:
+    # Ours and writable by nobody else: used, and never chmod-ed (we did not create it).
     directory = tmp_path / "shared"
     directory.mkdir(mode=0o755)
     os.chmod(directory, 0o755)
-    ResultCache(directory).close()
-    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    cache = ResultCache(directory)
+    assert cache.stats()["disk"]["enabled"]
+    cache.close()
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o755
 
 
 def test_default_directory_is_the_user_cache_dir(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -221,11 +225,11 @@ def test_default_directory_is_the_user_cache_dir(monkeypatch: pytest.MonkeyPatch
 def test_clear_counts_and_empties_both_tiers(cache: ResultCache) -> None:
     for i in range(5):
         cache.put(f"k{i}", {"i": i})
-    cache.stat_index.record("/a.py", 1, 1, "h")
+    cache.stat_index.record("/a.py", (1, 1, 1, 1, 1), "h")
     assert cache.clear() == 5
     assert cache.get("k0") is None
     assert cache.stats()["entries"] == 0 and cache.stats()["memory"]["entries"] == 0
-    assert cache.stat_index.lookup("/a.py", 1, 1) is None
+    assert cache.stat_index.lookup("/a.py", (1, 1, 1, 1, 1)) is None
     assert cache.clear() == 0
 
 
@@ -237,18 +241,20 @@ def test_put_many_stores_everything(cache: ResultCache, tmp_path: Path) -> None:
     fresh.close()
 
 
-def test_stat_index_matches_size_and_mtime(tmp_path: Path) -> None:
+def test_stat_index_matches_size_times_inode_and_device(tmp_path: Path) -> None:
     index = StatIndex(tmp_path / "stat")
-    index.record("/w/a.py", 120, 1_700_000_000_123_456_789, "abc")
-    assert index.lookup("/w/a.py", 120, 1_700_000_000_123_456_789) == "abc"
-    assert index.lookup("/w/a.py", 121, 1_700_000_000_123_456_789) is None
-    assert index.lookup("/w/a.py", 120, 1_700_000_000_123_456_790) is None
-    assert index.lookup("/w/b.py", 120, 1_700_000_000_123_456_789) is None
-    index.record("/w/a.py", 121, 5, "def")
+    stamp = (120, 1_700_000_000_123_456_789, 1_700_000_000_223_456_789, 77, 2049)
+    index.record("/w/a.py", stamp, "abc")
+    assert index.lookup("/w/a.py", stamp) == "abc"
+    for field in range(5):  # size, mtime, ctime, inode, device: each one counts
+        other = tuple(n + 1 if i == field else n for i, n in enumerate(stamp))
+        assert index.lookup("/w/a.py", other) is None  # type: ignore[arg-type]
+    assert index.lookup("/w/b.py", stamp) is None
+    index.record("/w/a.py", (121, 5, 6, 7, 8), "def")
     index.close()
     reopened = StatIndex(tmp_path / "stat")
-    assert reopened.lookup("/w/a.py", 121, 5) == "def"
-    assert reopened.lookup("/w/a.py", 120, 1_700_000_000_123_456_789) is None
+    assert reopened.lookup("/w/a.py", (121, 5, 6, 7, 8)) == "def"
+    assert reopened.lookup("/w/a.py", stamp) is None
     reopened.close()
 
 
@@ -258,15 +264,15 @@ def test_stat_index_of_a_real_file_and_an_undecodable_name(tmp_path: Path) -> No
     path = tmp_path / odd
     path.write_text("x = 1\n")
     st = path.stat()
-    index.record(str(path), st.st_size, st.st_mtime_ns, content_hash(path.read_text()))
+    index.record(str(path), stamp_of(st), content_hash(path.read_text()))
     index.close()
     reopened = StatIndex(tmp_path / "cache" / "stat")
-    assert reopened.lookup(str(path), st.st_size, st.st_mtime_ns) == content_hash("x = 1\n")
-    assert reopened.lookup(str(tmp_path / "café.py"), st.st_size, st.st_mtime_ns) is None
-    reopened.record("/w/\ud800.py", 1, 1, "h")  # a lone surrogate, not an escaped byte
+    assert reopened.lookup(str(path), stamp_of(st)) == content_hash("x = 1\n")
+    assert reopened.lookup(str(tmp_path / "café.py"), stamp_of(st)) is None
+    reopened.record("/w/\ud800.py", (1, 1, 1, 1, 1), "h")  # a lone surrogate, not an escaped byte
     reopened.close()
     third = StatIndex(tmp_path / "cache" / "stat")
-    assert third.lookup("/w/\ud800.py", 1, 1) == "h"
+    assert third.lookup("/w/\ud800.py", (1, 1, 1, 1, 1)) == "h"
     third.close()
 
 
