@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote_to_bytes, urlsplit
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -65,12 +65,14 @@ def uri_to_path(uri: str) -> Path | None:
     """The local path a `file:` URI names, with `..` collapsed; None for anything else.
 
     `%2e%2e` is decoded before collapsing, so it cannot smuggle a `..` past
-    the containment check; `file://host/share` (UNC) is not local.
+    the containment check; `file://host/share` (UNC) is not local. Percent
+    escapes are decoded to bytes and then to a file name as the OS does
+    (`caf%E9.py` is the Linux name `caf\\xe9.py`, held as a lone surrogate).
     """
     parts = urlsplit(uri)
     if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
         return None
-    path = unquote(parts.path)
+    path = os.fsdecode(unquote_to_bytes(parts.path))
     if not path.startswith("/") or "\x00" in path:
         return None
     return Path(os.path.normpath(path))

@@ -221,10 +221,18 @@ def _lines(text: str) -> list[str]:
 
 
 def _file_uri(folder: Folder, path: str) -> str:
-    """The URI of a file of the folder, spelt as the client spelt the folder."""
+    """The URI of a file of the folder, spelt as the client spelt the folder.
+
+    A file name is bytes on Linux: a name that is not UTF-8 (`caf\\xe9.py`, held
+    as a lone surrogate) is percent-encoded byte for byte (`caf%E9.py`), and
+    `uri_to_path` gives the same path back.
+    """
     assert folder.root is not None
-    relative = Path(path).relative_to(folder.root).as_posix()
-    return folder.uri.rstrip("/") + "/" + quote(relative)
+    try:
+        relative = Path(path).relative_to(folder.root).as_posix()
+    except ValueError:  # not spelt under the folder: its own URI, never an error
+        return Path(os.path.abspath(path)).as_uri()
+    return folder.uri.rstrip("/") + "/" + quote(os.fsencode(relative))
 
 
 class WorkspaceScans:

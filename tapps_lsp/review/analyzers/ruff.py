@@ -60,8 +60,11 @@ def _argv(settings: Settings) -> list[str]:
 
 def _name(filename: str) -> str:
     """The name ruff sees: the file's own (rules look at it, e.g. `__init__.py`, `.pyi`),
-    but always a Python one (ruff would read `x.ipynb` as a notebook's JSON)."""
-    name = os.path.basename(filename) or "file"
+    but always a Python one (ruff would read `x.ipynb` as a notebook's JSON). A name that
+    is not UTF-8 gets U+FFFD for its bad bytes: ruff reports names lossily, and the
+    batch finds a file's findings by the name ruff reports."""
+    name = os.path.basename(filename).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    name = name or "file"
     return name if name.endswith((".py", ".pyi")) else name + ".py"
 
 
