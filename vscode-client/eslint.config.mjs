@@ -18,4 +18,14 @@ export default tseslint.config(
             curly: 'error',
         },
     },
+    {
+        // node:test's describe() and it() return promises the runner itself awaits.
+        files: ['test/**/*.ts'],
+        rules: {
+            '@typescript-eslint/no-floating-promises': [
+                'error',
+                { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['describe', 'it'] }] },
+            ],
+        },
+    },
 );

@@ -10,10 +10,25 @@ import {
     ServerOptions,
 } from 'vscode-languageclient/node';
 import { Logger } from './logging';
-import { checkTappsLsp, describeInterpreter, Interpreter, pipInstallTappsLsp, resolveInterpreter } from './python';
+import {
+    checkTappsLsp,
+    describeInterpreter,
+    Interpreter,
+    pipInstallTappsLsp,
+    resolveInterpreter,
+    serverCommandLine,
+    untrustedInterpreterReason,
+} from './python';
 import { SECTION, serverSettings } from './settings';
 import { trackProgress, ReviewStatus } from './status';
-import { executeCommand, getConfiguration, showErrorMessage, withProgress } from './vscodeapi';
+import {
+    executeCommand,
+    getConfiguration,
+    isWorkspaceTrusted,
+    showErrorMessage,
+    withProgress,
+    workspaceFolderPaths,
+} from './vscodeapi';
 
 const CLIENT_ID = 'tapps';
 const CLIENT_NAME = 'Tapps';
@@ -71,15 +86,26 @@ export class TappsServer implements Disposable {
         return this.queue;
     }
 
-    // The server runs from the extension's folder, never the workspace: `-m`
-    // puts the cwd first on sys.path, where a workspace folder could shadow
-    // tapps_lsp.
+    // Every Python starts isolated (-I) in the extension's folder, never the workspace,
+    // where a `tapps_lsp/` folder could otherwise stand in for the package
+    // (pythonCommandLine in python.ts).
     private get cwd(): string {
         return this.context.extensionUri.fsPath;
     }
 
     private async startClient(): Promise<void> {
         const interpreter = await resolveInterpreter();
+        const refusal = untrustedInterpreterReason(
+            interpreter,
+            { trusted: isWorkspaceTrusted(), folders: workspaceFolderPaths() },
+            this.cwd,
+        );
+        if (refusal !== undefined) {
+            // Trusting the workspace restarts the server (extension.ts).
+            this.log.error(refusal.message);
+            this.status.showError(refusal.short);
+            return;
+        }
         const check = await checkTappsLsp(interpreter, this.cwd, this.log);
         if (!check.ok) {
             this.log.error(`${describeInterpreter(interpreter)} cannot import tapps_lsp:\n${check.output}`);
@@ -87,13 +113,16 @@ export class TappsServer implements Disposable {
             void this.offerInstall(interpreter);
             return;
         }
+        const line = serverCommandLine(interpreter, this.cwd);
         const serverOptions: ServerOptions = {
-            command: interpreter.command,
-            args: [...interpreter.args, '-m', 'tapps_lsp'],
-            options: { cwd: this.cwd, env: { ...process.env, PYTHONSAFEPATH: '1' } },
+            command: line.command,
+            args: line.args,
+            options: { cwd: line.cwd, env: line.env },
         };
         const client = new LanguageClient(CLIENT_ID, CLIENT_NAME, serverOptions, this.clientOptions());
-        this.log.info(`Starting ${describeInterpreter(interpreter)} -m tapps_lsp (interpreter from ${interpreter.source})`);
+        this.log.info(
+            `Starting ${[line.command, ...line.args].join(' ')} in ${line.cwd} (interpreter from ${interpreter.source})`,
+        );
         await client.start();
         // Replaces the language client's own progress handler, after start()
         // installed it, so that scans also mark the status item busy.

@@ -33,6 +33,16 @@ export function firstWorkspaceFolder(): string | undefined {
     return workspace.workspaceFolders?.[0]?.uri.fsPath;
 }
 
+/** The workspace folders' file-system paths (none when no folder is open). */
+export function workspaceFolderPaths(): string[] {
+    return (workspace.workspaceFolders ?? []).map((folder) => folder.uri.fsPath);
+}
+
+/** Whether the user trusts the workspace (false in Restricted Mode). */
+export function isWorkspaceTrusted(): boolean {
+    return workspace.isTrusted;
+}
+
 export function activeDocumentUri(): Uri | undefined {
     return window.activeTextEditor?.document.uri;
 }
