@@ -14,7 +14,7 @@ E2E="${TAPPS_E2E_DIR:-$ROOT/.e2e}"
 NODE24_VERSION=24.21.0
 CODE_SERVER_VERSION=4.139.1
 PLAYWRIGHT_VERSION=1.64.1
-APT_PACKAGES=(chromium chromium-driver libkrb5-dev)
+APT_PACKAGES=(chromium chromium-driver libkrb5-dev redis-server redis-tools)
 
 log() { printf 'install-e2e: %s\n' "$*" >&2; }
 

@@ -262,6 +262,10 @@ class Reviewer:
         digest = content_hash(text)
         fp = fingerprint(settings)
         review = None if looked_up else self._cached(digest, fp, path, settings, root)
+        if review is None and self.cache.remote is not None:
+            # The team cache, for at most its budget (20 ms): never longer than a review.
+            data = await self.cache.get_remote(make_key(digest, fp))
+            review = self._reviewed(data, digest, fp, path, settings, root)
         if review is not None:
             return review
         job = functools.partial(engine.analyze, text, settings, filename=path)
@@ -411,9 +415,18 @@ class Reviewer:
                 out.append((name, exc, "", None))
                 continue
             digest = index.lookup(name, stamp_of(st))
-            data = None if digest is None else self.cache.get(make_key(digest, fp))
-            out.append((name, None, digest or "", data))
-        return out
+            out.append((name, None, digest or "", None))
+        # One batch for the slice: one round trip when the team cache is on.
+        found = self.cache.get_many([make_key(d, fp) for _, _, d, _ in out if d])
+        return [(n, e, d, found.get(make_key(d, fp)) if d else None) for n, e, d, _ in out]
+
+    def _hash_and_fetch(
+        self, names: list[str], max_size: int, fp: str
+    ) -> tuple[list[worker.Hashed], dict[str, dict[str, Any]]]:
+        """Thread: read and hash files, then look their results up in one batch."""
+        hashed = worker.hash_files(names, max_size)
+        keys = [make_key(item.hash, fp) for item in hashed if item.read.status == "ok"]
+        return hashed, self.cache.get_many(keys)
 
     async def _from_hashes(
         self, scan: _Scan, names: list[str], cancel: asyncio.Event | None
@@ -428,14 +441,18 @@ class Reviewer:
         for start in range(0, len(names), _READ_SLICE):
             if _is_set(cancel):
                 break
-            hashed = await asyncio.to_thread(
-                worker.hash_files, names[start : start + _READ_SLICE], scan.settings.maxFileSize
+            hashed, found = await asyncio.to_thread(
+                self._hash_and_fetch,
+                names[start : start + _READ_SLICE],
+                scan.settings.maxFileSize,
+                scan.fingerprint,
             )
             for item in hashed:
                 read = item.read
                 if not self._unusable(scan, read):
-                    review = self._cached(
-                        item.hash, scan.fingerprint, read.path, scan.settings, scan.root
+                    data = found.get(make_key(item.hash, scan.fingerprint))
+                    review = self._reviewed(
+                        data, item.hash, scan.fingerprint, read.path, scan.settings, scan.root
                     )
                     if review is None:
                         misses.append((read.path, read.size))

@@ -377,9 +377,10 @@ class TappsLanguageServer(LanguageServer):
         if self._cache is None:
             with self._cache_lock:
                 if self._cache is None:
-                    from tapps_lsp.cache import ResultCache
+                    from tapps_lsp.cache.remote import open_cache
 
-                    self._cache = ResultCache(warn=self.warn_once)
+                    # The team cache only from the user: environment, initializationOptions.
+                    self._cache = open_cache(user=self.init_options, warn=self.warn_once)
         return self._cache
 
     @property

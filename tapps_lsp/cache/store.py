@@ -83,6 +83,8 @@ class ResultCache:
         self._hits = 0
         self._misses = 0
         self._lifetime = Lifetime(None if self.refused else self.directory)
+        # Why there is no remote tier, for `cache stats` (remote.open_cache sets it).
+        self.remote_note = "not configured"
 
     @classmethod
     def memory_only(
@@ -146,15 +148,18 @@ class ResultCache:
         found = self.get_many(keys, start=first)
         return found
 
-    async def get_remote(self, key: str, budget: float) -> dict[str, Any] | None:
+    async def get_remote(self, key: str, budget: float | None = None) -> dict[str, Any] | None:
         """The remote tiers' result for `key`, if they answer within `budget` seconds.
 
+        `budget` defaults to the remote tier's own (`remoteCacheBudgetMs`, 20 ms).
         The event loop never waits longer; an answer that comes later is still
         stored in the local tiers (by the thread that got it), for the next save.
         """
         remote = self.remote
         if remote is None or not getattr(remote, "available", lambda: True)():
             return None
+        if budget is None:
+            budget = float(getattr(remote, "budget", 0.02))
         future = asyncio.ensure_future(asyncio.to_thread(self.fetch_remote, [key]))
         try:
             found = await asyncio.wait_for(asyncio.shield(future), budget)
@@ -212,6 +217,7 @@ class ResultCache:
         for tier in self.tiers:
             if tier.name not in out:
                 out[tier.name] = tier.stats()
+        out.setdefault("remote", {"enabled": False, "reason": self.remote_note})
         return out
 
     def clear(self) -> int:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
+from tapps_lsp.review import discovery
 from tapps_lsp.review.discovery import discover
 
 
@@ -115,3 +118,55 @@ def test_unlistable_folder_is_reported(tmp_path: Path) -> None:
     messages: list[str] = []
     assert discover(tmp_path / "missing", [], warn=messages.append) == []
     assert len(messages) == 1 and "missing" in messages[0]
+
+
+# ---- bounded matching and walking (issue 13) -------------------------------------------------
+
+
+def test_last_matching_pattern_wins_across_re2_groups(tmp_path: Path) -> None:
+    # More patterns than one re2 set holds: the last matching pattern still decides.
+    filler = [f"nothing_{i}.py" for i in range(2 * discovery._GROUP)]
+    lines = ["*.py", *filler, "!keep.py", *filler, "keep_not*.py"]
+    (tmp_path / ".gitignore").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write(tmp_path, "keep.py", "keep_not_this.py", "other.py")
+    rules = discovery._rules(lines, "test", discovery._Budget(discovery._Reporter(None)))
+    assert rules is not None and len(rules.groups) > 2
+    assert rel(tmp_path, discover(tmp_path, [])) == ["keep.py"]
+
+
+def test_patterns_match_names_that_are_not_utf8(tmp_path: Path) -> None:
+    bad = os.fsdecode(b"gen_\xe9.py")
+    write(tmp_path, bad, os.fsdecode(b"ok_\xe9.py"))
+    assert rel(tmp_path, discover(tmp_path, ["gen_?.py"])) == [os.fsdecode(b"ok_\xe9.py")]
+
+
+def test_messages_of_one_walk_are_capped(tmp_path: Path) -> None:
+    count = discovery.MAX_MESSAGES + 10
+    for i in range(count):
+        write(tmp_path, f"d{i:02d}/mod.py")
+        os.mkfifo(tmp_path / f"d{i:02d}" / ".gitignore")
+    messages: list[str] = []
+    assert len(discover(tmp_path, [], warn=messages.append)) == count
+    assert len(messages) == discovery.MAX_MESSAGES + 1
+    assert messages[-1] == f"{tmp_path}: 10 more discovery problems not shown"
+
+
+def test_folders_deeper_than_the_limit_are_reported_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(discovery, "MAX_DEPTH", 3)
+    write(tmp_path, "a/b/c/ok.py", "a/b/c/d/deep.py", "a/b/c/e/deep.py", "x/y/z/w/deep.py")
+    messages: list[str] = []
+    assert rel(tmp_path, discover(tmp_path, [], warn=messages.append)) == ["a/b/c/ok.py"]
+    [message] = messages
+    assert "more than 3 levels deep are not reviewed" in message
+
+
+def test_a_symlinked_gitignore_is_not_followed(tmp_path: Path) -> None:
+    # As git: a .gitignore that is a symlink is not read, even to a file inside.
+    write(tmp_path, "drop.py", "keep.py")
+    (tmp_path / "patterns").write_text("drop.py\n", encoding="utf-8")
+    os.symlink(tmp_path / "patterns", tmp_path / ".gitignore")
+    messages: list[str] = []
+    assert rel(tmp_path, discover(tmp_path, [], warn=messages.append)) == ["drop.py", "keep.py"]
+    assert len(messages) == 1 and ".gitignore" in messages[0]
