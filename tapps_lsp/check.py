@@ -13,9 +13,9 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
-from tapps_lsp.cache import ResultCache
+from tapps_lsp.cache.remote import open_cache
 from tapps_lsp.config import Settings, merge
 from tapps_lsp.reports import Run, render
 from tapps_lsp.reports.text import summary_lines
@@ -24,6 +24,7 @@ from tapps_lsp.review.engine import tool_versions
 from tapps_lsp.review.model import Review
 from tapps_lsp.reviewer import UNREADABLE, Reviewer
 from tapps_lsp.settings_sources import read_folder_sources
+from tapps_lsp.shard import select
 
 log = logging.getLogger("tapps_lsp")
 
@@ -90,6 +91,8 @@ def run_check(
     no_cache: bool = False,
     jobs: int | None = None,
     exclude: list[str] | None = None,
+    shard: tuple[int, int] | None = None,
+    remote: dict[str, Any] | None = None,
 ) -> int:
     """Review `paths` (files and folders), write the report; returns the exit status."""
     # (root, settings, files) per argument; a usage problem stops before any work.
@@ -109,8 +112,10 @@ def run_check(
         else:
             print(f"tapps-lsp check: {raw}: not a file or folder", file=sys.stderr)
             return 2
+    if shard is not None:  # check --shard K/N: this machine's part of every folder
+        groups = [(root, s, select(files, root, shard)) for root, s, files in groups]
     total = sum(len(files) for _, _, files in groups)
-    cache = ResultCache.memory_only(warn=log.warning) if no_cache else ResultCache(warn=log.warning)
+    cache = open_cache(no_cache=no_cache, warn=log.warning, **(remote or {}))
     reviewer = Reviewer(
         cache,
         jobs=jobs if jobs is not None else groups[0][1].jobs,

@@ -3,6 +3,7 @@
 tapps-lsp [serve [--tcp HOST:PORT]]      the language server (stdio by default)
 tapps-lsp check PATH... [options]        review files and folders from the terminal
 tapps-lsp cache stats|clear|path         the result cache
+tapps-lsp report merge REPORT.json...    join the reports of `check --shard` runs
 """
 
 from __future__ import annotations
@@ -107,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="leave out files matching this gitignore-style glob, relative to each folder "
         "(repeatable; added to the exclude setting)",
     )
+    _team_options(check)
 
     cache = commands.add_parser("cache", help="inspect or clear the result cache")
     cache_commands = cache.add_subparsers(dest="cache_command", metavar="ACTION", required=True)
@@ -114,7 +116,63 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--json", action="store_true", help="print the stats as JSON")
     cache_commands.add_parser("clear", help="remove every cached result")
     cache_commands.add_parser("path", help="print the cache directory")
+    _report_parser(commands)
     return parser
+
+
+def _shard(value: str) -> tuple[int, int]:
+    from tapps_lsp.shard import parse
+
+    try:
+        return parse(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _team_options(check: argparse.ArgumentParser) -> None:
+    """`check`'s options for CI: sharding and the team cache (docs/ci.md, docs/team-cache.md)."""
+    check.add_argument(
+        "--shard",
+        type=_shard,
+        metavar="K/N",
+        help="review only part K of N of the files (split by a hash of each path relative "
+        "to its folder); join the JSON reports with `report merge`",
+    )
+    check.add_argument(
+        "--remote-cache",
+        metavar="URL",
+        help="the team cache: redis://[:PASSWORD@]HOST:PORT[/DB] or rediss://..., with "
+        "?cluster=1 for a Redis Cluster (default: TAPPS_LSP_REMOTE_CACHE); entries are "
+        "signed with TAPPS_LSP_CACHE_KEY, the password may come from REDISCLI_AUTH",
+    )
+    check.add_argument(
+        "--remote-cache-write",
+        action="store_true",
+        default=None,
+        help="also write results to the team cache (CI, trusted machines; default: read only)",
+    )
+    check.add_argument(
+        "--remote-cache-ttl",
+        type=float,
+        metavar="DAYS",
+        help="days a written entry lives (default: TAPPS_LSP_REMOTE_CACHE_TTL_DAYS or 30)",
+    )
+
+
+def _report_parser(commands: Any) -> None:
+    report = commands.add_parser("report", help="work with JSON reports")
+    actions = report.add_subparsers(dest="report_command", metavar="ACTION", required=True)
+    merge = actions.add_parser(
+        "merge",
+        help="join the JSON reports of `check --shard` runs into one report",
+        description="Join JSON reports (check --format json) of the shards of one tree into "
+        "one report with the files, findings and totals of an unsharded run.",
+    )
+    merge.add_argument("reports", nargs="+", metavar="REPORT.json")
+    merge.add_argument(
+        "--format", choices=_FORMATS, default="json", help="report format (default: json)"
+    )
+    merge.add_argument("--output", metavar="FILE", help="write the report here, not to stdout")
 
 
 def setup_logging() -> None:
@@ -152,9 +210,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                 no_cache=args.no_cache,
                 jobs=args.jobs,
                 exclude=args.exclude,
+                shard=args.shard,
+                remote={
+                    "url": args.remote_cache,
+                    "write": args.remote_cache_write,
+                    "ttl_days": args.remote_cache_ttl,
+                },
             )
         except KeyboardInterrupt:  # the workers are already stopped
             return 130
+    if args.command == "report":
+        from tapps_lsp.reports.merge import run_merge
+
+        return run_merge(args.reports, args.format, args.output)
     return _cache(args)
 
 
@@ -176,10 +244,10 @@ def _serve(tcp: tuple[str, int] | None) -> int:
 
 
 def _cache(args: argparse.Namespace) -> int:
-    from tapps_lsp.cache import ResultCache
     from tapps_lsp.cache.cli import cmd_clear, cmd_path, cmd_stats
+    from tapps_lsp.cache.remote import open_cache
 
-    cache = ResultCache(warn=log.warning)
+    cache = open_cache(warn=log.warning)
     try:
         if args.cache_command == "stats":
             print(cmd_stats(cache, as_json=args.json))
