@@ -235,3 +235,18 @@ def test_neovim_server_workers_and_checkhealth_import_nothing_from_the_project(
     assert f"tapps_lsp {tapps_lsp.__version__} ({tapps_lsp.__file__})" in text, text
     assert "planted" not in text, text
     assert sorted(os.listdir(markers)) == [], run.explain()
+
+
+# ---- the Python versions we claim ---------------------------------------------------------
+
+
+def test_python_3_11_is_required_and_said_so() -> None:
+    """3.10 cannot install our pins and ignores PYTHONSAFEPATH: it is not claimed."""
+    import tomllib
+
+    root = Path(__file__).resolve().parents[2]
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    assert project["requires-python"] == ">=3.11"
+    assert not [d for d in project["dependencies"] if "python_version" in d]
+    readme = (root / "README.md").read_text()
+    assert "Python 3.11+" in readme and "3.10+" not in readme
