@@ -103,9 +103,14 @@ class _Reporter:
             self._once.add(key)
             self(message)
 
+    def always(self, message: str) -> None:
+        """A message sent whatever the cap (one per walk at most)."""
+        if self._warn is not None:
+            self._warn(message)
+
     def close(self, root: str) -> None:
-        if self._held and self._warn is not None:
-            self._warn(f"{root}: {self._held} more discovery problems not shown")
+        if self._held:
+            self.always(f"{root}: {self._held} more discovery problems not shown")
 
 
 class _Budget:
@@ -125,7 +130,7 @@ class _Budget:
 
     def close(self, root: str) -> None:
         if self.dropped:
-            self.report(
+            self.report.always(
                 f"{root}: {self.dropped:,} .gitignore/exclude patterns beyond the first "
                 f"{MAX_PATTERNS:,} of this workspace are not applied"
             )
