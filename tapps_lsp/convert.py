@@ -7,11 +7,16 @@ goes through `positions.to_units` against the text that was reviewed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 
 from lsprotocol import types
 
 from tapps_lsp.config import Settings
+from tapps_lsp.review import scoring
+from tapps_lsp.review.messages import gate_reasons, shown_score
+from tapps_lsp.review.messages import md_escape as escape
+from tapps_lsp.review.messages import md_inline as inline
 from tapps_lsp.review.model import Block, Edit, Finding, Review
 from tapps_lsp.review.positions import to_units
 
@@ -100,7 +105,8 @@ def whole_document(lines: list[str], encoding: str) -> types.Range:
 
 def quality_title(review: Review) -> str:
     """ "Quality 76.5/100 · pass" """
-    return f"Quality {review.overall:.1f}/100 · {'pass' if review.passed else 'fail'}"
+    score = shown_score(review.overall, review.threshold)
+    return f"Quality {score}/100 · {'pass' if review.passed else 'fail'}"
 
 
 def complexity_title(block: Block) -> str:
@@ -140,41 +146,100 @@ CATEGORY_NAMES = {
 
 
 def score_table(review: Review, settings: Settings) -> str:
-    """The score breakdown as a markdown table (hover on line 1)."""
-    weights = settings.normalised_weights()
-    verdict = "pass" if review.passed else "fail"
-    rows = [
-        f"**{quality_title(review)}** (gate: overall ≥ {review.threshold:g}, "
-        f"security ≥ {review.min_security:g}; weakest: {review.weakest})",
+    """The score breakdown on line 1's hover: the gate, each category, what is not counted.
+
+    The weights are the ones the overall score used (categories without a score
+    drop out); categories weighted 0 are listed apart. The count of findings is
+    the Problems list's: every diagnostic of the file, the gate's included.
+    """
+    weights = scoring.weights_for(review.scores, settings)
+    rows = [f"**{quality_title(review)}**", ""]
+    reasons = gate_reasons(review)
+    if reasons:
+        rows.append(f"Fails the quality gate: {', '.join(reasons)}.")
+    rows += [
+        f"Gate: overall ≥ {review.threshold:g} and security ≥ {review.min_security:g}"
+        + (f"; weakest category: {_name(review.weakest)}." if review.weakest else "."),
         "",
         "| category | score | weight |",
         "|---|---:|---:|",
     ]
+    unweighted = []
     for category, score in review.scores.items():
-        name = CATEGORY_NAMES.get(category, category)
-        rows.append(f"| {name} | {score:.1f}/10 | {weights.get(category, 0.0):.0%} |")
+        if category in weights:
+            rows.append(f"| {_name(category)} | {score:.1f}/10 | {weights[category]:.0%} |")
+        else:
+            unweighted.append(f"{_name(category)} {score:.1f}/10")
     rows.append("")
+    if unweighted:
+        rows += [f"Not counted in the score (weight 0): {', '.join(unweighted)}.", ""]
+    found = len(review.findings)
+    count = f"{found} finding{'' if found == 1 else 's'}"
+    gate = ", the quality gate's included" if not review.passed else ""
     rows.append(
-        f"{len(review.result.findings)} findings · {verdict}"
-        + (" · from cache" if review.from_cache else "")
+        f"{count} in Problems{gate}" + (" · result from the cache" if review.from_cache else "")
     )
     if review.result.analyzer_errors:
         rows.append("")
         rows.extend(
-            f"- {tool} did not run: {msg}" for tool, msg in review.result.analyzer_errors.items()
+            f"- {escape(tool)} did not run: {inline(msg, table=False)}"
+            for tool, msg in review.result.analyzer_errors.items()
         )
     return "\n".join(rows)
 
 
+def _name(category: str) -> str:
+    return CATEGORY_NAMES.get(category, category)
+
+
+# ruff's rule documentation: "## What it does", "## Why is this bad?", "## Example"...
+_SECTION = re.compile(r"^##+\s*(.+?)\s*$", re.M)
+_EXCERPT = {"what it does": "What it does", "why is this bad?": "Why"}
+
+
+def rule_excerpt(explanation: str) -> str:
+    """The "What it does" and "Why" of a rule's documentation, a paragraph each.
+
+    The rest (examples, options, references) is behind the rule's link: a hover
+    is read at a glance, and large headings do not belong in it.
+    """
+    found = list(_SECTION.finditer(explanation))
+    # What comes before the first heading (hover.py's note on a bandit check's twin).
+    lead = explanation[: found[0].start()].strip() if found else ""
+    parts = [" ".join(lead.split())] if lead else []
+    for at, match in enumerate(found):
+        label = _EXCERPT.get(match.group(1).strip().lower())
+        if label is None:
+            continue
+        end = found[at + 1].start() if at + 1 < len(found) else len(explanation)
+        paragraph = explanation[match.end() : end].strip().split("\n\n")[0]
+        if paragraph:
+            parts.append(f"**{label}:** {' '.join(paragraph.split())}")
+    if not found:
+        # No sections: the first paragraph, headings dropped.
+        body = _SECTION.sub("", explanation).strip().split("\n\n")[0]
+        parts = [" ".join(body.split())] if body else []
+    return "\n\n".join(parts)
+
+
 def finding_markdown(finding: Finding, explanation: str | None) -> str:
-    """A finding's hover: code, source, message, link, and the rule's explanation."""
-    head = f"**{finding.code}** ({finding.source}): {finding.message}"
-    parts = [head]
+    """A finding's hover: the message once, a short excerpt of the rule, a link to the rest.
+
+    The message and code come from the tools and the workspace: escaped, with
+    their backtick-quoted spans as code, so that no message can open a link or
+    an image.
+    """
+    parts = [
+        f"**{escape(finding.code)}** ({escape(finding.source)}): "
+        f"{inline(finding.message, table=False)}"
+    ]
     cwe = finding.data.get("cwe")
-    if cwe:
+    if isinstance(cwe, int):
         parts.append(f"CWE-{cwe}")
-    if finding.url:
-        parts.append(f"[Rule documentation]({finding.url})")
     if explanation:
-        parts.append(explanation.strip())
+        excerpt = rule_excerpt(explanation)
+        if excerpt:
+            parts.append(excerpt)
+    if finding.url and finding.url.startswith("https://"):
+        parts.append(f"[The rule's full documentation]({finding.url})")
     return "\n\n".join(parts)

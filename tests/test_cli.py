@@ -47,7 +47,7 @@ def test_sample_project_fails_the_gate_with_the_planted_problems(
 ) -> None:
     code, report = check_json(capsys, str(project))
     assert code == 1
-    assert set(report) == {"version", "tool", "summary", "files"}
+    assert set(report) == {"schemaVersion", "tool", "summary", "files"}
     assert report["tool"]["name"] == "tapps-lsp" and report["tool"]["version"] == __version__
     summary = report["summary"]
     rel = {Path(f["path"]).relative_to(project).as_posix(): f for f in report["files"]}
@@ -165,7 +165,7 @@ def test_unreadable_file_exits_2(tmp_path: Path, cache_dir: Path, capsys) -> Non
     os.mkfifo(root / "pipe.py")
     assert main(["check", str(root)]) == 2
     out, err = capsys.readouterr()
-    assert "pipe.py: skipped (File skipped: cannot be read" in out
+    assert "pipe.py: skipped: cannot be read" in out
     assert "cannot read" in err
 
 

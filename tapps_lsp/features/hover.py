@@ -55,7 +55,7 @@ async def explanation_of(ls: TappsLanguageServer, source: str, code: str) -> str
     explanation = await ruff_explanation(ls, twin) if twin else None
     if not explanation:
         return None
-    return f"ruff's `{twin}` is the same check; its explanation:\n\n{explanation}"
+    return f"The same check as ruff's `{twin}`.\n\n{explanation}"
 
 
 async def hover(ls: TappsLanguageServer, params: types.HoverParams) -> types.Hover | None:

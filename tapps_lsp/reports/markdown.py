@@ -6,19 +6,13 @@ an image or raw HTML in a renderer.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from tapps_lsp.reports.summary import Run, sorted_findings, summarize, worst
+from tapps_lsp.review.messages import md_escape as escape
+from tapps_lsp.review.messages import md_inline as inline
+from tapps_lsp.review.messages import shown_score, skip_text
 from tapps_lsp.review.model import Review
-
-# CommonMark lets any ASCII punctuation be backslash-escaped; these are the
-# characters that can start markup inside a table cell.
-_SPECIAL = re.compile(r"([\\`*_\[\]<>|#!&~])")
-
-
-def escape(text: str) -> str:
-    return _SPECIAL.sub(r"\\\1", " ".join(text.split()))
 
 
 def _row(*cells: object) -> str:
@@ -50,7 +44,7 @@ def render_markdown(reviews: Sequence[Review], run: Run) -> str:
         out.append(
             _row(
                 escape(review.path),
-                f"{review.overall:.1f}",
+                shown_score(review.overall, review.threshold),
                 "pass" if review.passed else "**fail**",
                 f"{escape(review.weakest)} ({review.scores.get(review.weakest, 0.0):.1f})",
             )
@@ -63,10 +57,11 @@ def render_markdown(reviews: Sequence[Review], run: Run) -> str:
 
 def _file_section(review: Review) -> list[str]:
     if review.result.skipped is not None:
-        head = f"### {escape(review.path)}: skipped ({escape(review.result.skipped)})"
+        head = f"### {escape(review.path)}: skipped: {escape(skip_text(review.result.skipped))}"
     else:
         gate = "passes the gate" if review.passed else "**fails the gate**"
-        head = f"### {escape(review.path)}: {review.overall:.1f}/100, {gate}"
+        score = shown_score(review.overall, review.threshold)
+        head = f"### {escape(review.path)}: {score}/100, {gate}"
     out = [head, ""]
     if review.scores:
         out.append(", ".join(f"{escape(k)} {v:.1f}" for k, v in review.scores.items()))
@@ -78,6 +73,6 @@ def _file_section(review: Review) -> list[str]:
             _row("---:", "---:", "---", "---", "---"),
         ]
         for f in findings:
-            out.append(_row(f.line + 1, f.col + 1, f.severity, escape(f.code), escape(f.message)))
+            out.append(_row(f.line + 1, f.col + 1, f.severity, escape(f.code), inline(f.message)))
         out.append("")
     return out

@@ -1,17 +1,23 @@
-"""The terminal report: `path:line:col: CODE message`, a score line per file, a summary."""
+"""The terminal report: `path:line:col: CODE message`, a score line per file, a summary.
+
+Every file name and message goes through `terminal_safe`: an ESC or OSC sequence
+in a name from the workspace is shown as `\\x1b`, never acted on by the terminal.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from tapps_lsp.reports.summary import Run, counted, sorted_findings, summarize
+from tapps_lsp.review.messages import shown_score, skip_text, terminal_safe
 from tapps_lsp.review.model import Review
 
 
 def file_lines(review: Review) -> list[str]:
     """One file's findings (1-based line and column, as compilers print them) and its score."""
+    path = terminal_safe(review.path)
     lines = [
-        f"{review.path}:{f.line + 1}:{f.col + 1}: {f.code} {_one_line(f.message)}"
+        f"{path}:{f.line + 1}:{f.col + 1}: {terminal_safe(f.code)} {_one_line(f.message)}"
         for f in sorted_findings(review)
     ]
     lines.append(score_line(review))
@@ -19,14 +25,16 @@ def file_lines(review: Review) -> list[str]:
 
 
 def score_line(review: Review) -> str:
+    """`path: score 67.6/100, FAILS the gate (weakest: devex 3.0/10); from the cache`."""
+    path = terminal_safe(review.path)
     if review.result.skipped is not None:
-        return f"{review.path}: skipped ({review.result.skipped})"
+        return f"{path}: skipped: {_one_line(skip_text(review.result.skipped))}"
     gate = "passes the gate" if review.passed else "FAILS the gate"
     weakest = review.scores.get(review.weakest, 0.0)
-    cached = ", from cache" if review.from_cache else ""
+    cached = "; from the cache" if review.from_cache else ""
     return (
-        f"{review.path}: score {review.overall:.1f}/100, {gate} "
-        f"(weakest: {review.weakest} {weakest:.1f}/10{cached})"
+        f"{path}: score {shown_score(review.overall, review.threshold)}/100, {gate} "
+        f"(weakest: {review.weakest} {weakest:.1f}/10){cached}"
     )
 
 
@@ -40,7 +48,8 @@ def summary_lines(reviews: Sequence[Review], run: Run) -> list[str]:
         f"{counted(s['findings'], 'finding')}: {by_severity}",
     ]
     if s["deleted"]:
-        lines.append(f"{len(s['deleted'])} deleted during the review: {', '.join(s['deleted'])}")
+        deleted = ", ".join(terminal_safe(p) for p in s["deleted"])
+        lines.append(f"{len(s['deleted'])} deleted during the review: {deleted}")
     if s["seconds"] is not None:
         lines.append(f"{s['seconds']:.2f} s")
     return lines
@@ -57,4 +66,4 @@ def render_text(reviews: Sequence[Review], run: Run) -> str:
 
 
 def _one_line(message: str) -> str:
-    return " ".join(message.split())
+    return terminal_safe(" ".join(message.split()))

@@ -127,7 +127,9 @@ def skip_reason(text: str, settings: Settings) -> str | None:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
-        return f"File skipped: not valid UTF-8 (at character {exc.start})"
+        line = text.count("\n", 0, exc.start) + 1
+        column = exc.start - text.rfind("\n", 0, exc.start)
+        return f"File skipped: not valid UTF-8 (line {line}, column {column})"
     return None
 
 

@@ -285,19 +285,14 @@ class Review:
         return self.result.findings + ([] if self.passed else [self.gate_finding()])
 
     def gate_finding(self) -> Finding:
-        reasons = []
-        if self.overall < self.threshold:
-            reasons.append(f"overall {self.overall:.1f} < {self.threshold:g}")
-        if self.scores.get("security", 10.0) < self.min_security:
-            reasons.append(f"security {self.scores['security']:.1f} < {self.min_security:g}")
+        # The wording lives in one function (messages.gate_message); the hover on
+        # line 1 gives the details.
+        from tapps_lsp.review.messages import gate_message
+
         return Finding(
             source="tapps",
             code="TAPPS-GATE",
-            message=(
-                f"Quality gate failed: overall {self.overall:.1f}/100 (threshold "
-                f"{self.threshold:g}; {'; '.join(reasons)}); weakest category: {self.weakest} "
-                f"({self.scores.get(self.weakest, 0.0):.1f}/10)"
-            ),
+            message=gate_message(self),
             severity="warning",
             category="gate",
             line=0,

@@ -1,0 +1,129 @@
+"""Words shown to people about a review: scores against their limits, the gate, skips.
+
+One place for each text, so that the CLI, the reports, the hover and the
+diagnostics say the same thing the same way.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # model.py builds its gate finding with gate_message
+    from tapps_lsp.review.model import Review
+
+SKIP_PREFIX = "File skipped: "
+
+# C0 and C1 control characters (ESC, BEL, CSI...) and DEL, which a terminal acts on,
+# tabs aside; and the C1 bytes of a name that is not UTF-8 (kept as surrogates by
+# surrogateescape), which a terminal in an 8-bit mode would act on too.
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\udc80-\udc9f]")
+
+
+def shown_score(value: float, limit: float) -> str:
+    """`value` to one decimal, never rounded up to `limit` when it is below it.
+
+    69.96 against a threshold of 70 shows as "69.9", not "70.0" (which would
+    read as passing); a value at or above the limit is rounded as usual.
+    """
+    if value < limit:
+        # The epsilon keeps 67.6 (stored as 67.5999...) from flooring to 67.5.
+        return f"{math.floor(value * 10 + 1e-9) / 10:.1f}"
+    return f"{value:.1f}"
+
+
+def gate_reasons(review: Review) -> list[str]:
+    """Why a review fails the gate: "53.8/100 < 70", "security 7.0 < 8.5"."""
+    reasons = []
+    if review.overall < review.threshold:
+        reasons.append(
+            f"{shown_score(review.overall, review.threshold)}/100 < {review.threshold:g}"
+        )
+    security = review.scores.get("security", 10.0)
+    if security < review.min_security:
+        reasons.append(
+            f"security {shown_score(security, review.min_security)} < {review.min_security:g}"
+        )
+    return reasons
+
+
+def gate_message(review: Review) -> str:
+    """The gate diagnostic, short enough for a Problems row.
+
+    "Quality gate failed: 53.8/100 < 70 (weakest: maintainability 4.9)"; the
+    hover on line 1 gives the details (every category, its weight, the limits).
+    """
+    reasons = gate_reasons(review) or [f"{review.overall:.1f}/100"]
+    weakest = ""
+    if review.weakest:
+        weakest = f" (weakest: {review.weakest} {review.scores.get(review.weakest, 0.0):.1f})"
+    return f"Quality gate failed: {', '.join(reasons)}{weakest}"
+
+
+def skip_text(reason: str) -> str:
+    """A skip reason without its "File skipped: " prefix: "not valid UTF-8 (line 3, ...)"."""
+    return reason.removeprefix(SKIP_PREFIX)
+
+
+def terminal_safe(text: str) -> str:
+    """`text` with control characters shown as escapes (\\x1b), harmless on a terminal.
+
+    File names and tool messages come from the workspace: an ESC or OSC
+    sequence in one must be seen, not obeyed. Tabs are kept; newlines are not
+    (one record per line).
+    """
+    return _CONTROL.sub(_escaped, text)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code - 0xDC00 if code >= 0xDC00 else code:02x}"
+
+
+# A run of text between two backticks: ruff writes names and code so, e.g. "`os` imported".
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
+
+
+def code_spans(text: str) -> list[tuple[bool, str]]:
+    """`text` cut into (is_code, part) pieces at its backtick-quoted spans.
+
+    Reports render the code parts as code (escaped like the rest); an unpaired
+    backtick stays plain text.
+    """
+    parts: list[tuple[bool, str]] = []
+    at = 0
+    for match in _CODE_SPAN.finditer(text):
+        if match.start() > at:
+            parts.append((False, text[at : match.start()]))
+        parts.append((True, match.group(1)))
+        at = match.end()
+    if at < len(text):
+        parts.append((False, text[at:]))
+    return parts
+
+
+# CommonMark lets any ASCII punctuation be backslash-escaped; these are the
+# characters that can start markup inside a table cell.
+_SPECIAL = re.compile(r"([\\`*_\[\]<>|#!&~])")
+
+
+def md_escape(text: str) -> str:
+    """`text` on one line, every character that could start markup backslash-escaped."""
+    return _SPECIAL.sub(r"\\\1", " ".join(text.split()))
+
+
+def md_inline(text: str, *, table: bool = True) -> str:
+    """A tool's message as Markdown: its backtick-quoted spans as code, the rest escaped.
+
+    Inside a code span nothing is markup (no link, image or HTML opens there).
+    In a table cell a pipe is still escaped, as GitHub's tables split cells on it
+    even inside code.
+    """
+    out = []
+    for is_code, part in code_spans(" ".join(text.split())):
+        if not is_code:
+            out.append(_SPECIAL.sub(r"\\\1", part))
+        else:
+            out.append("`" + (part.replace("|", "\\|") if table else part) + "`")
+    return "".join(out)
