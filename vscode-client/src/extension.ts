@@ -5,7 +5,7 @@ import { createLogger } from './common/logging';
 import { onDidChangePythonInterpreter } from './common/python';
 import { TappsServer } from './common/server';
 import { interpreterSetting, needsRestart } from './common/settings';
-import { FileReview, followActiveFile, ReviewStatus } from './common/status';
+import { CacheStats, FileReview, followActiveFile, ReviewStatus } from './common/status';
 import { onDidChangeConfiguration, onDidGrantWorkspaceTrust } from './common/vscodeapi';
 
 let server: TappsServer | undefined;
@@ -27,6 +27,10 @@ export async function activate(context: ExtensionContext): Promise<void> {
                     ? running.executeCommand<FileReview>('tapps.reviewFile', uri.toString())
                     : Promise.resolve(undefined),
             running.onDidStart,
+            () =>
+                running.isRunning
+                    ? running.executeCommand<CacheStats>('tapps.cacheStats')
+                    : Promise.resolve(undefined),
         ),
         onDidChangeConfiguration((event) => {
             if (needsRestart(event)) {

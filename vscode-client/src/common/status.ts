@@ -34,6 +34,33 @@ export interface FileReview {
     readonly passed: boolean;
 }
 
+/** The part of `tapps.cacheStats`'s answer that the status item shows (docs/team-cache.md). */
+export interface CacheStats {
+    readonly hits: number;
+    readonly misses: number;
+    readonly remote?: {
+        readonly enabled: boolean;
+        readonly hits?: number;
+        readonly misses?: number;
+        readonly rejected?: number;
+        readonly errors?: number;
+        readonly breaker?: string;
+    };
+}
+
+/** One line of cache counters: this server's lookups and, when on, the team cache's. */
+export function cacheDetail(stats: CacheStats): string {
+    const local = `cache ${stats.hits} hits, ${stats.misses} misses`;
+    const remote = stats.remote;
+    if (remote === undefined || !remote.enabled) {
+        return local;
+    }
+    return (
+        `${local}; team cache ${remote.hits ?? 0} hits, ${remote.misses ?? 0} misses, ` +
+        `${remote.rejected ?? 0} rejected, ${remote.errors ?? 0} errors, breaker ${remote.breaker ?? '?'}`
+    );
+}
+
 // The item's link: start a review, or stop the one running.
 const REVIEW_ALL = { title: 'Review All', command: 'tapps.client.reviewAll' };
 const CANCEL_REVIEW = { title: 'Cancel Review', command: 'tapps.client.cancelReview' };
@@ -41,6 +68,8 @@ const CANCEL_REVIEW = { title: 'Cancel Review', command: 'tapps.client.cancelRev
 export class ReviewStatus implements Disposable {
     private readonly item: LanguageStatusItem;
     private running = 0;
+    private gate = 'no score yet';
+    private cache = '';
 
     constructor() {
         this.item = createLanguageStatusItem('tapps.score', { language: 'python' });
@@ -53,8 +82,14 @@ export class ReviewStatus implements Disposable {
     showReview(review: FileReview): void {
         const score = review.overall.toFixed(1);
         this.item.text = review.passed ? `$(pass) Tapps ${score}` : `$(error) Tapps ${score}`;
-        this.item.detail = review.passed ? 'quality gate: pass' : 'quality gate: fail';
+        this.gate = review.passed ? 'quality gate: pass' : 'quality gate: fail';
+        this.item.detail = [this.gate, this.cache].filter((part) => part !== '').join(' · ');
         this.item.severity = review.passed ? LanguageStatusSeverity.Information : LanguageStatusSeverity.Warning;
+    }
+
+    showCache(stats: CacheStats): void {
+        this.cache = cacheDetail(stats);
+        this.item.detail = [this.gate, this.cache].filter((part) => part !== '').join(' · ');
     }
 
     showError(message: string): void {
@@ -179,6 +214,7 @@ export function followActiveFile(
     status: ReviewStatus,
     fetch: (uri: Uri) => Promise<FileReview | undefined>,
     refresh: Event<void>,
+    stats?: () => Promise<CacheStats | undefined>,
 ): Disposable {
     // Answers can arrive out of order; only the latest request may update the item.
     let latest = 0;
@@ -192,6 +228,10 @@ export function followActiveFile(
             const review = await fetch(uri);
             if (request === latest && review !== undefined) {
                 status.showReview(review);
+                const counters = stats === undefined ? undefined : await stats();
+                if (request === latest && counters !== undefined) {
+                    status.showCache(counters);
+                }
             }
         } catch (error) {
             if (request === latest) {

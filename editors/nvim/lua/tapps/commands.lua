@@ -116,16 +116,27 @@ end
 --- @param on_done? fun(stats: table)
 function M.cache_stats(on_done)
   execute('tapps.cacheStats', nil, function(stats)
-    vim.notify(
-      ('tapps cache: %d hits, %d misses (hit rate %.0f%%), %d entries, %s'):format(
-        stats.hits,
-        stats.misses,
-        (stats.hitRate or 0) * 100,
-        stats.entries,
-        human(stats.bytes or 0)
-      ),
-      INFO
+    local text = ('tapps cache: %d hits, %d misses (hit rate %.0f%%), %d entries, %s'):format(
+      stats.hits,
+      stats.misses,
+      (stats.hitRate or 0) * 100,
+      stats.entries,
+      human(stats.bytes or 0)
     )
+    local remote = stats.remote
+    if type(remote) == 'table' and remote.enabled then
+      -- The team cache (docs/team-cache.md): its counters and circuit breaker.
+      text = text
+        .. ('\nteam cache %s: %d hits, %d misses, %d rejected, %d errors, breaker %s'):format(
+          remote.url or '?',
+          remote.hits or 0,
+          remote.misses or 0,
+          remote.rejected or 0,
+          remote.errors or 0,
+          remote.breaker or '?'
+        )
+    end
+    vim.notify(text, INFO)
     if on_done then
       on_done(stats)
     end
