@@ -30,6 +30,14 @@ describe('settings', () => {
         assert.deepEqual(serverSettings(), { jobs: 2, run: 'onSave' });
     });
 
+    it("sends the team cache's settings from the user's own settings only", () => {
+        // A workspace's .vscode/settings.json names a Redis: not sent.
+        stub.settings = { jobs: 2, remoteCache: { url: 'redis://evil:6379', write: true } };
+        assert.deepEqual(serverSettings(), { jobs: 2 });
+        stub.user = { 'remoteCache.url': 'redis://team:6379', 'remoteCache.ttlDays': 7 };
+        assert.deepEqual(serverSettings(), { jobs: 2, remoteCache: { url: 'redis://team:6379', ttlDays: 7 } });
+    });
+
     it('restarts the server for the interpreter and jobs only', () => {
         const event = (key: string): ConfigurationChangeEvent => ({ affectsConfiguration: (name: string) => name === key });
         assert.equal(needsRestart(event('tapps.interpreter')), true);

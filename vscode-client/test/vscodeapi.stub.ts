@@ -12,11 +12,14 @@ interface StubExtension {
 export const stub = {
     /** `tapps.*` settings by key, e.g. { interpreter: ['python3'] }. */
     settings: {} as Record<string, unknown>,
+    /** What the user's own settings (not a workspace's) hold, by dotted key: inspect().globalValue. */
+    user: {} as Record<string, unknown>,
     folders: [] as string[],
     trusted: true,
     extensions: {} as Record<string, StubExtension>,
     reset(): void {
         stub.settings = {};
+        stub.user = {};
         stub.folders = [];
         stub.trusted = true;
         stub.extensions = {};
@@ -31,7 +34,8 @@ export function getConfiguration(section: string, ...scope: [ConfigurationScope?
         ...values,
         get: <T>(key: string, fallback?: T): T | undefined => (key in values ? (values[key] as T) : fallback),
         has: (key: string) => key in values,
-        inspect: () => undefined,
+        inspect: <T>(key: string) =>
+            section === 'tapps' && key in stub.user ? { key, globalValue: stub.user[key] as T } : undefined,
         update: () => Promise.resolve(),
     };
     return config;

@@ -47,5 +47,20 @@ export function serverSettings(): Record<string, unknown> {
             out[key] = value as unknown;
         }
     }
+    // The team cache (docs/team-cache.md) only from the user's own settings: a workspace's
+    // .vscode/settings.json must not point the server at a Redis of its choosing.
+    delete out.remoteCache;
+    const remote: Record<string, unknown> = {};
+    for (const key of REMOTE_CACHE_KEYS) {
+        const value = config.inspect(`remoteCache.${key}`)?.globalValue;
+        if (value !== undefined) {
+            remote[key] = value;
+        }
+    }
+    if (Object.keys(remote).length > 0) {
+        out.remoteCache = remote;
+    }
     return out;
 }
+
+const REMOTE_CACHE_KEYS = ['url', 'write', 'ttlDays', 'budgetMs'];
