@@ -264,7 +264,7 @@ class Reviewer:
         review = None if looked_up else self._cached(digest, fp, path, settings, root)
         if review is None and self.cache.remote is not None:
             # The team cache, for at most its budget (20 ms): never longer than a review.
-            data = await self.cache.get_remote(make_key(digest, fp))
+            data = await self.cache.get_remote(make_key(digest, fp, path))
             review = self._reviewed(data, digest, fp, path, settings, root)
         if review is not None:
             return review
@@ -285,7 +285,7 @@ class Reviewer:
             # Said once per analysis; a cache hit repeats nothing.
             self._log("warning", f"{path}: {tool} did not run: {message}")
         if not result.analyzer_errors:
-            self.cache.put(make_key(digest, fp), result.to_dict())
+            self.cache.put(make_key(digest, fp, path), result.to_dict())
         return self._score(result, path, settings, root, digest=digest, fp=fp)
 
     def _interactive_pool(self) -> ProcessPoolExecutor:
@@ -417,15 +417,15 @@ class Reviewer:
             digest = index.lookup(name, stamp_of(st))
             out.append((name, None, digest or "", None))
         # One batch for the slice: one round trip when the team cache is on.
-        found = self.cache.get_many([make_key(d, fp) for _, _, d, _ in out if d])
-        return [(n, e, d, found.get(make_key(d, fp)) if d else None) for n, e, d, _ in out]
+        found = self.cache.get_many([make_key(d, fp, n) for n, _, d, _ in out if d])
+        return [(n, e, d, found.get(make_key(d, fp, n)) if d else None) for n, e, d, _ in out]
 
     def _hash_and_fetch(
         self, names: list[str], max_size: int, fp: str
     ) -> tuple[list[worker.Hashed], dict[str, dict[str, Any]]]:
         """Thread: read and hash files, then look their results up in one batch."""
         hashed = worker.hash_files(names, max_size)
-        keys = [make_key(item.hash, fp) for item in hashed if item.read.status == "ok"]
+        keys = [make_key(i.hash, fp, i.read.path) for i in hashed if i.read.status == "ok"]
         return hashed, self.cache.get_many(keys)
 
     async def _from_hashes(
@@ -450,7 +450,7 @@ class Reviewer:
             for item in hashed:
                 read = item.read
                 if not self._unusable(scan, read):
-                    data = found.get(make_key(item.hash, scan.fingerprint))
+                    data = found.get(make_key(item.hash, scan.fingerprint, read.path))
                     review = self._reviewed(
                         data, item.hash, scan.fingerprint, read.path, scan.settings, scan.root
                     )
@@ -615,7 +615,8 @@ class Reviewer:
             read = item.read
             if not self._unusable(scan, read) and item.result is not None:
                 if not item.result.analyzer_errors:
-                    stored.append((make_key(item.hash, scan.fingerprint), item.result.to_dict()))
+                    key = make_key(item.hash, scan.fingerprint, read.path)
+                    stored.append((key, item.result.to_dict()))
                     recorded.append((read, item.hash))
                 review = self._score(
                     item.result,
@@ -647,7 +648,7 @@ class Reviewer:
     def _cached(
         self, digest: str, fp: str, path: str, settings: Settings, root: Path | None
     ) -> Review | None:
-        data = self.cache.get(make_key(digest, fp))
+        data = self.cache.get(make_key(digest, fp, path))
         return self._reviewed(data, digest, fp, path, settings, root)
 
     def _reviewed(

@@ -606,7 +606,7 @@ class TappsLanguageServer(LanguageServer):
         """
         from tapps_lsp.cache import make_key
 
-        key = make_key(review.content_hash, folder.fingerprint)
+        key = make_key(review.content_hash, folder.fingerprint, review.path)
         scores = repr((review.overall, review.passed, review.weakest, review.scores))
         return f"{key}.{folder.view_digest}.{zlib.crc32(scores.encode()):08x}"
 

@@ -1,6 +1,6 @@
 """Content-hash result cache: a memory tier in front of a hardened diskcache."""
 
-from tapps_lsp.cache.keys import content_hash, fingerprint, make_key, tool_versions
+from tapps_lsp.cache.keys import content_hash, fingerprint, make_key, name_facts, tool_versions
 from tapps_lsp.cache.store import ResultCache, StatIndex, default_directory
 
 __all__ = [
@@ -10,5 +10,6 @@ __all__ = [
     "default_directory",
     "fingerprint",
     "make_key",
+    "name_facts",
     "tool_versions",
 ]

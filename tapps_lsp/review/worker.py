@@ -100,8 +100,6 @@ class Read:
         return (self.size, self.mtime_ns, self.ctime_ns, self.inode, self.device)
 
 
-
-
 # Non-blocking: opening a FIFO named like a source file must not hang the scan.
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 

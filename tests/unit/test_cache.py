@@ -46,8 +46,8 @@ def cache(tmp_path: Path, warnings: list[str]):
     c.close()
 
 
-def _key(text: str, settings: Settings | None = None) -> str:
-    return make_key(content_hash(text), fingerprint(settings or Settings()))
+def _key(text: str, settings: Settings | None = None, path: str = "m.py") -> str:
+    return make_key(content_hash(text), fingerprint(settings or Settings()), path)
 
 
 def test_miss_then_hit(cache: ResultCache, warnings: list[str]) -> None:
@@ -103,8 +103,8 @@ def test_path_and_mtime_do_not_change_the_key(cache: ResultCache, tmp_path: Path
     first.write_text("def f():\n    return 1\n")
     second.write_text(first.read_text())
     os.utime(second, ns=(10**18, 10**18))
-    cache.put(_key(first.read_text()), _result())
-    assert cache.get(_key(second.read_text())) == _result()
+    cache.put(_key(first.read_text(), path=str(first)), _result())
+    assert cache.get(_key(second.read_text(), path=str(second))) == _result()
 
 
 def test_persists_across_processes(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.metadata
+import os
 
 import pytest
 import xxhash
@@ -101,4 +102,39 @@ def test_equal_settings_objects_share_a_fingerprint() -> None:
 def test_keys_differ_by_content_and_by_fingerprint() -> None:
     a, b = content_hash("a = 1\n"), content_hash("a = 2\n")
     f1, f2 = fingerprint(Settings()), fingerprint(Settings(lineLength=80))
-    assert len({make_key(a, f1), make_key(b, f1), make_key(a, f2), make_key(b, f2)}) == 4
+    keys = {make_key(h, f, "m.py") for h in (a, b) for f in (f1, f2)}
+    assert len(keys) == 4
+
+
+def test_ordinary_modules_share_a_key_and_a_package_or_stub_does_not() -> None:
+    digest, fp = content_hash("import os\n"), fingerprint(Settings())
+    ordinary = {make_key(digest, fp, p) for p in ("/w/a.py", "/x/b.py", "c", "/w/_private.py")}
+    assert len(ordinary) == 1
+    names = ("/w/pkg/__init__.py", "/w/a.pyi", "/w/__init__.pyi")
+    special = {make_key(digest, fp, p) for p in names}
+    assert len(special) == 3 and not special & ordinary
+
+
+@pytest.mark.parametrize(
+    ("select", "same", "different"),
+    [
+        (["D"], ("/w/a.py", "/w/b.py"), ("/w/a.py", "/w/_a.py")),
+        (["D1"], ("/w/a.py", "/w/__main__.py"), ("/w/x.py", "/w/_x.py")),
+        (["N"], ("/w/a.py", "/v/a.py"), ("/w/a.py", "/w/Bad-Name.py")),
+        (["A005"], ("/w/a.py", "/v/a.py"), ("/w/a.py", "/w/logging.py")),
+        (["PLW"], ("/w/a.py", "/v/a.py"), ("/w/a.py", "/w/b.py")),
+        (["ALL"], ("/w/a.py", "/v/a.py"), ("/w/a.py", "/w/_a.py")),
+    ],
+)
+def test_names_count_when_the_selected_rules_read_them(
+    select: list[str], same: tuple[str, str], different: tuple[str, str]
+) -> None:
+    digest, fp = content_hash("import os\n"), fingerprint(Settings(lintSelect=select))
+    assert make_key(digest, fp, same[0]) == make_key(digest, fp, same[1])
+    assert make_key(digest, fp, different[0]) != make_key(digest, fp, different[1])
+
+
+def test_a_name_that_is_not_utf8_still_makes_a_text_key() -> None:
+    fp = fingerprint(Settings(lintSelect=["ALL"]))
+    key = make_key(content_hash(""), fp, os.fsdecode(b"/w/caf\xe9.py"))
+    key.encode("utf-8")  # SQLite text: must not raise
