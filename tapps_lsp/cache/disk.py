@@ -263,11 +263,12 @@ def _open_private_child(parent_fd: int, name: str, shown: Path) -> int:
     try:
         fd = os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
     except OSError as error:
-        if error.errno == errno.ELOOP:
-            raise UnsafeCacheDir(f"{shown} is a symbolic link") from None
-        if error.errno == errno.ENOTDIR:
-            raise UnsafeCacheDir(f"{shown} is not a directory") from None
-        raise
+        if error.errno not in (errno.ELOOP, errno.ENOTDIR):
+            raise
+        # O_NOFOLLOW with O_DIRECTORY: Linux says ENOTDIR for a link, others ELOOP.
+        link = stat.S_ISLNK(os.lstat(name, dir_fd=parent_fd).st_mode)
+        kind = "a symbolic link" if link else "not a directory"
+        raise UnsafeCacheDir(f"{shown} is {kind}") from None
     try:
         st = os.fstat(fd)
         if created and st.st_uid == os.geteuid():
