@@ -41,10 +41,12 @@ class MemoryLRU:
         return len(self._items)
 
     def keys(self) -> list[str]:
+        """The keys held, least recently used first."""
         with self._lock:
             return list(self._items)
 
     def get(self, key: str) -> dict[str, Any] | None:
+        """The value, marked as most recently used; None when absent."""
         with self._lock:
             entry = self._items.get(key)
             if entry is None:
@@ -53,6 +55,7 @@ class MemoryLRU:
             return entry[0]
 
     def put(self, key: str, value: dict[str, Any], json_size: int) -> None:
+        """Store `value`, charged by its JSON size; evict the least recently used beyond the limit."""
         cost = resident_estimate(json_size)
         with self._lock:
             old = self._items.pop(key, None)
@@ -67,6 +70,7 @@ class MemoryLRU:
                 self.bytes -= evicted
 
     def clear(self) -> int:
+        """Forget everything; returns how many entries there were."""
         with self._lock:
             count = len(self._items)
             self._items.clear()
