@@ -55,7 +55,7 @@ class MemoryLRU:
             return entry[0]
 
     def put(self, key: str, value: dict[str, Any], json_size: int) -> None:
-        """Store `value`, charged by its JSON size; evict the least recently used beyond the limit."""
+        """Store `value`, charged by its JSON size; evict the least recently used over the limit."""
         cost = resident_estimate(json_size)
         with self._lock:
             old = self._items.pop(key, None)
