@@ -1,7 +1,9 @@
 """`tapps-lsp check`: review files and folders from the terminal, write a report.
 
-Folders are walked as a workspace scan walks them, each with its own settings;
-a lone file takes the settings of the project above it. The Reviewer is the
+Folders are walked as a workspace scan walks them. Every file found or named
+is judged by its own project root (the nearest folder above it with
+pyproject.toml, setup.cfg, setup.py or .git): its settings, structure, devex
+and coverage, whichever folder the command named. The Reviewer is the
 server's, so is the cache.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -22,28 +25,42 @@ from tapps_lsp.reports.text import summary_lines
 from tapps_lsp.review.discovery import discover
 from tapps_lsp.review.engine import tool_versions
 from tapps_lsp.review.model import Review
+from tapps_lsp.review.project import project_root
 from tapps_lsp.reviewer import UNREADABLE, Reviewer
 from tapps_lsp.settings_sources import read_folder_sources
 from tapps_lsp.shard import select
 
 log = logging.getLogger("tapps_lsp")
 
-# Files and folders that mark the root of a project a lone file belongs to.
-_ROOT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
-
-
 def _log(level: str, message: str) -> None:
     """The Reviewer's log lines ("info", "warning", ...) into the logging module."""
     log.log(getattr(logging, level.upper(), logging.INFO), "%s", message)
 
 
-def _project_root(file: Path) -> Path:
-    """The nearest folder above a lone file that looks like a project root, else its folder."""
-    folder = file.resolve().parent
-    for candidate in (folder, *folder.parents):
-        if any((candidate / marker).exists() for marker in _ROOT_MARKERS):
-            return candidate
-    return folder
+def _by_project(
+    files: list[Path], extra_exclude: list[str]
+) -> list[tuple[Path, Settings, list[Path]]]:
+    """(project root, its settings, its files) for the files to review, each file once.
+
+    Every file is judged by its own project root (`project.project_root`, as
+    ruff finds a file's configuration), whatever folder named it: `check .`,
+    `check src/` and `check src/pkg/mod.py` give that file the same result.
+    A file named twice (a folder and a file in it) is reviewed once.
+    """
+    grouped: dict[Path, list[Path]] = {}
+    roots: dict[str, Path] = {}
+    seen: set[str] = set()
+    for file in files:
+        real = os.path.realpath(file)
+        if real in seen:
+            continue
+        seen.add(real)
+        folder = os.path.dirname(real)
+        root = roots.get(folder)
+        if root is None:
+            root = roots[folder] = project_root(file)
+        grouped.setdefault(root, []).append(file)
+    return [(root, _settings_for(root, extra_exclude), group) for root, group in grouped.items()]
 
 
 def _settings_for(root: Path, extra_exclude: list[str]) -> Settings:
@@ -95,8 +112,8 @@ def run_check(
     remote: dict[str, Any] | None = None,
 ) -> int:
     """Review `paths` (files and folders), write the report; returns the exit status."""
-    # (root, settings, files) per argument; a usage problem stops before any work.
-    groups: list[tuple[Path, Settings, list[Path]]] = []
+    # Every file to review; a usage problem stops before any work.
+    named: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if not path.exists():
@@ -104,21 +121,20 @@ def run_check(
             return 2
         if path.is_dir():
             settings = _settings_for(path, exclude or [])
-            files = discover(path, settings.exclude, warn=log.warning)
-            groups.append((path, settings, files))
+            named += discover(path, settings.exclude, warn=log.warning)
         elif path.is_file():
-            root = _project_root(path)
-            groups.append((root, _settings_for(root, exclude or []), [path]))
+            named.append(path)
         else:
             print(f"tapps-lsp check: {raw}: not a file or folder", file=sys.stderr)
             return 2
+    groups = _by_project(named, exclude or [])
     if shard is not None:  # check --shard K/N: this machine's part of every folder
         groups = [(root, s, select(files, root, shard)) for root, s, files in groups]
     total = sum(len(files) for _, _, files in groups)
     cache = open_cache(no_cache=no_cache, warn=log.warning, **(remote or {}))
     reviewer = Reviewer(
         cache,
-        jobs=jobs if jobs is not None else groups[0][1].jobs,
+        jobs=jobs if jobs is not None else (groups[0][1].jobs if groups else 0),
         log=_log,
     )
     progress = _Progress(total, sys.stderr) if sys.stderr.isatty() and total else None
@@ -135,7 +151,9 @@ def run_check(
                 on_result=(lambda r: progress.advance(r.path)) if progress else None,
                 on_deleted=deleted.append,
             )
-        return reviews
+        # In the order the files were named and found, not grouped by project.
+        order = {str(file): number for number, file in enumerate(named)}
+        return sorted(reviews, key=lambda r: order.get(r.path, len(order)))
 
     try:
         reviews = asyncio.run(review_all())

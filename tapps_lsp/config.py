@@ -150,8 +150,8 @@ class Settings:
         metadata=_doc(
             "Coverage data to score test_coverage from (Cobertura XML, coverage.py's "
             "`.coverage` or lcov), relative to the file's project root; it must lie inside the "
-            "workspace. Empty: the newest of coverage.xml, .coverage and lcov.info at the "
-            "project root."
+            "workspace. Empty: the newest of coverage.xml, lcov.info and .coverage at the "
+            "project root (in that order when written within seconds of each other)."
         ),
     )
     coverageHeuristic: bool = field(

@@ -118,12 +118,13 @@ def code_lenses(
 ) -> list[types.CodeLens]:
     """The score on line 1 and the complexity above each block over the threshold."""
     top = types.Range(start=types.Position(0, 0), end=types.Position(0, 0))
+    title = quality_title(review)
+    if review.not_measured:
+        title += " · not measured: " + ", ".join(_name(c) for c in review.not_measured)
     lenses = [
         types.CodeLens(
             range=top,
-            command=types.Command(
-                title=quality_title(review), command="tapps.reviewFile", arguments=[uri]
-            ),
+            command=types.Command(title=title, command="tapps.reviewFile", arguments=[uri]),
         )
     ]
     for block in review.result.metrics.blocks:
@@ -173,6 +174,8 @@ def score_table(review: Review, settings: Settings) -> str:
     rows.append("")
     if unweighted:
         rows += [f"Not counted in the score (weight 0): {', '.join(unweighted)}.", ""]
+    for category, why in review.not_measured.items():
+        rows += [f"Not measured: {_name(category)}: {escape(why)}.", ""]
     found = len(review.findings)
     count = f"{found} finding{'' if found == 1 else 's'}"
     gate = ", the quality gate's included" if not review.passed else ""

@@ -482,9 +482,15 @@ class TappsLanguageServer(LanguageServer):
         text, version = doc.source, doc.version
         # Until the warm-up thread has built the reviewer, reviews take the async path.
         looked_up: Settings | None = None
-        if folder.settings is not None and self._reviewer is not None:
+        path = self.doc_path(uri)
+        # The file's project (coverage data, layout) is read in a thread the first time.
+        if (
+            folder.settings is not None
+            and self._reviewer is not None
+            and self._reviewer.project_ready(path, folder.settings, folder.root)
+        ):
             looked_up = folder.settings
-            review = self._reviewer.lookup(text, self.doc_path(uri), looked_up, folder.root)
+            review = self._reviewer.lookup(text, path, looked_up, folder.root)
             if review is not None:
                 log.debug("%s answered from the cache", review.path)
                 self.deliver(state, review, text, version, folder, refresh=refresh)
@@ -500,7 +506,10 @@ class TappsLanguageServer(LanguageServer):
         folder = self.folder_for(uri)
         if doc is None or state is None or folder.settings is None or self._reviewer is None:
             return False
-        review = self._reviewer.lookup(doc.source, self.doc_path(uri), folder.settings, folder.root)
+        path = self.doc_path(uri)
+        if not self._reviewer.project_ready(path, folder.settings, folder.root):
+            return False
+        review = self._reviewer.lookup(doc.source, path, folder.settings, folder.root)
         if review is None:
             return False
         state.generation += 1
@@ -545,6 +554,9 @@ class TappsLanguageServer(LanguageServer):
         reviewer = await self.ready_reviewer()
         started = time.perf_counter()
         try:
+            # Off the event loop: a project's coverage data is a workspace file like any other.
+            path = self.doc_path(state.uri)
+            await asyncio.to_thread(reviewer.load_projects, [path], settings, folder.root)
             review = await reviewer.review_text(
                 text,
                 self.doc_path(state.uri),

@@ -46,6 +46,7 @@ from tapps_lsp.features.configuration import load_settings
 from tapps_lsp.reports import Run, render, summarize
 from tapps_lsp.reports.summary import counted
 from tapps_lsp.review import engine
+from tapps_lsp.review.coverage import DATA_FILES as COVERAGE_FILES
 from tapps_lsp.review.discovery import discover
 from tapps_lsp.review.model import Review
 from tapps_lsp.review.positions import split_lines
@@ -70,7 +71,12 @@ EXPORT_SUFFIXES = {
     "html": (".html", ".htm"),
     "sarif": (".sarif", ".json"),
 }
-WATCHED = ("**/*.py", f"**/{PYPROJECT}", f"**/{TAPPS_AGENTS}")
+WATCHED = (
+    "**/*.py",
+    f"**/{PYPROJECT}",
+    f"**/{TAPPS_AGENTS}",
+    *(f"**/{name}" for name in COVERAGE_FILES),
+)
 
 
 @dataclass
@@ -551,6 +557,7 @@ class WorkspaceScans:
 
     async def _apply(self, changes: dict[str, types.FileChangeType]) -> int:
         configs: dict[str, Folder] = {}
+        coverage: dict[str, Folder] = {}
         sources: dict[str, tuple[Folder, list[str]]] = {}
         cleared = False
         for uri, kind in changes.items():
@@ -560,6 +567,8 @@ class WorkspaceScans:
                 continue
             if path in (folder.root / PYPROJECT, folder.root / TAPPS_AGENTS):
                 configs[folder.uri] = folder
+            elif _is_coverage_data(path, folder):
+                coverage[folder.uri] = folder
             elif path.suffix == ".py" and folder.uri in self.scanned:
                 if kind == types.FileChangeType.Deleted:
                     self._clear(uri)
@@ -568,6 +577,9 @@ class WorkspaceScans:
                     sources.setdefault(folder.uri, (folder, []))[1].append(uri)
         for folder in configs.values():
             await load_settings(self.ls, [folder])
+            coverage.pop(folder.uri, None)  # re-read below with the rest of the project
+        # New coverage data: every file is re-scored, from the cache (nothing re-analysed).
+        for folder in [*configs.values(), *coverage.values()]:
             self.ls.reviewer.invalidate_project(folder.root)
             self.ls.review_all_open()
             if folder.uri in self.scanned:
@@ -656,6 +668,12 @@ def _one_object(name: str, args: tuple[Any, ...]) -> dict[str, Any]:
     if len(args) > 1 or not isinstance(args[0], dict):
         raise JsonRpcInvalidParams(f"{name} takes one object argument")
     return args[0]
+
+
+def _is_coverage_data(path: Path, folder: Folder) -> bool:
+    """Whether a changed file is coverage data a project of the folder may read."""
+    named = folder.settings.coverageFile.strip() if folder.settings else ""
+    return path.name in COVERAGE_FILES or (bool(named) and path.name == Path(named).name)
 
 
 def register(server: TappsLanguageServer) -> None:

@@ -272,6 +272,12 @@ def render_html(reviews: Sequence[Review], run: Run) -> str:
             f"{' &middot; ' + tools if tools else ''}</p>",
             f'<div class="cards">{"".join(cards)}</div>',
             deleted,
+            "".join(
+                f"<p>Not measured: {escape(category)} in {item['files']} of the files: "
+                f"{escape(item['reason'])}.</p>"
+                for category, reasons in s["notMeasured"].items()
+                for item in reasons
+            ),
             '<div class="charts"><section><h2>Score distribution</h2>',
             _histogram_svg(reviews, threshold),
             f'<p class="muted">Quality gate: overall &ge; {threshold:g} and security &ge; '

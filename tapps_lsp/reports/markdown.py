@@ -34,6 +34,12 @@ def render_markdown(reviews: Sequence[Review], run: Run) -> str:
         out += [f"Reviewed in {s['seconds']:.2f} s.", ""]
     if s["deleted"]:
         out += ["Deleted during the review: " + ", ".join(escape(p) for p in s["deleted"]), ""]
+    for category, reasons in s["notMeasured"].items():
+        out += [
+            f"Not measured: {escape(category)} in {item['files']} of the files: "
+            f"{escape(item['reason'])}."
+            for item in reasons
+        ] + [""]
     out += ["## Findings by severity", "", _row("Severity", "Count"), _row("---", "---:")]
     out += [_row(sev, n) for sev, n in s["findingsBySeverity"].items()]
     out += ["", "## Findings by category", "", _row("Category", "Count"), _row("---", "---:")]

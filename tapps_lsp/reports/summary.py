@@ -56,7 +56,21 @@ def summarize(reviews: Sequence[Review], run: Run | None = None) -> dict[str, An
         "findings": sum(severities.values()),
         "findingsBySeverity": {s: severities.get(s, 0) for s in SEVERITIES},
         "findingsByCategory": dict(sorted(categories.items())),
+        "notMeasured": not_measured(reviews),
         "seconds": round(run.seconds, 3) if run.seconds is not None else None,
+    }
+
+
+def not_measured(reviews: Sequence[Review]) -> dict[str, list[dict[str, Any]]]:
+    """Per category that some files could not be scored on: each reason, once, with how
+    many files it applies to (most first). Reports say it once, not once per file."""
+    reasons: dict[str, Counter[str]] = {}
+    for review in reviews:
+        for category, why in review.not_measured.items():
+            reasons.setdefault(category, Counter())[why] += 1
+    return {
+        category: [{"reason": why, "files": n} for why, n in counted_reasons.most_common()]
+        for category, counted_reasons in sorted(reasons.items())
     }
 
 

@@ -47,6 +47,12 @@ def summary_lines(reviews: Sequence[Review], run: Run) -> list[str]:
         f"mean score {mean}, {s['failingGate']} failing the gate",
         f"{counted(s['findings'], 'finding')}: {by_severity}",
     ]
+    for category, reasons in s["notMeasured"].items():
+        for item in reasons:
+            lines.append(
+                f"{category} not measured in {counted(item['files'], 'file')}: "
+                f"{_one_line(item['reason'])}"
+            )
     if s["deleted"]:
         deleted = ", ".join(terminal_safe(p) for p in s["deleted"])
         lines.append(f"{len(s['deleted'])} deleted during the review: {deleted}")
