@@ -15,7 +15,10 @@ A cloned repository is untrusted input, so the walk is bounded:
   falls back to Python's `re` only when it has at most `PYTHON_WILDCARDS`
   variable-length wildcards, so no pattern can backtrack catastrophically; any
   other is skipped with a message. At most `MAX_PATTERNS` patterns are taken
-  from one workspace (the `exclude` setting and every `.gitignore`);
+  from one workspace (the `exclude` setting and every `.gitignore`), and the
+  patterns of one source that cost more than `MATCH_BUDGET` seconds of CPU in
+  slow matches (patterns built to defeat re2's DFA cache) are dropped for the
+  rest of the walk, with a message;
 - an odd entry (a name that is not UTF-8, a file that vanishes) is reported
   and skipped: it never stops the walk. At most `MAX_MESSAGES` messages per walk.
 """
@@ -23,6 +26,7 @@ A cloned repository is untrusted input, so the walk is bounded:
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -61,8 +65,17 @@ MAX_DEPTH = 256
 PYTHON_WILDCARDS = 2
 # Messages one walk sends; the rest are counted in one last message.
 MAX_MESSAGES = 20
-# Patterns per re2 set: a bigger set can run out of re2's memory budget.
+# Patterns per re2 set, and characters of pattern text: a bigger set can run out of
+# re2's memory budget, and one match costs at most the path's length times the set's size.
 _GROUP = 256
+_GROUP_CHARS = 2048
+# re2 matches in linear time, but patterns built to defeat its DFA cache make each
+# match cost the path's length times the size of the patterns. A check that takes
+# more than _SLOW_CHECK seconds of CPU counts against MATCH_BUDGET seconds per source
+# and walk; past it, that source's patterns are dropped for the rest of the walk (one
+# message). An ordinary check takes microseconds.
+_SLOW_CHECK = 0.002
+MATCH_BUDGET = 2.0
 
 
 def _re2_problem() -> str | None:
@@ -158,19 +171,41 @@ class _Rules:
         self.budget = budget
         self.groups: list[pathspec.GitIgnoreSpec] = []
         self._python: list[str] = []
+        self.slow = 0.0
+        self._suspect = False
 
     def check(self, text: str) -> bool | None:
         """True: ignored; False: re-included (`!`); None: no pattern matches."""
+        # A check is timed by the wall clock (cheap); after a slow one, by this thread's
+        # CPU time (a microsecond a call), which alone counts: waiting for the GIL or a
+        # core is not the patterns' cost.
+        clock = time.thread_time if self._suspect else time.perf_counter
+        started = clock()
+        result = None
         for spec in reversed(self.groups):
-            include = spec.check_file(text).include
-            if include is not None:
-                return include
-        return None
+            result = spec.check_file(text).include
+            if result is not None:
+                break
+            if self._suspect and self.slow + clock() - started > MATCH_BUDGET:
+                break  # over the budget in the middle of one check
+        took = clock() - started
+        if took > _SLOW_CHECK and self._suspect:
+            self._over_budget(took)
+        self._suspect = took > _SLOW_CHECK
+        return result
+
+    def _over_budget(self, took: float) -> None:
+        self.slow += took
+        if self.slow > MATCH_BUDGET and self.groups:
+            self.groups = []
+            self.budget.report(
+                f"{self.source}: its patterns took {self.slow:.1f} s to match, over the "
+                f"budget of {MATCH_BUDGET:g} s; not applied for the rest of this walk"
+            )
 
     def add(self, lines: list[str]) -> None:
         """Compile `lines` with re2, group by group; what re2 refuses goes one by one."""
-        for start in range(0, len(lines), _GROUP):
-            group = lines[start : start + _GROUP]
+        for group in _groups(lines):
             if RE2_PROBLEM is None:
                 self._add_re2(group)
             else:
@@ -212,6 +247,19 @@ class _Rules:
         if self._python:
             self.groups.append(pathspec.GitIgnoreSpec.from_lines(self._python, backend="simple"))
             self._python = []
+
+
+def _groups(lines: list[str]) -> list[list[str]]:
+    """Consecutive runs of at most _GROUP patterns and about _GROUP_CHARS characters."""
+    groups: list[list[str]] = []
+    size = _GROUP_CHARS
+    for line in lines:
+        if size + len(line) > _GROUP_CHARS or len(groups[-1]) >= _GROUP:
+            groups.append([])
+            size = 0
+        groups[-1].append(line)
+        size += len(line)
+    return groups
 
 
 def _rules(lines: list[str], source: str, budget: _Budget) -> _Rules | None:

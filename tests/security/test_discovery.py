@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -135,6 +136,23 @@ def test_a_pattern_re2_cannot_compile_falls_back_only_within_the_budget(repo: Pa
     assert "google-re2 cannot compile it" in message and "4 wildcards" in message
     assert "'*??????" in message and "..." in message and "?*a*b'" in message
     assert len(message) < 250
+
+
+def test_patterns_built_to_defeat_re2s_cache_are_dropped_after_the_time_budget(
+    repo: Path,
+) -> None:
+    # Each pattern makes re2's DFA grow a state per character of the name: every match
+    # costs the name's length times the patterns' size (22 s for this repository
+    # with all patterns in one re2 set).
+    lines = [f"*{'ab'[i % 2]}{'?' * (20 + i)}" for i in range(100)]
+    (repo / ".gitignore").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    rng = random.Random(13)
+    for _ in range(500):
+        write(repo, "".join(rng.choice("ab") for _ in range(250)) + ".py")
+    result = discover_in_child(repo, timeout=60)
+    [message] = result["messages"]
+    assert message.startswith(".gitignore: its patterns took ")
+    assert f"over the budget of {discovery.MATCH_BUDGET:g} s" in message
 
 
 def test_patterns_beyond_the_workspace_budget_are_dropped_with_one_message(repo: Path) -> None:
