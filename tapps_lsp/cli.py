@@ -1,6 +1,6 @@
 """Command line: argument parsing, logging set-up and dispatch; the work lives elsewhere.
 
-tapps-lsp [serve [--tcp HOST:PORT]]      the language server (stdio by default)
+tapps-lsp [serve] [--tcp [HOST:]PORT]    the language server (stdio by default)
 tapps-lsp check PATH... [options]        review files and folders from the terminal
 tapps-lsp cache stats|clear|path         the result cache
 tapps-lsp report merge REPORT.json...    join the reports of `check --shard` runs
@@ -55,10 +55,23 @@ def _jobs(value: str) -> int:
     return jobs
 
 
+# Where `--tcp PORT` listens: this machine only.
+LOOPBACK = "127.0.0.1"
+_TCP_HELP = (
+    "listen on a TCP socket instead of stdio, for one client: PORT (on 127.0.0.1) or "
+    "HOST:PORT; 0 picks a free port. Any local user can connect to it (see docs/cli.md)"
+)
+
+
 def _address(value: str) -> tuple[str, int]:
+    """`PORT` (on the loopback address) or `HOST:PORT`, `[::1]:PORT` for IPv6."""
     host, sep, port = value.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise argparse.ArgumentTypeError(f"expected HOST:PORT, e.g. 127.0.0.1:2087, got {value!r}")
+    if not sep:
+        host = LOOPBACK
+    if not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise argparse.ArgumentTypeError(
+            f"expected PORT or HOST:PORT, e.g. 2087 or 127.0.0.1:2087, got {value!r}"
+        )
     return host.strip("[]"), int(port)
 
 
@@ -71,12 +84,14 @@ def build_parser() -> argparse.ArgumentParser:
         "debug; logs go to stderr).",
     )
     parser.add_argument("--version", action=_VersionAction)
+    # The same as `serve --tcp`, for `tapps-lsp --tcp PORT`.
+    parser.add_argument(
+        "--tcp", metavar="[HOST:]PORT", type=_address, dest="top_tcp", help=_TCP_HELP
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the language server (stdio by default)")
-    serve.add_argument(
-        "--tcp", metavar="HOST:PORT", type=_address, help="listen on a TCP socket instead"
-    )
+    serve.add_argument("--tcp", metavar="[HOST:]PORT", type=_address, help=_TCP_HELP)
 
     check = commands.add_parser(
         "check",
@@ -198,7 +213,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else 2
     setup_logging()
     if args.command in (None, "serve"):
-        return _serve(getattr(args, "tcp", None))
+        return _serve(getattr(args, "tcp", None) or args.top_tcp)
+    if args.top_tcp is not None:
+        print(f"tapps-lsp: --tcp is for the server, not for {args.command}", file=sys.stderr)
+        return 2
     if args.command == "check":
         from tapps_lsp.check import run_check
 

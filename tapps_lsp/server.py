@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import hashlib
+import ipaddress
 import json
 import logging
 import os
@@ -192,11 +193,31 @@ class TappsLanguageServer(LanguageServer):
             self._close()
 
     def start_tcp(self, host: str, port: int) -> None:
-        """Serve one client on a TCP socket (the editor connects to us)."""
+        """Serve one client on a TCP socket (the editor connects to us).
+
+        The first connection is the client. Any later one is closed at once and
+        logged: a second client would take over the replies (they go to the
+        latest writer) and could run commands as the user. The session ends
+        when the client goes away. A host that is not a loopback address is
+        reachable from other machines: that is warned about.
+        """
         self._stop_event = stop_event = threading.Event()
         done: asyncio.Future[int] | None = None
+        client: list[str] = []
 
         async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            peer = _peer(writer)
+            if client:
+                log.warning(
+                    "refused a connection from %s: this server has its client (%s); "
+                    "start another server for another editor",
+                    peer,
+                    client[0],
+                )
+                writer.close()
+                return
+            client.append(peer)
+            log.info("client connected from %s", peer)
             self.protocol.set_writer(_SocketWriter(writer))
             self._connected()
             status = await serve(reader, self.protocol, stop_event)
@@ -207,6 +228,13 @@ class TappsLanguageServer(LanguageServer):
             nonlocal done
             self._bind_loop()
             done = asyncio.get_running_loop().create_future()
+            if not is_loopback(host):
+                log.warning(
+                    "listening on %s, which other machines can reach: whoever connects "
+                    "first is the client and can read files and run commands as you. "
+                    "Use 127.0.0.1 (the default) unless the network is yours alone.",
+                    host or "every address",
+                )
             server = await asyncio.start_server(connection, host, port, limit=2**28)
             log.info("serving on %s", ", ".join(str(s.getsockname()) for s in server.sockets))
             async with server:
@@ -651,6 +679,23 @@ class TappsLanguageServer(LanguageServer):
         if pending:
             await asyncio.wait(pending)
         self.workspace_diagnostic_refresh(None)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` names this machine only (127.0.0.0/8, ::1, localhost)."""
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve to any address
+
+
+def _peer(writer: asyncio.StreamWriter) -> str:
+    address = writer.get_extra_info("peername")
+    if isinstance(address, tuple) and len(address) >= 2:
+        return f"{address[0]}:{address[1]}"
+    return str(address)
 
 
 class _SocketWriter:
