@@ -19,6 +19,7 @@ These functions block on the disk: call them from a worker thread
 
 from __future__ import annotations
 
+import errno
 import os
 import reprlib
 import stat
@@ -65,7 +66,7 @@ def read_regular(path: str | os.PathLike[str], cap: int) -> bytes:
     try:
         fd = os.open(path, _FLAGS)
     except OSError as exc:
-        if exc.errno == getattr(os, "ELOOP", -1):
+        if exc.errno == errno.ELOOP:
             raise UnsafeRead(f"{path}: is a symbolic link; not read") from None
         raise
     try:
