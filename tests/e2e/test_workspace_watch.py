@@ -79,7 +79,14 @@ async def test_watchers_are_registered_dynamically(session: Session) -> None:
         **{"watchers": registration.register_options["watchers"]}  # type: ignore[index]
     )
     patterns = sorted(w["globPattern"] for w in options.watchers)  # type: ignore[index]
-    assert patterns == ["**/*.py", "**/.tapps-agents/config.yaml", "**/pyproject.toml"]
+    assert patterns == [
+        "**/*.py",
+        "**/.coverage",  # coverage data: files are re-scored when it changes
+        "**/.tapps-agents/config.yaml",
+        "**/coverage.xml",
+        "**/lcov.info",
+        "**/pyproject.toml",
+    ]
 
 
 async def test_changes_outside_the_editor_are_reviewed_in_the_background(
