@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,6 +69,14 @@ class Settings:
     minSecurity: float = field(
         default=8.5, metadata=_doc("Security score (0-10) a file needs to pass the quality gate.")
     )
+    gateOnErrors: bool = field(
+        default=True,
+        metadata=_doc(
+            "Fail the quality gate for a file with an error-severity lint finding (a syntax "
+            "error for the project's Python, an undefined name, another ruff E9/F63/F7/F82), "
+            "whatever its scores."
+        ),
+    )
     complexityThreshold: int = field(
         default=10,
         metadata=_doc(
@@ -92,6 +101,15 @@ class Settings:
     )
     lineLength: int = field(
         default=100, metadata=_doc("Line length given to ruff.", affects_results=True)
+    )
+    pythonVersion: str = field(
+        default="",
+        metadata=_doc(
+            'The Python the project targets, e.g. "3.12": syntax it rejects is an error. '
+            "Empty: read from the project root (ruff's `target-version`, else "
+            "`requires-python`); none there: the server's own Python.",
+            affects_results=True,
+        ),
     )
     severityOverrides: dict[str, str] = field(
         default_factory=dict,
@@ -243,6 +261,8 @@ def _check(name: str, value: Any) -> tuple[Any, str | None]:
         ok = isinstance(value, str)
         if ok and name in _ENUMS and value not in _ENUMS[name]:
             return default, f"{value!r} is not one of {', '.join(_ENUMS[name])}"
+        if ok and name == "pythonVersion" and value and not re.fullmatch(r"3\.\d{1,2}", value):
+            return default, f'{value!r} is not a Python version like "3.12"'
     elif kind is list:
         ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
     else:  # dict

@@ -7,6 +7,7 @@ ignored): opening a repository must not make us read elsewhere.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 from collections.abc import Mapping
@@ -16,6 +17,7 @@ from typing import Any
 import aiofiles
 
 from tapps_lsp.config import from_tapps_agents
+from tapps_lsp.review.target import project_python
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -72,4 +74,7 @@ async def read_folder_sources(root: Path) -> tuple[list[Mapping[str, Any]], list
                 sources.append(section)
             elif section is not None:
                 problems.append(f"{root / PYPROJECT}: [tool.tapps-lsp] is not a table; ignored")
+    python = await asyncio.to_thread(project_python, root)
+    if python is not None:  # lowest precedence: a setting names another Python
+        sources.insert(0, {"pythonVersion": python[0]})
     return sources, problems

@@ -16,6 +16,7 @@ import hashlib
 import importlib.metadata
 import json
 import os
+import sys
 import weakref
 
 from tapps_lsp import __version__
@@ -55,6 +56,8 @@ def _compute_fingerprint(settings: Settings) -> str:
     used = {k: v for k, v in versions.items() if k not in _OPTIONAL}
     if settings.mypyEnabled:
         used["mypy"] = versions["mypy"]
+    # The server's Python parses the file: newer syntax is measured on 3.12, not on 3.11.
+    used["python"] = f"{sys.version_info[0]}.{sys.version_info[1]}"
     blob = json.dumps(
         {"tools": used, "schema": SCHEMA_VERSION, "settings": settings.digest()},
         sort_keys=True,

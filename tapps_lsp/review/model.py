@@ -154,6 +154,9 @@ class Metrics:
     perf_penalties: dict[str, float] = field(default_factory=dict)  # kind -> penalty
     perf_bonuses: dict[str, float] = field(default_factory=dict)  # kind -> bonus
     syntax_error: bool = False
+    # "3.12" when the file's syntax is newer than the server's Python (ruff read it,
+    # our parse could not): the parse-based categories are not measured.
+    needs_python: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         # Spelt out for speed, as Finding.to_dict.
@@ -180,6 +183,7 @@ class Metrics:
             "perf_penalties": dict(self.perf_penalties),
             "perf_bonuses": dict(self.perf_bonuses),
             "syntax_error": self.syntax_error,
+            "needs_python": self.needs_python,
         }
 
     @classmethod
@@ -278,6 +282,8 @@ class Review:
     content_hash: str = ""
     # Categories that could not be measured, each with the reason shown to users.
     not_measured: dict[str, str] = field(default_factory=dict)
+    # Error-severity findings that fail the gate whatever the scores (gateOnErrors).
+    gate_errors: tuple[Finding, ...] = ()
 
     @property
     def findings(self) -> list[Finding]:

@@ -12,7 +12,8 @@ import dataclasses
 
 from tapps_lsp.config import Settings
 from tapps_lsp.review.coverage import PRODUCE as PRODUCE_COVERAGE
-from tapps_lsp.review.model import FileResult, Metrics, ProjectInfo, Review
+from tapps_lsp.review.model import FileResult, Finding, Metrics, ProjectInfo, Review
+from tapps_lsp.review.target import PARSED_CATEGORIES, server_python
 
 # Test coverage when there is no coverage data, the coverageHeuristic setting is on
 # and a test_<stem>.py exists (Tapps's guess).
@@ -141,6 +142,10 @@ def category_scores(result: FileResult, project: ProjectInfo) -> dict[str, float
         "structure": _clamp(project.structure),
         "devex": _clamp(project.devex),
     }
+    if m.needs_python:
+        # Syntax newer than the server's Python: our parse measured none of these.
+        for category in PARSED_CATEGORIES:
+            del scores[category]
     covered = coverage(project)
     if covered is not None:
         scores["test_coverage"] = covered
@@ -175,10 +180,45 @@ def weakest(scores: dict[str, float], weights: dict[str, float]) -> str:
     return min(weights, key=lambda c: (scores[c], -weights[c], c))
 
 
-def passes(overall_score: float, scores: dict[str, float], settings: Settings) -> bool:
-    """Gate: overall >= qualityThreshold and security >= minSecurity."""
+# Codes of error-severity findings that fail the gate (besides ruff's E9/F63/F7/F82
+# and invalid-syntax, which are lint): a parse error ruff did not report.
+GATE_ERROR_CODES = frozenset({"TAPPS-SYNTAX"})
+
+
+def gate_errors(result: FileResult, settings: Settings) -> tuple[Finding, ...]:
+    """The findings that fail the gate whatever the scores (setting gateOnErrors).
+
+    Lint findings of error severity, as ruff's severity mapping gives them (syntax
+    errors for the project's Python, undefined names, other E9/F63/F7/F82) after
+    `severityOverrides`, and a parse error ruff did not report. Security and
+    complexity errors have their own scores and limits, so they do not count here.
+    """
+    if not settings.gateOnErrors:
+        return ()
+    return tuple(
+        f
+        for f in result.findings
+        if f.severity == "error" and (f.category == "linting" or f.code in GATE_ERROR_CODES)
+    )
+
+
+# A file whose syntax is newer than the server's Python has none of its own categories
+# measured, only the project's: `score` holds it to the gate errors alone.
+
+
+def passes(
+    overall_score: float,
+    scores: dict[str, float],
+    settings: Settings,
+    errors: tuple[Finding, ...] = (),
+) -> bool:
+    """Gate: overall >= qualityThreshold, security >= minSecurity, and no gate error.
+
+    A category that was not measured is not in `scores` and cannot fail it.
+    """
     return (
-        overall_score >= settings.qualityThreshold
+        not errors
+        and overall_score >= settings.qualityThreshold
         and scores.get("security", 10.0) >= settings.minSecurity
     )
 
@@ -201,16 +241,20 @@ def score(result: FileResult, project: ProjectInfo, settings: Settings, path: st
     scores = category_scores(result, project)
     weights = weights_for(scores, settings)
     total = overall(scores, weights)
+    errors = gate_errors(result, settings)
     return Review(
         path=path,
         result=result,
         scores=scores,
         overall=total,
-        passed=passes(total, scores, settings),
+        passed=not errors
+        if result.metrics.needs_python
+        else passes(total, scores, settings, errors),
         weakest=weakest(scores, weights),
         threshold=settings.qualityThreshold,
         min_security=settings.minSecurity,
-        not_measured=_not_measured(project, settings),
+        not_measured=_not_measured(project, settings) | _not_parsed(result, settings),
+        gate_errors=errors,
     )
 
 
@@ -220,3 +264,12 @@ def _not_measured(project: ProjectInfo, settings: Settings) -> dict[str, str]:
     if why is None or settings.weights.get("test_coverage", 0.0) <= 0:
         return {}
     return {"test_coverage": why}
+
+
+def _not_parsed(result: FileResult, settings: Settings) -> dict[str, str]:
+    """The weighted parse-based categories of a file with syntax newer than our Python."""
+    needs = result.metrics.needs_python
+    if not needs:
+        return {}
+    why = f"needs Python {needs}; the server runs {server_python()}"
+    return {c: why for c in PARSED_CATEGORIES if settings.weights.get(c, 0.0) > 0}

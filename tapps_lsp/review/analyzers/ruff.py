@@ -20,6 +20,7 @@ from tapps_lsp.config import Settings
 from tapps_lsp.review.analyzers import ToolError, first_lines, private_dir, run_tool
 from tapps_lsp.review.model import Edit, Finding, Fix
 from tapps_lsp.review.positions import ruff_to_internal
+from tapps_lsp.review.target import ruff_target
 
 # ruff's own name for a parse error (older versions reported code null or E999).
 SYNTAX_CODES = frozenset({"invalid-syntax", "E999"})
@@ -55,6 +56,10 @@ def _argv(settings: Settings) -> list[str]:
         argv += ["--extend-select", "S"]
     if settings.lintIgnore:
         argv += ["--ignore", ",".join(settings.lintIgnore)]
+    target = ruff_target(settings.pythonVersion)
+    if target:
+        # Syntax the project's Python rejects becomes an invalid-syntax error.
+        argv += ["--target-version", target]
     return argv + ["--line-length", str(settings.lineLength)]
 
 
