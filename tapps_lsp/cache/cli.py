@@ -23,20 +23,28 @@ def _rate(hits: int, misses: int) -> str:
 
 
 def remote_line(remote: dict[str, Any]) -> str:
-    """One line about the team cache: where, its counters and the breaker's state."""
+    """One line about the team cache: where, whether it answers, its counters and breaker."""
     if not remote.get("enabled"):
         return f"Remote: off ({remote.get('reason', 'not configured')})"
     mode = "read-write" if remote.get("write") else "read-only"
+    where = f"Remote: {remote['url']} ({mode}{', cluster' if remote.get('cluster') else ''})"
+    if "reachable" in remote:  # `cache stats` from the command line asked it just now
+        if remote["reachable"]:
+            return f"{where}: reachable, {remote['keys']} keys"
+        return f"{where}: unreachable ({remote['problem']})"
     return (
-        f"Remote: {remote['url']} ({mode}{', cluster' if remote.get('cluster') else ''}): "
-        f"{remote['hits']} hits, {remote['misses']} misses, {remote['rejected']} rejected, "
-        f"{remote['errors']} errors, {remote['writes']} written; breaker {remote['breaker']}"
+        f"{where}: {remote['hits']} hits, {remote['misses']} misses, {remote['rejected']} "
+        f"rejected, {remote['errors']} errors, {remote['writes']} written; "
+        f"breaker {remote['breaker']}"
     )
 
 
 def cmd_stats(cache: ResultCache, *, as_json: bool = False) -> str:
     """Entries and bytes per tier, lookups of every process that used the cache directory."""
     stats = cache.stats()
+    probe = getattr(cache.remote, "probe", None)
+    if callable(probe):
+        stats["remote"].update(probe())
     if as_json:
         return json.dumps(stats, indent=2)
     memory, disk, lifetime = stats["memory"], stats["disk"], stats["lifetime"]

@@ -438,6 +438,16 @@ class RedisTier:
                 return False
         return True
 
+    def probe(self) -> dict[str, Any]:
+        """One round trip now (`cache stats`): reachable, and how many keys the server holds."""
+        try:
+            keys = self._connect().dbsize()
+        except Exception as error:  # the network, the server, redis-py: reported, not raised
+            self._fault(error)
+            return {"reachable": False, "problem": _brief(error)}
+        self._ok()
+        return {"reachable": True, "keys": int(keys)}
+
     def stats(self) -> dict[str, Any]:
         """Where, how, the counters and the breaker's state."""
         return {

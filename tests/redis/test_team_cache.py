@@ -218,7 +218,6 @@ def test_a_slow_redis_costs_a_save_its_budget_only(redis_node: Node, tmp_path: P
     assert redis_node.process is not None
     redis_node.process.send_signal(signal.SIGSTOP)
 
-
     async def save() -> float:
         started = time.perf_counter()
         assert await cache.get_remote("slow") is None
@@ -299,3 +298,20 @@ def test_writes_never_hold_up_the_caller(redis_node: Node) -> None:
     ttl = int(cli(redis_node.port, "ttl", "tapps-lsp:v1:w1"))
     assert 29 * 86400 < ttl <= 30 * 86400
     tier.close()
+
+
+def test_cache_stats_from_the_cli_shows_the_team_cache(
+    redis_node: Node, tree: Path, tmp_path: Path
+) -> None:
+    _ci_then_fresh(redis_node.url, tree, tmp_path)
+    env = {"TAPPS_LSP_CACHE_KEY": TEAM_KEY, "TAPPS_LSP_REMOTE_CACHE": redis_node.url}
+    text = tapps("cache", "stats", cache_dir=tmp_path / "laptop", **env).stdout
+    line = next(row for row in text.splitlines() if row.startswith("Remote:"))
+    assert line == f"Remote: redis://127.0.0.1:{redis_node.port}/0 (read-only): reachable, 16 keys"
+    stats = json.loads(tapps("cache", "stats", "--json", cache_dir=tmp_path / "x", **env).stdout)
+    assert stats["remote"]["enabled"] and stats["remote"]["breaker"] == "closed"
+    redis_node.stop()
+    text = tapps("cache", "stats", cache_dir=tmp_path / "laptop", **env).stdout
+    assert "(read-only): unreachable (ConnectionError" in text
+    off = tapps("cache", "stats", cache_dir=tmp_path / "laptop").stdout
+    assert "Remote: off (not configured)" in off
