@@ -310,3 +310,18 @@ def test_requests_calls_differ_from_bandit_as_documented():
     )
     assert ours == [("B113", 3)]
     assert theirs == [("B113", 4)]
+
+
+def test_added_findings_link_to_ruffs_rule_as_ruffs_own_do():
+    done = subprocess.run(
+        [ruff.binary(), "rule", "--all", "--output-format", "json"],
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+    names = {r["code"]: r["name"] for r in json.loads(done.stdout)}
+    for code, name in ruff_security._RULE_NAMES.items():
+        assert names[code] == name
+    finding = next(f for f in review('d = {"password": "x"}\n').findings if f.code == "S105")
+    assert finding.url == "https://docs.astral.sh/ruff/rules/hardcoded-password-string"
+    assert finding.data["name"] == "hardcoded-password-string"

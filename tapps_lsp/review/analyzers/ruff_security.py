@@ -301,6 +301,13 @@ def imports(tree: ast.Module, lines: list[str]) -> list[Finding]:
 # bandit 1.9's B105 names (plugins/general_hardcoded_password.py).
 _W = "(pas+wo?r?d|pass(phrase)?|pwd|token|secrete?)"
 _PASSWORD_NAME = re.compile(f"(^{_W}$|_{_W}_|^{_W}_|_{_W}$)", re.IGNORECASE)
+# ruff's names of the rules `extras` adds findings of (their documentation pages).
+_RULE_NAMES = {
+    "S101": "assert",
+    "S105": "hardcoded-password-string",
+    "S201": "flask-debug-true",
+    "S311": "suspicious-non-cryptographic-random-usage",
+}
 # B311 calls that ruff's S311 does not list.
 _RANDOM_EXTRAS = frozenset({"random.sample", "random.getrandbits"})
 # A file can need `extras` only when a line matches: ruff misses asserts only
@@ -401,6 +408,8 @@ class _Extras(ast.NodeVisitor):
                 col=utf8_byte_to_codepoint(text, start.col_offset),  # type: ignore[attr-defined]
                 end_line=end_line,
                 end_col=utf8_byte_to_codepoint(end_text, end.end_col_offset or 0),  # type: ignore[attr-defined]
+                url=f"https://docs.astral.sh/ruff/rules/{_RULE_NAMES[code]}",
+                data={"name": _RULE_NAMES[code]},
             )
         )
 
