@@ -10,6 +10,7 @@ server's, so is the cache.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import os
@@ -24,6 +25,7 @@ from tapps_lsp.reports import Run, render
 from tapps_lsp.reports.text import summary_lines
 from tapps_lsp.review.discovery import discover
 from tapps_lsp.review.engine import tool_versions
+from tapps_lsp.review.messages import terminal_safe
 from tapps_lsp.review.model import Review
 from tapps_lsp.review.project import project_root
 from tapps_lsp.reviewer import UNREADABLE, Reviewer
@@ -73,13 +75,19 @@ def _settings_for(root: Path, extra_exclude: list[str]) -> Settings:
 
 
 class _Progress:
-    """A one-line progress bar on stderr, redrawn at most 20 times a second."""
+    """A one-line progress bar on stderr, redrawn at most 20 times a second.
+
+    While it is drawn, `handler` clears the bar before a log line is written and
+    draws it again below, so a log line never runs on from the bar.
+    """
 
     def __init__(self, total: int, stream: TextIO) -> None:
         self.total = total
         self.done = 0
         self.stream = stream
         self.last = 0.0
+        self.line = ""
+        self.handler = _ClearingHandler(self)
 
     def advance(self, path: str) -> None:
         self.done += 1
@@ -89,15 +97,75 @@ class _Progress:
         self.last = now
         width = 30
         filled = width * self.done // max(self.total, 1)
-        name = path if len(path) <= 40 else "..." + path[-37:]
-        self.stream.write(
-            f"\r\x1b[K[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} {name}"
-        )
-        self.stream.flush()
+        name = terminal_safe(path)
+        name = name if len(name) <= 40 else "..." + name[-37:]
+        self.line = f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} {name}"
+        self.draw()
 
-    def close(self) -> None:
-        self.stream.write("\r\x1b[K")
-        self.stream.flush()
+    def draw(self) -> None:
+        # Under the handler's lock: worker log lines arrive on another thread.
+        with self.handler.lock or contextlib.nullcontext():
+            if self.line:
+                self.stream.write("\r\x1b[K" + self.line)
+                self.stream.flush()
+
+    def clear(self) -> None:
+        with self.handler.lock or contextlib.nullcontext():
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+
+    def __enter__(self) -> _Progress:
+        # Log lines go through our handler while the bar is up (the root's stderr
+        # handler would write them straight after the bar).
+        root = logging.getLogger()
+        self.replaced = [h for h in root.handlers if getattr(h, "stream", None) is self.stream]
+        for h in self.replaced:
+            root.removeHandler(h)
+        if self.replaced:
+            self.handler.setFormatter(self.replaced[0].formatter)
+            self.handler.setLevel(self.replaced[0].level)
+        root.addHandler(self.handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        root = logging.getLogger()
+        root.removeHandler(self.handler)
+        for h in self.replaced:
+            root.addHandler(h)
+        self.clear()
+
+
+class _ClearingHandler(logging.StreamHandler):
+    """Writes a log line on the bar's line, then draws the bar again under it."""
+
+    def __init__(self, progress: _Progress) -> None:
+        super().__init__(progress.stream)
+        self.progress = progress
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.progress.clear()
+        super().emit(record)
+        self.progress.draw()
+
+
+_PYTHON_SUFFIXES = (".py", ".pyi", ".pyw")
+
+
+def _looks_like_python(path: Path) -> bool:
+    """A Python file by its name, or a script whose `#!` line names python."""
+    if path.suffix in _PYTHON_SUFFIXES:
+        return True
+    try:
+        with open(path, "rb") as f:
+            first = f.read(128).split(b"\n", 1)[0]
+    except OSError:
+        return False
+    return first.startswith(b"#!") and b"python" in first
+
+
+def _usage_error(raw: str, problem: str) -> int:
+    print(f"tapps-lsp check: {terminal_safe(raw)}: {problem}", file=sys.stderr)
+    return 2
 
 
 def run_check(
@@ -108,25 +176,34 @@ def run_check(
     no_cache: bool = False,
     jobs: int | None = None,
     exclude: list[str] | None = None,
+    force: bool = False,
     shard: tuple[int, int] | None = None,
     remote: dict[str, Any] | None = None,
 ) -> int:
-    """Review `paths` (files and folders), write the report; returns the exit status."""
+    """Review `paths` (files and folders), write the report; returns the exit status.
+
+    A file named on the command line that is not Python (by its suffix or its
+    `#!` line) is a usage error unless `force` is set.
+    """
     # Every file to review; a usage problem stops before any work.
     named: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if not path.exists():
-            print(f"tapps-lsp check: {raw}: no such file or folder", file=sys.stderr)
-            return 2
+            return _usage_error(raw, "no such file or folder")
+        if path.is_file() and not force and not _looks_like_python(path):
+            return _usage_error(
+                raw,
+                "not a Python file (expected a .py file or a folder; "
+                "--force reviews it as Python anyway)",
+            )
         if path.is_dir():
             settings = _settings_for(path, exclude or [])
             named += discover(path, settings.exclude, warn=log.warning)
         elif path.is_file():
             named.append(path)
         else:
-            print(f"tapps-lsp check: {raw}: not a file or folder", file=sys.stderr)
-            return 2
+            return _usage_error(raw, "not a file or folder")
     groups = _by_project(named, exclude or [])
     if shard is not None:  # check --shard K/N: this machine's part of every folder
         groups = [(root, s, select(files, root, shard)) for root, s, files in groups]
@@ -138,6 +215,7 @@ def run_check(
         log=_log,
     )
     progress = _Progress(total, sys.stderr) if sys.stderr.isatty() and total else None
+    shown = progress or contextlib.nullcontext()
     deleted: list[str] = []
     started = time.perf_counter()
 
@@ -156,10 +234,9 @@ def run_check(
         return sorted(reviews, key=lambda r: order.get(r.path, len(order)))
 
     try:
-        reviews = asyncio.run(review_all())
+        with shown:
+            reviews = asyncio.run(review_all())
     finally:
-        if progress:
-            progress.close()
         reviewer.shutdown()
         cache.close()
     run = Run(seconds=time.perf_counter() - started, deleted=tuple(deleted), tools=tool_versions())
@@ -169,8 +246,7 @@ def run_check(
             with open(output, "w", encoding="utf-8", errors="surrogateescape") as f:
                 f.write(report)
         except OSError as exc:
-            print(f"tapps-lsp check: cannot write {output}: {exc.strerror}", file=sys.stderr)
-            return 2
+            return _usage_error(output, f"cannot write: {exc.strerror}")
     else:
         _write(sys.stdout, report)
     if output or fmt != "text":
@@ -178,7 +254,8 @@ def run_check(
         _write(sys.stderr, "\n".join(summary_lines(reviews, run)) + "\n")
     unreadable = [r.path for r in reviews if (r.result.skipped or "").startswith(UNREADABLE)]
     if unreadable:
-        print(f"tapps-lsp check: cannot read {', '.join(unreadable)}", file=sys.stderr)
+        names = ", ".join(terminal_safe(p) for p in unreadable)
+        print(f"tapps-lsp check: cannot read {names}", file=sys.stderr)
         return 2
     return 1 if any(not r.passed for r in reviews) else 0
 

@@ -102,6 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("paths", nargs="+", metavar="PATH", help="a .py file or a folder")
     check.add_argument(
+        "--force",
+        action="store_true",
+        help="review a named file as Python even when its name does not end in .py",
+    )
+    check.add_argument(
         "--format", choices=_FORMATS, default="text", help="report format (default: text)"
     )
     check.add_argument("--output", metavar="FILE", help="write the report here, not to stdout")
@@ -228,6 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 no_cache=args.no_cache,
                 jobs=args.jobs,
                 exclude=args.exclude,
+                force=args.force,
                 shard=args.shard,
                 remote={
                     "url": args.remote_cache,

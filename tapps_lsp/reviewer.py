@@ -36,7 +36,7 @@ from typing import Any
 from tapps_lsp.cache import ResultCache, content_hash, fingerprint, make_key
 from tapps_lsp.cache.store import stamp_of
 from tapps_lsp.config import Settings
-from tapps_lsp.review import engine, isolation, scoring, worker
+from tapps_lsp.review import engine, isolation, scoring, worker, worker_logs
 from tapps_lsp.review.model import FileResult, Review
 from tapps_lsp.review.project import (
     CoverageOptions,
@@ -77,11 +77,13 @@ _MAX_DEATHS = 3
 
 
 def _new_pool(workers: int, niceness: int = 0) -> ProcessPoolExecutor:
+    context = isolation.mp_context()
     return ProcessPoolExecutor(
         max_workers=workers,
-        mp_context=isolation.mp_context(),
+        mp_context=context,
         initializer=worker.start,
-        initargs=(os.getpid(), niceness, isolation.current_dir()),
+        # The workers log through ours (the level, and a queue our thread reads).
+        initargs=(os.getpid(), niceness, isolation.current_dir(), worker_logs.for_workers(context)),
     )
 
 

@@ -250,8 +250,16 @@ class TappsLanguageServer(LanguageServer):
         self._loop_thread = threading.get_ident()
 
     def _connected(self) -> None:
-        """A client is there: from now on our log also goes to it."""
-        logging.getLogger("tapps_lsp").addHandler(self.log_handler)
+        """A client is there: from now on our log goes to it, and only to it.
+
+        Each record reaches the client once, as window/logMessage with its own
+        level. Not also on stderr: clients show a server's stderr as errors (VS
+        Code's output channel logged every review twice, once as a red
+        `[error]`). Stderr keeps what comes before the session and after it.
+        """
+        logger = logging.getLogger("tapps_lsp")
+        logger.addHandler(self.log_handler)
+        logger.propagate = False
 
     def send_threadsafe(self, send: Callable[[], None]) -> None:
         """Run `send` on the event loop: two threads writing stdout would mix bytes."""
@@ -261,7 +269,9 @@ class TappsLanguageServer(LanguageServer):
             self._loop.call_soon_threadsafe(send)
 
     def _close(self) -> None:
-        logging.getLogger("tapps_lsp").removeHandler(self.log_handler)
+        logger = logging.getLogger("tapps_lsp")
+        logger.removeHandler(self.log_handler)
+        logger.propagate = True
         # Under the lock: a warm-up still running must not start a worker after this.
         with self._build_lock:
             self._closed = True

@@ -16,16 +16,22 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from tapps_lsp.config import Settings
-from tapps_lsp.review import engine
+from tapps_lsp.review import engine, worker_logs
 from tapps_lsp.review.hashing import content_hash
 from tapps_lsp.review.model import FileResult
 
 
-def start(owner: int, niceness: int = 0, cwd: str | None = None) -> None:
+def start(
+    owner: int, niceness: int = 0, cwd: str | None = None, logs: tuple[int, Any] | None = None
+) -> None:
     """Initializer of every worker: move into the owner's folder `cwd`, lower its priority by
-    `niceness`, warm the engine up, and end with the process `owner`."""
+    `niceness`, log through the owner (`logs`: worker_logs.for_workers), warm the engine
+    up, and end with the process `owner`."""
+    if logs is not None:
+        worker_logs.attach(*logs)
     if cwd is not None:
         # Started elsewhere (review/isolation.py), so that nothing in the owner's folder could
         # be imported while Python started; relative paths of a `check` mean that folder.

@@ -212,7 +212,7 @@ async def test_hover_shows_scores_and_rule_explanations(session: Session) -> Non
     )
     assert rule is not None and isinstance(rule.contents, types.MarkupContent)
     assert "**F821** (ruff)" in rule.contents.value
-    assert "## What it does" in rule.contents.value
+    assert "**What it does:**" in rule.contents.value
     # The sample project uses bandit: its checks are explained by ruff's twin rule.
     uri = (session.workspace / "inventory" / "storage.py").as_uri()
     (shell,) = by_code(await session.open(uri), "B602")
@@ -221,8 +221,8 @@ async def test_hover_shows_scores_and_rule_explanations(session: Session) -> Non
     )
     assert rule is not None and isinstance(rule.contents, types.MarkupContent)
     assert "**B602** (bandit)" in rule.contents.value
-    assert "ruff's `S602` is the same check" in rule.contents.value
-    assert "## What it does" in rule.contents.value
+    assert "The same check as ruff's `S602`." in rule.contents.value
+    assert "**What it does:**" in rule.contents.value
 
 
 async def test_code_lens(session: Session) -> None:

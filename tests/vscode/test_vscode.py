@@ -308,6 +308,8 @@ def _check_steps(steps: dict[str, dict], expected: dict[str, dict]) -> None:
     label = steps["language-status"]["label"]
     assert abs(_score_shown(label) - cli["overall"]) <= 0.05 + 1e-9, (label, cli)
     assert ("quality gate: pass" in label) == cli["passed"], (label, cli)
+    # A screen reader reads words, not the icon's `$(error)` (issue 15).
+    assert "$(" not in label, label
     assert not any("`os`" in row for row in steps["quick-fix"]["rows"])
     assert re.search(r"Reviewing workspace: \d+/\d+", steps["progress"]["text"])
     # A threshold reaches the running server; only tapps.jobs restarts it.

@@ -17,6 +17,7 @@ import signal
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -103,6 +104,7 @@ def run_tool(
     """Run a tool to completion or kill its process group after `timeout` seconds."""
     shown = argv if len(argv) <= 20 else [*argv[:20], f"... ({len(argv) - 20} more)"]
     LOG.debug("running %s (cwd %s, timeout %g s)", shlex.join(shown), private_dir(), timeout)
+    started = time.perf_counter()
     try:
         proc = subprocess.Popen(
             argv,
@@ -124,6 +126,7 @@ def run_tool(
     except BaseException:
         _kill_group(proc)
         raise
+    LOG.debug("%s exited %d after %.3f s", name, proc.returncode, time.perf_counter() - started)
     return Completed(proc.returncode, out, err)
 
 

@@ -32,6 +32,17 @@ import {
 export interface FileReview {
     readonly overall: number;
     readonly passed: boolean;
+    readonly threshold?: number;
+}
+
+/** The score to one decimal, never rounded up to the threshold it fails (69.96: "69.9"). */
+export function shownScore(review: FileReview): string {
+    const shown = review.overall.toFixed(1);
+    const threshold = review.threshold ?? Infinity;
+    if (review.overall < threshold && Number(shown) >= threshold) {
+        return (Math.floor(review.overall * 10) / 10).toFixed(1);
+    }
+    return shown;
 }
 
 /** The part of `tapps.cacheStats`'s answer that the status item shows (docs/team-cache.md). */
@@ -80,10 +91,12 @@ export class ReviewStatus implements Disposable {
     }
 
     showReview(review: FileReview): void {
-        const score = review.overall.toFixed(1);
+        const score = shownScore(review);
         this.item.text = review.passed ? `$(pass) Tapps ${score}` : `$(error) Tapps ${score}`;
         this.gate = review.passed ? 'quality gate: pass' : 'quality gate: fail';
         this.item.detail = [this.gate, this.cache].filter((part) => part !== '').join(' · ');
+        // Its own label: a screen reader would otherwise read the icon as "$(error)".
+        this.item.accessibilityInformation = { label: `Tapps ${score}, ${this.gate}` };
         this.item.severity = review.passed ? LanguageStatusSeverity.Information : LanguageStatusSeverity.Warning;
     }
 
@@ -95,6 +108,7 @@ export class ReviewStatus implements Disposable {
     showError(message: string): void {
         this.item.text = 'Tapps';
         this.item.detail = message;
+        this.item.accessibilityInformation = { label: `Tapps: ${message}` };
         this.item.severity = LanguageStatusSeverity.Error;
     }
 
