@@ -15,7 +15,6 @@ import ast
 import dataclasses
 import gc
 import logging
-import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -27,7 +26,7 @@ from typing import TypeVar
 
 from tapps_lsp import __version__
 from tapps_lsp.config import Settings
-from tapps_lsp.review import fastmetrics
+from tapps_lsp.review import fastmetrics, target
 from tapps_lsp.review.analyzers import (
     LOG,
     OverBudget,
@@ -39,6 +38,7 @@ from tapps_lsp.review.analyzers import (
     radon_metrics,
     ruff,
     ruff_security,
+    run_tool,
 )
 from tapps_lsp.review.model import Block, FileResult, Finding
 from tapps_lsp.review.positions import split_lines, utf8_byte_to_codepoint
@@ -183,6 +183,8 @@ def _analyze(
     except OverBudget:
         result = _budget_result(result, lint, settings)
     else:
+        if lint is not None and result.metrics.syntax_error:
+            _newer_syntax(result, text, filename, settings)
         if settings.mypyEnabled:
             typed = _timed(
                 result, "mypy", lambda: mypy_check.check(text, filename, lines, settings)
@@ -226,7 +228,7 @@ def _measure(
 ) -> None:
     """The in-process part of a review: parse, security split, metrics, performance."""
     metrics = result.metrics
-    tree = _timed(result, "parse", lambda: _parse(text))
+    tree = _timed(result, "parse", lambda: _parse(text, settings.pythonVersion))
     if lint is not None:
         if settings.securityEngine == "ruff":
             lint = _ruff_security(result, lint, tree, lines)
@@ -237,7 +239,7 @@ def _measure(
         metrics.syntax_error = True
         metrics.loc = len(text.splitlines())  # as radon counts lines
         if not any(f.code in ruff.SYNTAX_CODES for f in result.findings):
-            result.findings.append(_syntax_finding(tree, lines))
+            result.findings.append(_syntax_finding(tree, lines, settings.pythonVersion))
         return
     _metrics(result, text, tree, lines, settings)
     perf = _timed(result, "performance", lambda: performance.analyze(tree, lines))
@@ -331,19 +333,23 @@ def _metrics(
         result.findings.append(_low_mi_finding(fast.mi))
 
 
-def _parse(text: str) -> ast.Module | SyntaxError:
+_TOO_DEEP = "too deeply nested for Python's parser"
+
+
+def _parse(text: str, python: str = "") -> ast.Module | SyntaxError:
+    """The tree, parsed as the project's Python (`python`, "3.9") would where ours can."""
     try:
         with warnings.catch_warnings():
             # Invalid escape sequences are ruff's to report, not stderr's.
             warnings.simplefilter("ignore")
-            return ast.parse(text)
+            return ast.parse(text, feature_version=target.feature_version(python))
     except SyntaxError as exc:
         return exc
     except (RecursionError, MemoryError):
-        return SyntaxError("too deeply nested for Python's parser")
+        return SyntaxError(_TOO_DEEP)
 
 
-def _syntax_finding(exc: SyntaxError | object, lines: list[str]) -> Finding:
+def _syntax_finding(exc: SyntaxError | object, lines: list[str], python: str = "") -> Finding:
     """A parse error that ruff did not report (ruff missing, or newer syntax than ours)."""
     line = max((getattr(exc, "lineno", None) or 1) - 1, 0)
     line = min(line, len(lines) - 1)
@@ -354,7 +360,7 @@ def _syntax_finding(exc: SyntaxError | object, lines: list[str]) -> Finding:
         source="tapps",
         code="TAPPS-SYNTAX",
         message=(
-            f"Syntax error for Python {sys.version_info[0]}.{sys.version_info[1]}: {message} "
+            f"Syntax error for Python {_parsed_as(python)}: {message} "
             "(complexity, maintainability, security and performance not measured)"
         ),
         severity="error",
@@ -364,6 +370,48 @@ def _syntax_finding(exc: SyntaxError | object, lines: list[str]) -> Finding:
         end_line=line,
         end_col=len(lines[line]),
     )
+
+
+def _parsed_as(python: str) -> str:
+    """The Python our parse stood for: the project's when ours could, else ours."""
+    version = target.feature_version(python)
+    return f"{version[0]}.{version[1]}" if version else target.server_python()
+
+
+def _newer_syntax(result: FileResult, text: str, filename: str, settings: Settings) -> None:
+    """A file our Python cannot parse but ruff reads: is its syntax just newer than ours?
+
+    ruff, told the project's Python, found no syntax error; told ours, it names the
+    Python its syntax needs. Then the parse-based categories are not measured (the
+    scores leave them out) and one notice says how to measure them, in place of the
+    TAPPS-SYNTAX error. Anything else stays a syntax error.
+    """
+    server = target.server_python()
+    ours = target.ruff_target(server)
+    syntax = next((f for f in result.findings if f.code == "TAPPS-SYNTAX"), None)
+    if syntax is None or ours is None or _TOO_DEEP in syntax.message:
+        return  # nesting too deep for our parser is no newer syntax
+    argv = [ruff.binary(), "check", "--isolated", "--no-cache", "--output-format", "json"]
+    argv += ["--select", "E902", "--target-version", ours, "--stdin-filename", filename, "-"]
+    try:
+        done = run_tool(
+            "ruff", argv, stdin=text.encode("utf-8", "surrogatepass"), timeout=settings.toolTimeout
+        )
+    except ToolError:
+        return
+    needs = target.newer_syntax(target.parse_rows(done.stdout))
+    if needs is None or target.version_tuple(needs) <= target.SERVER:  # type: ignore[operator]
+        return
+    result.metrics.syntax_error = False
+    result.metrics.needs_python = needs
+    notice = _file_notice(
+        "TAPPS-PYTHON",
+        f"Python {needs} syntax: {', '.join(target.PARSED_CATEGORIES)} not measured (needs "
+        f"Python {needs}; the server runs {server}). To measure them, install tapps-lsp in a "
+        f"Python {needs} or newer (`pipx install --python python{needs} tapps-lsp`) and run "
+        "the server with it (VS Code: `tapps.interpreter`; Neovim: `g:tapps_python`).",
+    )
+    result.findings = [notice, *(f for f in result.findings if f.code != "TAPPS-SYNTAX")]
 
 
 def _low_mi_finding(mi: float) -> Finding:

@@ -11,7 +11,9 @@ import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # model.py builds its gate finding with gate_message
-    from tapps_lsp.review.model import Review
+    from collections.abc import Sequence
+
+    from tapps_lsp.review.model import Finding, Review
 
 SKIP_PREFIX = "File skipped: "
 
@@ -34,8 +36,8 @@ def shown_score(value: float, limit: float) -> str:
 
 
 def gate_reasons(review: Review) -> list[str]:
-    """Why a review fails the gate: "53.8/100 < 70", "security 7.0 < 8.5"."""
-    reasons = []
+    """Why a review fails the gate: "F821 on line 3: ...", "53.8/100 < 70", "security 7.0 < 8.5"."""
+    reasons = [error_reason(review.gate_errors)] if review.gate_errors else []
     if review.overall < review.threshold:
         reasons.append(
             f"{shown_score(review.overall, review.threshold)}/100 < {review.threshold:g}"
@@ -48,17 +50,27 @@ def gate_reasons(review: Review) -> list[str]:
     return reasons
 
 
+def error_reason(errors: Sequence[Finding]) -> str:
+    """The first gate error, and how many more: "F821 on line 3: Undefined name `x` (+1 error)"."""
+    first = errors[0]
+    more = len(errors) - 1
+    extra = f" (+{more} error{'s' if more > 1 else ''})" if more else ""
+    return f"{first.code} on line {first.line + 1}: {first.message}{extra}"
+
+
 def gate_message(review: Review) -> str:
     """The gate diagnostic, short enough for a Problems row.
 
     "Quality gate failed: 53.8/100 < 70 (weakest: maintainability 4.9)"; the
     hover on line 1 gives the details (every category, its weight, the limits).
     """
-    reasons = gate_reasons(review) or [f"{review.overall:.1f}/100"]
+    reasons = gate_reasons(review)
+    error = reasons.pop(0) + "; " if review.gate_errors else ""  # the error first
+    reasons = reasons or [f"{review.overall:.1f}/100"]
     weakest = ""
     if review.weakest:
         weakest = f" (weakest: {review.weakest} {review.scores.get(review.weakest, 0.0):.1f})"
-    return f"Quality gate failed: {', '.join(reasons)}{weakest}"
+    return f"Quality gate failed: {error}{', '.join(reasons)}{weakest}"
 
 
 def skip_text(reason: str) -> str:
