@@ -252,14 +252,15 @@ def _check_ancestors(folder: Path) -> None:
             raise UnsafeCacheDir(f"{ancestor}, a folder above the cache, {problem}")
 
 
-def _open_private_child(parent_fd: int, name: str, shown: Path) -> int:
+def _open_private_child(parent_fd: int, name: str, shown: Path, *, create: bool = True) -> int:
     """Open (or create with mode 0700) the folder `name` in `parent_fd`, checked via fstat."""
     created = False
-    try:
-        os.mkdir(name, 0o700, dir_fd=parent_fd)
-        created = True
-    except FileExistsError:
-        pass
+    if create:
+        try:
+            os.mkdir(name, 0o700, dir_fd=parent_fd)
+            created = True
+        except FileExistsError:
+            pass
     try:
         fd = os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
     except OSError as error:
@@ -283,13 +284,32 @@ def _open_private_child(parent_fd: int, name: str, shown: Path) -> int:
     return fd
 
 
-def _check_tree(top_fd: int, shown: Path) -> None:
-    """Every folder and file below `top_fd`: ours, writable by nobody else, no links."""
-    pending = [(os.dup(top_fd), shown)]
+def _check_entry(fd: int, entry: os.DirEntry[str], inner: str) -> int | None:
+    """Check one entry of the cache; a folder's descriptor to walk next, else None.
+
+    An entry another process removes meanwhile (SQLite's -wal file, an
+    evicted value's folder) is skipped.
+    """
+    try:
+        problem = _owner_problem(entry.stat(follow_symlinks=False))
+        if problem is not None:
+            raise UnsafeCacheDir(f"{inner} {problem}")
+        if entry.is_dir(follow_symlinks=False):
+            return _open_private_child(fd, entry.name, Path(inner), create=False)
+    except FileNotFoundError:
+        pass
+    return None
+
+
+def _check_tree(top_fd: int, shown: Path, *, depth: int | None = None) -> None:
+    """Every folder and file below `top_fd` (`depth` levels of folders, or all): ours,
+    writable by nobody else, no links."""
+    # Paths as strings: pathlib's joining would cost more than the system calls.
+    pending = [(os.dup(top_fd), str(shown), 0)]
     entries = 0
     try:
         while pending:
-            fd, where = pending.pop()
+            fd, where, level = pending.pop()
             try:
                 with os.scandir(fd) as listing:
                     for entry in listing:
@@ -299,16 +319,18 @@ def _check_tree(top_fd: int, shown: Path) -> None:
                                 f"{shown} holds more than {MAX_TREE_ENTRIES:,} entries: "
                                 "not a tapps-lsp cache"
                             )
-                        inner = where / entry.name
-                        problem = _owner_problem(entry.stat(follow_symlinks=False))
-                        if problem is not None:
-                            raise UnsafeCacheDir(f"{inner} {problem}")
-                        if entry.is_dir(follow_symlinks=False):
-                            pending.append((_open_private_child(fd, entry.name, inner), inner))
+                        inner = f"{where}{os.sep}{entry.name}"
+                        child = _check_entry(fd, entry, inner)
+                        if child is None:
+                            continue
+                        if depth is not None and level + 1 >= depth:
+                            os.close(child)
+                        else:
+                            pending.append((child, inner, level + 1))
             finally:
                 os.close(fd)
     finally:
-        for fd, _ in pending:
+        for fd, _, _ in pending:
             os.close(fd)
 
 
@@ -320,31 +342,39 @@ def make_private_dir(path: Path, root: Path | None = None) -> None:
     checked with fstat on descriptors opened with O_NOFOLLOW; folders above the
     root must be root's or ours, and writable by others only when sticky.
     Missing folders are created with mode 0700; nothing we did not create is
-    ever chmod-ed. Everything already below `path` is checked the same way (so
-    are the database files). Raises `UnsafeCacheDir` with the reason.
+    ever chmod-ed. Everything already in `path` is checked the same way (the
+    database files too), and so are the root's own entries (each tier walks
+    its own folder: a walk costs about 30 us an entry). Raises
+    `UnsafeCacheDir` with the reason.
     """
     if not hasattr(os, "geteuid"):  # no POSIX owners (Windows): the user profile is private
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
         return
     root = Path(os.path.abspath(path if root is None else root))
-    path = Path(os.path.abspath(path))
-    below = path.relative_to(root).parts  # ValueError: a caller's mistake
+    below = Path(os.path.abspath(path)).relative_to(root).parts  # ValueError: a caller's mistake
     _make_parents(root.parent)
     parent_fd = os.open(os.path.realpath(root.parent), _DIR_FLAGS)
     try:
         _check_ancestors(root.parent)
-        fd = _open_private_child(parent_fd, root.name, root)
-        shown = root
+        root_fd = _open_private_child(parent_fd, root.name, root)
+    finally:
+        os.close(parent_fd)
+    try:
+        fd, shown = os.dup(root_fd), root
         for name in below:
-            os.close(parent_fd)
-            parent_fd, shown = fd, shown / name
-            fd = _open_private_child(parent_fd, name, shown)
+            try:
+                child = _open_private_child(fd, name, shown / name)
+            finally:
+                os.close(fd)
+            fd, shown = child, shown / name
         try:
             _check_tree(fd, shown)
         finally:
             os.close(fd)
+        if below:
+            _check_tree(root_fd, root, depth=1)
     finally:
-        os.close(parent_fd)
+        os.close(root_fd)
 
 
 def _sanitise(db_path: Path) -> None:

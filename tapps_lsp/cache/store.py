@@ -9,7 +9,6 @@ number of processes may share.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import json
 import logging
@@ -20,7 +19,7 @@ from typing import Any
 
 import platformdirs
 
-from tapps_lsp.cache.disk import DiskTier, WarnOnce, make_private_dir
+from tapps_lsp.cache.disk import DiskTier, WarnOnce
 from tapps_lsp.cache.lifetime import Lifetime
 from tapps_lsp.cache.memory import MemoryTier
 from tapps_lsp.cache.tiers import DiskResults, Found, Stored, Tier, encode
@@ -72,9 +71,7 @@ class ResultCache:
         self.refused: str | None = None
         if persistent:
             self.directory = directory if directory is not None else default_directory()
-            # mkdir(parents=True) gives parents the umask's mode: make the root private first.
-            with contextlib.suppress(OSError):  # the tier below reports an unusable directory
-                make_private_dir(self.directory)
+            # The tier checks (and makes) the directory, `root` included: see disk.py.
             disk = DiskTier(self.directory / "results", disk_bytes, self._warn, root=self.directory)
             self.refused = disk.refused
             self._disk = DiskResults(disk, self._warn)

@@ -432,3 +432,68 @@ def test_row_naming_a_fifo_does_not_hang(planted: Path, warnings: list[str]) -> 
     assert cache.get("key") is None
     cache.close()
     assert len(warnings) == 1 and "not a regular file" in warnings[0]
+
+
+# ---- the cache directory: ours alone, or not used (issue 13, item 10) ----------------------
+
+
+def _modes(directory: Path) -> dict[str, int]:
+    return {
+        str(p.relative_to(directory)): p.lstat().st_mode & 0o7777
+        for p in [directory, *directory.rglob("*")]
+    }
+
+
+def test_what_we_create_is_private_whatever_the_umask(tmp_path: Path, warnings: list[str]) -> None:
+    directory = tmp_path / "new" / "cache"
+    old = os.umask(0o002)  # group-writable by default, as with user private groups
+    try:
+        cache = _make(directory, warnings)
+        cache.put("big", {"text": "x" * 40_000})  # over 32 KiB: a value file in a subfolder
+        cache.stat_index.record("/a.py", (1, 1, 1, 1, 1), "h")
+        cache.close()
+        again = _make(directory, warnings)
+        assert again.get("big") == {"text": "x" * 40_000}
+        assert again.stats()["disk"]["enabled"] and again.refused is None
+        again.close()
+    finally:
+        os.umask(old)
+    assert warnings == []
+    modes = _modes(directory)
+    assert any(name.endswith(".val") for name in modes), modes
+    for name, mode in modes.items():
+        is_dir = (directory / name).is_dir()
+        assert mode == (0o700 if is_dir else 0o600), (name, oct(mode))
+    assert (tmp_path / "new").stat().st_mode & 0o777 == 0o700  # a parent we created
+
+
+def test_a_file_others_can_write_inside_refuses_the_directory(
+    tmp_path: Path, warnings: list[str]
+) -> None:
+    directory = tmp_path / "cache"
+    _make(directory, warnings).close()
+    db = directory / "results" / "cache.db"
+    os.chmod(db, 0o666)
+    cache = _make(directory, warnings)
+    assert cache.refused is not None and "cache.db is writable by other users" in cache.refused
+    cache.put("k", {"a": 1})
+    assert cache.get("k") == {"a": 1}  # the memory tier works
+    cache.close()
+    assert len(warnings) == 1 and "memory only" in warnings[0]
+    assert db.stat().st_mode & 0o777 == 0o666  # not ours to repair
+
+
+@pytest.mark.parametrize(("mode", "refused"), [(0o777, True), (0o1777, False), (0o755, False)])
+def test_a_parent_others_can_rename_in_refuses_the_directory(
+    tmp_path: Path, warnings: list[str], mode: int, refused: bool
+) -> None:
+    # Without the sticky bit, anyone who can write to the parent can swap our cache for theirs.
+    parent = tmp_path / "parent"
+    parent.mkdir()
+    os.chmod(parent, mode)
+    cache = _make(parent / "cache", warnings)
+    assert (cache.refused is not None) is refused, cache.refused
+    if refused:
+        assert "a folder above the cache" in cache.refused
+    cache.close()
+    assert parent.stat().st_mode & 0o7777 == mode
