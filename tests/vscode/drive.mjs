@@ -3,7 +3,7 @@
 // test_vscode.py; prints one JSON line per observed state on stdout and
 // exits non-zero at the first expectation that does not come true.
 //
-// Environment: TAPPS_SCENARIO ("session", "no-server", "untrusted"), TAPPS_URL
+// Environment: TAPPS_SCENARIO ("session", "no-server", "untrusted", "untrusted-venv"), TAPPS_URL
 // (code-server with the workspace folder), TAPPS_SETTINGS (the folder's
 // .vscode/settings.json), TAPPS_LOGS (code-server's log folder), TAPPS_OUT
 // (screenshots), TAPPS_PROFILE (Chromium profile dir), TAPPS_PLAYWRIGHT
@@ -187,22 +187,43 @@ async function noServer(page) {
     await shot(page, '13-pip-install-failed');
 }
 
-// Restricted Mode: the folder's own tapps.interpreter is ignored.
-async function untrusted(page) {
+// Opens a Python file of a folder code-server opened in Restricted Mode (it was not told to
+// trust it), then waits for the first log line holding `text`.
+async function restrictedLogLine(page, text, what) {
     await openWorkbench(page);
-    // code-server opens a folder it was not told to trust in Restricted Mode.
     await page.locator('.statusbar-item', { hasText: 'Restricted Mode' }).waitFor({ timeout: WAIT_MS });
     await openFile(page, 'inventory/cli.py');
     let line;
     await until(() => {
-        line = logLines().find((text) => text.includes('[info] Checking '));
+        line = logLines().find((candidate) => candidate.includes(text));
         return line !== undefined;
-    }, 'the interpreter check in the log');
+    }, what);
+    return line;
+}
+
+// Restricted Mode: the folder's own tapps.interpreter is ignored.
+async function untrusted(page) {
+    const line = await restrictedLogLine(page, '[info] Checking ', 'the interpreter check in the log');
     record('restricted-interpreter', { line });
     await shot(page, '14-restricted-mode');
 }
 
-const SCENARIOS = { session, 'no-server': noServer, untrusted };
+// Restricted Mode: a user-level tapps.interpreter inside the workspace (its .venv) is not run,
+// and the Tapps output and the language status item say why.
+async function untrustedVenv(page) {
+    const line = await restrictedLogLine(page, ' was not run: ', 'the refusal in the log');
+    const status = page.locator('[id="status.languageStatus"] a[aria-label*="untrusted workspace"]');
+    await status.waitFor({ timeout: WAIT_MS });
+    record('refused-interpreter', {
+        line,
+        status: await status.getAttribute('aria-label'),
+        checks: logLines().filter((text) => text.includes('[info] Checking ')).length,
+        starts: serverStarts(),
+    });
+    await shot(page, '15-restricted-mode-venv-refused');
+}
+
+const SCENARIOS = { session, 'no-server': noServer, untrusted, 'untrusted-venv': untrustedVenv };
 
 async function session(page) {
     await openWorkbench(page);

@@ -442,3 +442,32 @@ def test_vscode_untrusted_workspace_ignores_its_interpreter(
     checked = next(entry for entry in seen if entry["step"] == "restricted-interpreter")
     assert "(from default)" in checked["line"] and str(trap) not in checked["line"]
     assert not marker.exists()
+
+
+@needs_server
+@pytest.mark.slow
+def test_vscode_untrusted_workspace_refuses_a_user_interpreter_inside_it(
+    tmp_path: Path, code_server: CodeServer
+) -> None:
+    """The user-level value the old description suggested names the untrusted folder's own
+    .venv/bin/python: it is not run, and the output and the status item say why."""
+    marker = tmp_path / "venv-python-was-run"
+    folder = _workspace(tmp_path / "ws")
+    trap = folder / ".venv" / "bin" / "python"
+    trap.parent.mkdir(parents=True)
+    trap.write_text(f"#!/bin/sh\ntouch {marker}\nexit 1\n")
+    trap.chmod(0o755)
+    # The user's own settings; code-server is a remote window, which reads a machine-scoped
+    # setting such as tapps.interpreter from the remote machine's settings file.
+    machine = code_server.run / "ud" / "Machine"
+    machine.mkdir(parents=True, exist_ok=True)
+    (machine / "settings.json").write_text(
+        json.dumps({"tapps.interpreter": ["${workspaceFolder}/.venv/bin/python"]})
+    )
+    code_server.start(folder, trust_prompt=True)
+    seen = _drive("untrusted-venv", code_server, folder, tmp_path / "chromium")
+    refused = next(entry for entry in seen if entry["step"] == "refused-interpreter")
+    assert str(trap) in refused["line"] and "not trusted (Restricted Mode)" in refused["line"]
+    assert str(trap) in refused["status"], refused
+    assert refused["checks"] == 0 and refused["starts"] == 0, refused
+    assert not marker.exists()
