@@ -110,14 +110,20 @@ def test_check_survives_it(
     tmp_path: Path, repo: Path, plant: Callable[[Path, str], None], name: str, message: str
 ) -> None:
     plant(repo, name)
+    out = checked(tmp_path, repo)
+    assert "a.py:1:8: F401" in out
+    # Said once, in the summary, with the command that produces real data.
+    about = [line for line in out.splitlines() if "test_coverage not measured" in line]
+    assert len(about) == 1, out
+    assert f"{name}: {message}" in about[0] and "pytest --cov --cov-report=xml" in about[0]
+
+
+def checked(tmp_path: Path, repo: Path) -> str:
+    """`tapps-lsp check .` in the planted repository: its report, once it has ended well."""
     (repo / "a.py").write_text("import os\n")
     done = run_check(".", cwd=repo, cache_dir=tmp_path / "cache", timeout=DEADLINE * 2)
-    assert done.returncode in (0, 1), done.stderr
-    assert "a.py:1:8: F401" in done.stdout
-    # Said once, in the summary, with the command that produces real data.
-    about = [line for line in done.stdout.splitlines() if "test_coverage not measured" in line]
-    assert len(about) == 1, done.stdout
-    assert f"{name}: {message}" in about[0] and "pytest --cov --cov-report=xml" in about[0]
+    assert done.returncode in (0, 1), done.stderr  # ended, neither hung nor crashed
+    return done.stdout
 
 
 @pytest.mark.parametrize(("plant", "name", "message"), HAZARDS, ids=IDS)
