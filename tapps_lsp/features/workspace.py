@@ -635,12 +635,18 @@ class WorkspaceScans:
         reports = (self.ls.cache.directory or default_directory()) / "reports"
         name = f"tapps-report-{last.folder.root.name or 'workspace'}{EXPORT_SUFFIXES[fmt][0]}"
         roots = [f.root for f in self.ls.folders.values() if f.root is not None]
+        refused = getattr(self.ls.cache, "refused", None)
+        if refused and requested is None:  # other users could read or redirect it there
+            raise JsonRpcInvalidParams(
+                f"the cache directory was refused ({refused}): give the report a path "
+                "in a workspace folder"
+            )
         try:
             path = resolve_report_path(
                 fmt,
                 requested,
                 base=last.folder.root,
-                allowed=[*roots, Path(os.path.realpath(reports))],
+                allowed=[*roots, *([] if refused else [Path(os.path.realpath(reports))])],
                 default=reports / name,
             )
         except ValueError as exc:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from robustness.raw import server_env
+from robustness.raw import Raw, RequestFailed, server_env
 
 from security.conftest import TAPPS, limit_address_space, run_check
 
@@ -186,3 +186,39 @@ def test_cache_commands_report_the_refusal(source: Path, tmp_path: Path) -> None
     for done in (path, stats, cleared):
         assert len(refusals(done.stderr)) == 1, done.stderr
     assert tree(shared) == planted
+
+
+async def test_the_server_writes_no_report_into_a_refused_directory(
+    source: Path, tmp_path: Path
+) -> None:
+    shared = tmp_path / "tapps-cache"
+    shared.mkdir()
+    os.chmod(shared, 0o777)
+    server = await Raw.start(
+        tmp_path, cwd=source, env=server_env(shared), preexec_fn=limit_address_space()
+    )
+    try:
+        await server.initialize([source], {"window": {"workDoneProgress": True}})
+        started = await server.request(
+            "workspace/executeCommand", {"command": "tapps.reviewWorkspace", "arguments": []}
+        )
+        await server.notification(
+            "$/progress", lambda p: p["value"].get("kind") == "end", timeout=120
+        )
+        status = await server.request(
+            "workspace/executeCommand",
+            {"command": "tapps.taskStatus", "arguments": [started["taskId"]]},
+        )
+        assert status["state"] == "done", status
+        export = {"command": "tapps.exportReport", "arguments": [{"format": "json"}]}
+        # By default reports go to <cache>/reports: not into a directory others control.
+        with pytest.raises(RequestFailed, match="the cache directory was refused"):
+            await server.request("workspace/executeCommand", export)
+        inside = {"format": "json", "path": str(source / "report.json")}
+        export["arguments"] = [inside]
+        written = await server.request("workspace/executeCommand", export)
+        assert Path(written) == source / "report.json" and Path(written).is_file()
+        assert await server.request("shutdown") is None
+    finally:
+        await server.kill()
+    assert tree(shared) == []
