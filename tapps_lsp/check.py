@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from tapps_lsp.cache.remote import open_cache
-from tapps_lsp.config import Settings, merge
+from tapps_lsp.config import Settings
 from tapps_lsp.reports import Run, render
 from tapps_lsp.reports.text import summary_lines
 from tapps_lsp.review.discovery import discover
@@ -29,10 +29,11 @@ from tapps_lsp.review.messages import terminal_safe
 from tapps_lsp.review.model import Review
 from tapps_lsp.review.project import project_root
 from tapps_lsp.reviewer import UNREADABLE, Reviewer
-from tapps_lsp.settings_sources import read_folder_sources
+from tapps_lsp.settings_sources import settings_of_folder
 from tapps_lsp.shard import select
 
 log = logging.getLogger("tapps_lsp")
+
 
 def _log(level: str, message: str) -> None:
     """The Reviewer's log lines ("info", "warning", ...) into the logging module."""
@@ -65,12 +66,18 @@ def _by_project(
     return [(root, _settings_for(root, extra_exclude), group) for root, group in grouped.items()]
 
 
+# Settings problems already logged by this run.
+_SHOWN: set[str] = set()
+
+
 def _settings_for(root: Path, extra_exclude: list[str]) -> Settings:
     """The folder's own settings, read as the server reads them, plus `--exclude`."""
-    sources, problems = asyncio.run(read_folder_sources(root.resolve()))
-    settings, more = merge(*sources, origin=str(root))
-    for problem in problems + more:
-        log.warning("%s", problem)
+    # Its files may lower the limits (environment, defaults), never raise them.
+    settings, problems = settings_of_folder(root.resolve())
+    for problem in problems:
+        if problem not in _SHOWN:  # a folder's settings are read once to walk it, once to review
+            _SHOWN.add(problem)
+            log.warning("%s", problem)
     return dataclasses.replace(settings, exclude=[*settings.exclude, *extra_exclude])
 
 

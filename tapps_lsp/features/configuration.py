@@ -1,11 +1,15 @@
 """Settings per workspace folder, and re-reviews when they change.
 
 Precedence, lowest first (docs/configuration.md): defaults,
-`.tapps-agents/config.yaml`, `[tool.tapps-lsp]` in pyproject.toml,
-`initializationOptions`, the editor's `workspace/configuration` (section
-`tapps`, scoped to the folder). An editor value equal to the default counts
-as unset: VS Code answers with every key it contributes, defaults included,
-and taken as they are those would hide every project file.
+`.tapps-agents/config.yaml`, `[tool.tapps-lsp]` in pyproject.toml, the
+environment (`TAPPS_LSP_MAX_FILE_SIZE`, ...), `initializationOptions`, the
+editor's `workspace/configuration` (section `tapps`, scoped to the folder).
+The folder's files may lower the machine limits, never raise them, and may
+not set user-only keys (`config.MACHINE_LIMITS`, `config.USER_ONLY`).
+
+An editor value equal to the default counts as unset: VS Code answers with
+every key it contributes, defaults included, and taken as they are those
+would hide every project file.
 """
 
 from __future__ import annotations
@@ -16,9 +20,9 @@ from typing import Any
 
 from lsprotocol import types
 
-from tapps_lsp.config import Settings, flatten, merge
+from tapps_lsp.config import Settings, Source, flatten
 from tapps_lsp.server import Folder, TappsLanguageServer
-from tapps_lsp.settings_sources import read_folder_sources
+from tapps_lsp.settings_sources import load_folder_settings
 
 DEFAULTS = asdict(Settings())
 
@@ -41,17 +45,15 @@ async def load_settings(ls: TappsLanguageServer, folders: list[Folder]) -> None:
     """(Re-)read the settings of `folders` from every source, in one configuration request."""
     client = await _client_settings(ls, folders)
     for folder, from_client in zip(folders, client, strict=True):
-        sources: list[Mapping[str, Any]] = []
-        problems: list[str] = []
-        if folder.root is not None:
-            sources, problems = await read_folder_sources(folder.root)
-        sources.append(explicit(ls.init_options))
+        # The user's own sources; the folder's files may lower their limits only.
+        user = [Source(explicit(ls.init_options))]
         if from_client is not None and not isinstance(from_client, Mapping):
             ls.warn_once("workspace/configuration: section tapps is not an object; ignored")
         elif from_client:
-            sources.append(explicit(from_client))
-        settings, merge_problems = merge(*sources)
-        ls.set_settings(folder, settings, problems + merge_problems)
+            user.append(Source(explicit(from_client)))
+        # Read, parsed and checked in a thread; at most a few problems come back.
+        settings, problems = await load_folder_settings(folder.root, user)
+        ls.set_settings(folder, settings, problems)
 
 
 def explicit(source: Mapping[str, Any]) -> dict[str, Any]:
