@@ -195,15 +195,23 @@ def _report_parser(commands: Any) -> None:
     merge.add_argument("--output", metavar="FILE", help="write the report here, not to stdout")
 
 
+class _TerminalFormatter(logging.Formatter):
+    """Log lines with control characters escaped, line by line (file names in them come
+    from the workspace: an ESC or OSC sequence must not reach a terminal)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from tapps_lsp.review.messages import terminal_safe
+
+        return "\n".join(terminal_safe(line) for line in super().format(record).split("\n"))
+
+
 def setup_logging() -> None:
     """Logs go to stderr only: stdout carries the LSP stream or the report."""
     name = env_log_level()
     level = _LOG_LEVELS.get(name)
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=level or logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_TerminalFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level or logging.INFO, handlers=[handler])
     if level is None:
         log.warning(
             "TAPPS_LSP_LOG_LEVEL=%r is not one of %s; using info", name, ", ".join(_LOG_LEVELS)
