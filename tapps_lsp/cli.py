@@ -50,8 +50,10 @@ def _jobs(value: str) -> int:
         jobs = int(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
-    if not 0 <= jobs <= 256:
-        raise argparse.ArgumentTypeError("expected 0 (one per core) to 256")
+    from tapps_lsp.config import JOBS_CEILING  # two per core, at most 32
+
+    if not 0 <= jobs <= JOBS_CEILING:
+        raise argparse.ArgumentTypeError(f"expected 0 (one per core) to {JOBS_CEILING}")
     return jobs
 
 
