@@ -514,7 +514,7 @@ class DiskTier:
         self.refused = str(refused)
         self._warn(
             "refused",
-            f"refused the disk cache in {self.directory}: {refused}; results are kept in memory "
+            f"refused the cache directory {self.root}: {refused}; results are kept in memory "
             "only. Use a directory only you can write to (TAPPS_LSP_CACHE_DIR).",
         )
 

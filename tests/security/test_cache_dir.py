@@ -35,7 +35,7 @@ def source(repo: Path) -> Path:
 
 
 def refusals(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if "refused the disk cache" in line]
+    return [line for line in stderr.splitlines() if "refused the cache directory" in line]
 
 
 def tree(directory: Path) -> list[str]:
