@@ -232,8 +232,7 @@ _BOUNDS: dict[str, tuple[float, float]] = {
     "maxFileSize": (1, 64 << 20),
     "toolTimeout": (0.1, 120),
     "fileBudget": (0.05, 30),
-    # At most two workers per core, and never more than 32.
-    "jobs": (0, min(32, 2 * (os.cpu_count() or 1))),
+    "jobs": (0, 32),  # and at most two per core: JOBS_CEILING
 }
 
 FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
@@ -260,7 +259,8 @@ MACHINE_LIMITS: frozenset[str] = frozenset({"maxFileSize", "fileBudget", "toolTi
 USER_ONLY: frozenset[str] = frozenset()
 
 CPU_COUNT = os.cpu_count() or 1
-JOBS_CEILING = int(_BOUNDS["jobs"][1])
+# At most two workers per core, and never more than 32.
+JOBS_CEILING = min(int(_BOUNDS["jobs"][1]), 2 * CPU_COUNT)
 
 # The most items a list or mapping setting keeps, and the longest string any setting keeps.
 MAX_ITEMS = 500
@@ -352,6 +352,8 @@ def _check_number(name: str, value: Any, kind: type) -> tuple[Any, str | None]:
         except OverflowError:  # an int too large for a float
             value = math.inf if value > 0 else -math.inf
     lo, hi = _BOUNDS.get(name, (-math.inf, math.inf))
+    if name == "jobs":
+        hi = JOBS_CEILING
     if name in MACHINE_LIMITS and value > hi:
         return kind(hi), f"{_show(value)} is above the ceiling {_bound(hi)}; using it"
     if not lo <= value <= hi:
