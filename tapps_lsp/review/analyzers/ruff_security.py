@@ -148,6 +148,8 @@ _SEEMS_SAFE = "seems safe"
 _MASK = re.compile(r"mask (0o[0-7]+)")
 # Bandit reports these at the call's `shell=` argument, ruff at the call.
 _AT_SHELL = frozenset({"S602", "S603", "S604"})
+# Bandit reports these at the call, ruff at the argument (on a later line, maybe).
+_AT_CALL = frozenset({"S607"})
 _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.I)
 _NOSEC = re.compile(r"#\s*nosec:?\s*(?P<tests>[^#]+)?")
 _NOSEC_IDS = re.compile(r"B\d+", re.IGNORECASE)
@@ -460,6 +462,30 @@ def _at_shell(f: Finding, calls: dict[tuple[int, int], ast.keyword], lines: list
     )
 
 
+def _at_call(f: Finding, tree: ast.Module, lines: list[str]) -> Finding:
+    """A finding ruff puts at a call's argument, moved to the call's start as bandit puts it."""
+    text = lines[f.line] if f.line < len(lines) else ""
+    at = (f.line + 1, len(text[: f.col].encode("utf-8", "surrogatepass")))
+    inner = max(
+        (
+            node
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call)
+            and (node.lineno, node.col_offset)
+            <= at
+            < (node.end_lineno or 0, node.end_col_offset or 0)
+        ),
+        key=lambda node: (node.lineno, node.col_offset),
+        default=None,
+    )
+    if inner is None:
+        return f
+    line = inner.lineno - 1
+    return dataclasses.replace(
+        f, line=line, col=utf8_byte_to_codepoint(lines[line], inner.col_offset)
+    )
+
+
 def split(
     findings: Iterable[Finding], tree: ast.Module, lines: list[str]
 ) -> tuple[list[Finding], list[Finding], dict[str, int]]:
@@ -484,6 +510,8 @@ def split(
         test_id, severity, confidence = entry
         if f.code in _AT_SHELL:
             f = _at_shell(f, calls, lines)
+        elif f.code in _AT_CALL:
+            f = _at_call(f, tree, lines)
         if scopes is None:
             scopes = _NosecScopes(tree, lines)
         if scopes.skips(f, test_id):
