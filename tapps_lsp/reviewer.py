@@ -440,15 +440,22 @@ class Reviewer:
         """
         misses = []
         recorded = []
-        for start in range(0, len(names), _READ_SLICE):
-            if _is_set(cancel):
-                break
-            hashed, found = await asyncio.to_thread(
-                self._hash_and_fetch,
-                names[start : start + _READ_SLICE],
-                scan.settings.maxFileSize,
-                scan.fingerprint,
+        slices = [names[start : start + _READ_SLICE] for start in range(0, len(names), _READ_SLICE)]
+
+        def fetch(number: int) -> asyncio.Future[tuple[list[worker.Hashed], dict[str, Any]]]:
+            size, fp = scan.settings.maxFileSize, scan.fingerprint
+            return asyncio.ensure_future(
+                asyncio.to_thread(self._hash_and_fetch, slices[number], size, fp)
             )
+
+        # The next slice is read, hashed and looked up (one round trip to the team cache)
+        # while this one is scored: a fresh machine served by the team cache overlaps both.
+        ahead = fetch(0) if slices else None
+        for number in range(len(slices)):
+            if _is_set(cancel) or ahead is None:
+                break
+            hashed, found = await ahead
+            ahead = fetch(number + 1) if number + 1 < len(slices) else None
             for item in hashed:
                 read = item.read
                 if not self._unusable(scan, read):
@@ -461,6 +468,9 @@ class Reviewer:
                         continue
                     recorded.append((read, item.hash))
                     self._deliver(scan, review)
+            await asyncio.sleep(0)
+        if ahead is not None:
+            ahead.cancel()
         self._record(recorded)
         return misses
 
