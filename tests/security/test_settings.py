@@ -45,6 +45,11 @@ def fifo(repo: Path, name: str) -> None:
     os.mkfifo(repo / name)
 
 
+def huge(repo: Path, name: str) -> None:
+    with open(repo / name, "wb") as f:
+        f.truncate(50 << 20)  # 50 MB (sparse: no disk used)
+
+
 def alias_bomb(repo: Path, name: str) -> None:
     (repo / ".tapps-agents").mkdir()
     (repo / name).write_text(ALIAS_BOMB)
@@ -56,9 +61,17 @@ HAZARDS: list[tuple[Callable[[Path, str], None], str, str | None]] = [
     (dev_zero, "setup.cfg", None),
     (dev_zero, ".tapps-agents/config.yaml", "links outside the workspace folder"),
     (fifo, "pyproject.toml", "not a regular file"),
+    (huge, "pyproject.toml", "52,428,800 bytes, over the limit of 1,048,576"),
     (alias_bomb, ".tapps-agents/config.yaml", "uses a YAML anchor or alias"),
 ]
-HAZARD_IDS = ["pyproject-dev-zero", "setup-cfg-dev-zero", "yaml-dev-zero", "fifo", "alias-bomb"]
+HAZARD_IDS = [
+    "pyproject-dev-zero",
+    "setup-cfg-dev-zero",
+    "yaml-dev-zero",
+    "fifo",
+    "50-mb",
+    "alias-bomb",
+]
 
 
 def shown(raw: Raw) -> list[str]:
