@@ -198,6 +198,27 @@ class Settings:
         default="info",
         metadata=_doc('Server log level: "error", "warning", "info" or "debug".'),
     )
+    # The team cache (docs/team-cache.md): user settings only (USER_ONLY).
+    remoteCacheUrl: str = field(
+        default="",
+        metadata=_doc(
+            "Team cache: a redis:// or rediss:// URL (`?cluster=1` for a Redis Cluster); "
+            "user settings only. Needs TAPPS_LSP_CACHE_KEY.",
+            restart=True,
+        ),
+    )
+    remoteCacheWrite: bool = field(
+        default=False,
+        metadata=_doc("Team cache: also write results (CI, trusted machines); user settings only."),
+    )
+    remoteCacheTtlDays: float = field(
+        default=30.0,
+        metadata=_doc("Team cache: days a written result lives; user settings only."),
+    )
+    remoteCacheBudgetMs: int = field(
+        default=20,
+        metadata=_doc("Team cache: the longest a save waits for it; user settings only."),
+    )
 
     def digest(self) -> str:
         """A digest of the settings that change a file's content-determined result."""
@@ -232,6 +253,8 @@ _BOUNDS: dict[str, tuple[float, float]] = {
     "maxFileSize": (1, 64 << 20),
     "toolTimeout": (0.1, 120),
     "fileBudget": (0.05, 30),
+    "remoteCacheTtlDays": (0.001, 3650),
+    "remoteCacheBudgetMs": (0, 10_000),
     "jobs": (0, 32),  # and at most two per core: JOBS_CEILING
 }
 
@@ -256,7 +279,10 @@ def _default(name: str) -> Any:
 MACHINE_LIMITS: frozenset[str] = frozenset({"maxFileSize", "fileBudget", "toolTimeout", "jobs"})
 
 # Keys a workspace may not set at all: only the user's own sources may.
-USER_ONLY: frozenset[str] = frozenset()
+USER_ONLY: frozenset[str] = frozenset(
+    # A repository must not point the server at its own Redis (issue 16).
+    {"remoteCacheUrl", "remoteCacheWrite", "remoteCacheTtlDays", "remoteCacheBudgetMs"}
+)
 
 CPU_COUNT = os.cpu_count() or 1
 # At most two workers per core, and never more than 32.
