@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
-from urllib.parse import unquote_to_bytes, urlsplit
+from urllib.parse import quote, unquote_to_bytes, urlsplit
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -33,6 +33,7 @@ from tapps_lsp import __version__, convert
 from tapps_lsp.config import Settings, env_log_level
 from tapps_lsp.protocol import StdoutWriter, TappsProtocol, claim_stdio, serve, stdin_reader
 from tapps_lsp.review.positions import UTF16, split_lines
+from tapps_lsp.review.project import project_root
 
 if TYPE_CHECKING:
     from tapps_lsp.cache import ResultCache
@@ -85,7 +86,12 @@ def is_within(path: Path, root: Path) -> bool:
 
 @dataclass
 class Folder:
-    """A workspace folder and its settings (the pseudo-folder for loose files has no root)."""
+    """A workspace folder and its settings (the pseudo-folder for loose files has no root).
+
+    A project nested in a workspace folder (a folder below it with its own
+    pyproject.toml, setup.cfg, setup.py or .git) is a Folder too, with the
+    workspace folder as `parent`: its files take its settings, as `check` does.
+    """
 
     uri: str
     root: Path | None
@@ -94,6 +100,7 @@ class Folder:
     # Digest of everything besides content that shapes the diagnostics we send.
     view_digest: str = ""
     loaded: asyncio.Event = field(default_factory=asyncio.Event)
+    parent: Folder | None = None
 
 
 @dataclass
@@ -169,6 +176,10 @@ class TappsLanguageServer(LanguageServer):
         self.rule_docs: dict[str, str] = {}
         # Awaited once the settings are loaded on `initialized` (dynamic registrations).
         self.initialized_hooks: list[Callable[[], Awaitable[None]]] = []
+        # Projects nested in workspace folders, by their root; `load_project_settings`
+        # (features/configuration.py) reads the settings of one found on the way.
+        self._projects: dict[Path, Folder] = {}
+        self.load_project_settings: Callable[[Folder], Awaitable[None]] | None = None
         self.log_handler = LspLogHandler(self)
         self.log_handler.setFormatter(logging.Formatter("%(message)s"))
 
@@ -319,12 +330,17 @@ class TappsLanguageServer(LanguageServer):
         path = uri_to_path(uri)
         folder = Folder(uri=uri, root=Path(os.path.realpath(path)) if path else None)
         self.folders[uri] = folder
-        self._folder_of.clear()
+        self.forget_projects()
         return folder
 
     def remove_folder(self, uri: str) -> None:
         self.folders.pop(uri, None)
+        self.forget_projects()
+
+    def forget_projects(self) -> None:
+        """Look the folder and project of every file up again (folders or projects changed)."""
         self._folder_of.clear()
+        self._projects.clear()
 
     def set_log_level(self, level: str) -> None:
         logging.getLogger("tapps_lsp").setLevel(LOG_LEVELS.get(level, logging.INFO))
@@ -356,7 +372,22 @@ class TappsLanguageServer(LanguageServer):
             ):
                 if best.root is None or len(folder.root.parts) > len(best.root.parts):
                     best = folder
-        return best
+        if best.root is None:
+            return best
+        # The file's own project, never above the workspace folder (as `check` finds it).
+        top = project_root(real, best.root)
+        return best if top == best.root else self.project_folder(best, top)
+
+    def project_folder(self, parent: Folder, root: Path) -> Folder:
+        """The Folder of a project nested in a workspace folder; its settings load once."""
+        folder = self._projects.get(root)
+        if folder is None:
+            relative = quote(os.fsencode(root.relative_to(parent.root or root).as_posix()))
+            uri = parent.uri.rstrip("/") + "/" + relative
+            folder = self._projects[root] = Folder(uri=uri, root=root, parent=parent)
+            if self.load_project_settings is not None:
+                self.spawn(self.load_project_settings(folder))
+        return folder
 
     def inside_workspace(self, uri: str) -> Path | None:
         """The real path of `uri` when it lies inside a workspace folder, else None.
@@ -389,7 +420,7 @@ class TappsLanguageServer(LanguageServer):
         self.set_log_level(min(levels, key=lambda name: LOG_LEVELS.get(name, logging.INFO)))
 
     def all_folders(self) -> list[Folder]:
-        return [*self.folders.values(), self.loose]
+        return [*self.folders.values(), *self._projects.values(), self.loose]
 
     async def settings_of(self, folder: Folder) -> Settings:
         await folder.loaded.wait()

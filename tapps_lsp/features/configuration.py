@@ -66,6 +66,16 @@ def explicit(source: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def register(server: TappsLanguageServer) -> None:
+    # A project found inside a workspace folder reads its settings as a folder does.
+    async def load_project(folder: Folder) -> None:
+        try:
+            await load_settings(server, [folder])
+        finally:
+            if folder.settings is None:  # never leave its reviews waiting
+                server.set_settings(folder, Settings(), [])
+
+    server.load_project_settings = load_project
+
     @server.feature(types.INITIALIZED)
     async def initialized(ls: TappsLanguageServer, params: types.InitializedParams) -> None:
         await load_settings(ls, ls.all_folders())

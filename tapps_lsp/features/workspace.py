@@ -50,6 +50,7 @@ from tapps_lsp.review.coverage import DATA_FILES as COVERAGE_FILES
 from tapps_lsp.review.discovery import discover
 from tapps_lsp.review.model import Review
 from tapps_lsp.review.positions import split_lines
+from tapps_lsp.review.project import project_root
 from tapps_lsp.server import Folder, TappsLanguageServer, uri_to_path
 from tapps_lsp.settings_sources import PYPROJECT, TAPPS_AGENTS
 from tapps_lsp.tasks import NullSink, Outcome, ProgressSink, Task, TaskRegistry
@@ -315,7 +316,9 @@ class WorkspaceScans:
             paths = await asyncio.to_thread(
                 discover, folder.root, settings.exclude, warn=self.ls.warn_once
             )
-            plans.append((folder, settings, paths))
+            # Each file with the settings of its own project (nested ones have their own).
+            for project, files in await self._by_project(folder, paths):
+                plans.append((project, await self.ls.settings_of(project), files))
             self.scanned.add(folder.uri)
         total = sum(len(paths) for _, _, paths in plans)
         done = 0
@@ -561,20 +564,25 @@ class WorkspaceScans:
         sources: dict[str, tuple[Folder, list[str]]] = {}
         cleared = False
         for uri, kind in changes.items():
-            folder = self.ls.folder_for(uri)
+            folder = self.ls.folder_for(uri)  # a nested project's own Folder for its files
             path = uri_to_path(uri)
             if folder.root is None or path is None:
                 continue
-            if path in (folder.root / PYPROJECT, folder.root / TAPPS_AGENTS):
+            top = folder.parent or folder  # the workspace folder
+            if path.name == PYPROJECT and kind != types.FileChangeType.Changed:
+                # A project appeared or went: files may belong to another one now.
+                self.ls.forget_projects()
+                configs[top.uri] = top
+            elif path in (folder.root / PYPROJECT, folder.root / TAPPS_AGENTS):
                 configs[folder.uri] = folder
             elif _is_coverage_data(path, folder):
                 coverage[folder.uri] = folder
-            elif path.suffix == ".py" and folder.uri in self.scanned:
+            elif path.suffix == ".py" and top.uri in self.scanned:
                 if kind == types.FileChangeType.Deleted:
                     self._clear(uri)
                     cleared = True
                 elif uri not in self.ls.workspace.text_documents:
-                    sources.setdefault(folder.uri, (folder, []))[1].append(uri)
+                    sources.setdefault(top.uri, (top, []))[1].append(uri)
         for folder in configs.values():
             await load_settings(self.ls, [folder])
             coverage.pop(folder.uri, None)  # re-read below with the rest of the project
@@ -582,14 +590,15 @@ class WorkspaceScans:
         for folder in [*configs.values(), *coverage.values()]:
             self.ls.reviewer.invalidate_project(folder.root)
             self.ls.review_all_open()
-            if folder.uri in self.scanned:
-                sources.pop(folder.uri, None)  # the new scan covers them
+            top = folder.parent or folder
+            if top.uri in self.scanned:
+                sources.pop(top.uri, None)  # the new scan covers them
                 for task in self.tasks.list():
                     # A scan still running reviews with the old settings: start over.
-                    if task.active and folder.uri in task.key.split("\n"):
+                    if task.active and top.uri in task.key.split("\n"):
                         self.tasks.cancel(task.id)
                         await self.tasks.wait(task.id)
-                self.review_workspace(folder.uri)
+                self.review_workspace(top.uri)
         reviewed = 0
         for folder, uris in sources.values():
             reviewed += await self._review_changed(folder, set(uris))
@@ -606,18 +615,43 @@ class WorkspaceScans:
         )
         paths = [p for p in covered if _file_uri(folder, str(p)) in uris]
         intake = Intake(self._absorb)
+        reviewed = 0
         try:
-            reviews = await self.ls.reviewer.review_files(
-                paths,
-                settings,
-                folder.root,
-                on_result=lambda review: intake.add(review, folder),
-                on_deleted=lambda path: self._clear(_file_uri(folder, path)),
-            )
+            for project, files in await self._by_project(folder, paths):
+
+                def on_result(review: Review, project: Folder = project) -> None:
+                    intake.add(review, project)
+
+                def on_deleted(path: str, project: Folder = project) -> None:
+                    self._clear(_file_uri(project, path))
+
+                reviews = await self.ls.reviewer.review_files(
+                    files,
+                    await self.ls.settings_of(project),
+                    project.root,
+                    on_result=on_result,
+                    on_deleted=on_deleted,
+                )
+                reviewed += len(reviews)
             await intake.close()
         finally:
             intake.cancel()
-        return len(reviews)
+        return reviewed
+
+    async def _by_project(
+        self, folder: Folder, paths: list[Path]
+    ) -> list[tuple[Folder, list[Path]]]:
+        """A workspace folder's files by the project they belong to: the folder itself, or
+        a project nested in it (its own Folder and settings), in the order found."""
+        assert folder.root is not None
+        roots = await asyncio.to_thread(_project_roots, paths, folder.root)
+        groups: dict[Path, tuple[Folder, list[Path]]] = {}
+        for path, root in zip(paths, roots, strict=True):
+            if root not in groups:
+                project = folder if root == folder.root else self.ls.project_folder(folder, root)
+                groups[root] = (project, [])
+            groups[root][1].append(path)
+        return list(groups.values())
 
     # ---- reports --------------------------------------------------------------------
 
@@ -674,6 +708,20 @@ def _one_object(name: str, args: tuple[Any, ...]) -> dict[str, Any]:
     if len(args) > 1 or not isinstance(args[0], dict):
         raise JsonRpcInvalidParams(f"{name} takes one object argument")
     return args[0]
+
+
+def _project_roots(paths: list[Path], boundary: Path) -> list[Path]:
+    """Thread: the project root of each file (inside `boundary`), looked up once per folder."""
+    roots: dict[str, Path] = {}
+    out = []
+    for path in paths:
+        real = os.path.realpath(path)
+        folder = os.path.dirname(real)
+        root = roots.get(folder)
+        if root is None:
+            root = roots[folder] = project_root(real, boundary)
+        out.append(root)
+    return out
 
 
 def _is_coverage_data(path: Path, folder: Folder) -> bool:

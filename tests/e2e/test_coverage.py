@@ -138,3 +138,53 @@ async def test_test_files_get_no_assert_findings_and_no_coverage_score(tmp_path:
         assert await raw.stop() == 0
     finally:
         await raw.kill()
+
+
+MUTABLE_DEFAULT = (
+    '"""A module."""\n\n\ndef collect(item, into=[]):\n    into.append(item)\n    return into\n'
+)
+STRICT = (
+    '[project]\nname = "ws"\n\n[tool.tapps-lsp]\n'
+    'qualityThreshold = 95\nlintSelect = ["E", "F", "W", "B"]\n'
+)
+
+
+async def test_a_nested_project_has_its_own_settings_open_or_scanned(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    (workspace / "pyproject.toml").write_text(STRICT)
+    (workspace / "top.py").write_text(MUTABLE_DEFAULT)
+    proj = project(workspace)  # services/api: a pyproject.toml without our settings
+    (proj / "src" / "pkg" / "collect.py").write_text(MUTABLE_DEFAULT)
+    # An unused import too, so that it has diagnostics to publish whatever the settings.
+    (proj / "src" / "pkg" / "closed.py").write_text("import os\n" + MUTABLE_DEFAULT)
+    raw = await Raw.start(tmp_path)
+    capabilities = {**CAPABILITIES, "window": {"workDoneProgress": True}}
+    try:
+        await raw.initialize([workspace], capabilities)
+        top, nested = (
+            (workspace / "top.py").as_uri(),
+            (proj / "src" / "pkg" / "collect.py").as_uri(),
+        )
+        await raw.open(top, MUTABLE_DEFAULT)
+        await raw.open(nested, MUTABLE_DEFAULT)
+        # The workspace folder's settings for its own file: B006 selected, threshold 95.
+        assert {"B006", "TAPPS-GATE"} <= codes(await raw.diagnostics_of(top, timeout=DEADLINE))
+        assert "overall ≥ 95" in await hover_text(raw, top)
+        # The nested project's (defaults) for its file, as `check` gives them.
+        assert "B006" not in codes(await raw.diagnostics_of(nested, timeout=DEADLINE))
+        assert "overall ≥ 70" in await hover_text(raw, nested)
+        # A workspace review: the same for a file nobody opened.
+        await raw.request(
+            "workspace/executeCommand", {"command": "tapps.reviewWorkspace", "arguments": []}
+        )
+        await raw.notification(
+            "$/progress", lambda p: p["value"].get("kind") == "end", timeout=DEADLINE
+        )
+        closed = (proj / "src" / "pkg" / "closed.py").as_uri()
+        published = raw.published(closed)
+        assert published and codes(published[-1]["diagnostics"]) == {"F401"}
+        assert "B006" in codes(raw.published((workspace / "top.py").as_uri())[-1]["diagnostics"])
+        assert await raw.stop() == 0
+    finally:
+        await raw.kill()
