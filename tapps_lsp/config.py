@@ -114,6 +114,15 @@ class Settings:
             affects_results=True,
         ),
     )
+    pythonVersionPerFile: dict[str, str] = field(
+        default_factory=dict,
+        metadata=_doc(
+            "The Python of some files, as ruff's `per-file-target-version`: "
+            '{"tests/test_match.py": "3.10"}, globs matched against the end of the path, the '
+            "first match winning. Empty: read from the project's ruff configuration.",
+            affects_results=True,
+        ),
+    )
     severityOverrides: dict[str, str] = field(
         default_factory=dict,
         metadata=_doc(
@@ -399,7 +408,7 @@ def _check_string(name: str, value: Any) -> tuple[Any, str | None]:
         return _UNSET, f"{_show(value)} is not one of {', '.join(_ENUMS[name])}"
     if len(value) > MAX_STRING:
         return _UNSET, f"{len(value):,} characters, over the limit of {MAX_STRING}"
-    if name == "pythonVersion" and value and not re.fullmatch(r"3\.\d{1,2}", value):
+    if name == "pythonVersion" and value and not _PYTHON.fullmatch(value):
         return _UNSET, f'{_show(value)} is not a Python version like "3.12"'
     return value, None
 
@@ -420,11 +429,19 @@ def _check_list(value: Any) -> tuple[Any, str | None]:
     return list(value), None
 
 
+# A Python version as pythonVersion takes it.
+_PYTHON = re.compile(r"3\.\d{1,2}")
+
+
 def _check_mapping(name: str, value: Any) -> tuple[Any, str | None]:
     if not isinstance(value, Mapping):
         return _wrong_type(dict, value)
     if name == "weights":
         return _check_weights(value)
+    if name == "pythonVersionPerFile":
+        bad = [k for k, v in value.items() if not isinstance(v, str) or not _PYTHON.fullmatch(v)]
+        if bad:
+            return _UNSET, f'Python for {_names(bad)} is not a version like "3.12"'
     if name == "severityOverrides":
         bad = [k for k, v in value.items() if not isinstance(v, str) or v not in SEVERITIES]
         if bad:

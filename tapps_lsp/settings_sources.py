@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from tapps_lsp.config import Settings, Source, cap_problems, env_source, from_tapps_agents, merge
-from tapps_lsp.review.target import project_python
+from tapps_lsp.review.target import python_settings
 from tapps_lsp.safe_io import CONFIG_CAP, UnsafeRead, read_text_inside
 
 if sys.version_info >= (3, 11):
@@ -152,9 +152,9 @@ def folder_sources(root: Path) -> tuple[list[Source], list[str]]:
                 sources.append(source)
         if problem:
             problems.append(problem)
-    python = project_python(root)  # lowest precedence: a setting names another Python
+    python = python_settings(root)  # lowest precedence: a setting names another Python
     if python is not None:
-        sources.insert(0, Source({"pythonVersion": python[0]}, f"{root}: {python[1]}", True))
+        sources.insert(0, Source(python[0], f"{root}: {python[1]}", True))
     return sources, problems
 
 

@@ -111,3 +111,19 @@ def test_syntax_newer_than_the_server_is_not_measured_and_passes(tmp_path, capsy
         assert category not in entry["scores"]
         assert entry["notMeasured"][category] == why
     assert entry["metrics"]["needs_python"] == "3.12"
+
+
+def test_ruffs_per_file_target_version_is_honoured_as_in_attrs(tmp_path, capsys):
+    # attrs 26.1.0 requires 3.9 and gives its pattern-matching tests 3.10 this way.
+    root = make_project(
+        tmp_path / "p",
+        '[project]\nname = "p"\nrequires-python = ">=3.9"\n'
+        '[tool.ruff.per-file-target-version]\n"tests/test_pattern_matching.py" = "py310"\n',
+        {"m.py": MATCH},
+    )
+    (root / "tests" / "test_pattern_matching.py").write_text(MATCH)
+    code, files = check(capsys, str(root))
+    assert code == 1
+    assert files["test_pattern_matching.py"]["passed"]
+    assert "invalid-syntax" not in codes(files["test_pattern_matching.py"])
+    assert not files["m.py"]["passed"] and "invalid-syntax" in codes(files["m.py"])

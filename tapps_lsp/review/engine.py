@@ -58,7 +58,15 @@ def analyze(text: str, settings: Settings, *, filename: str = "file.py") -> File
     if reason:
         return skipped_result(reason)
     with _no_cycle_collection():
-        return _analyze(text, settings, filename, None)
+        return _analyze(text, for_file(settings, filename), filename, None)
+
+
+def for_file(settings: Settings, filename: str) -> Settings:
+    """The settings of one file: its own Python when pythonVersionPerFile names it."""
+    if not settings.pythonVersionPerFile:
+        return settings
+    version = target.version_for(filename, settings.pythonVersion, settings.pythonVersionPerFile)
+    return dataclasses.replace(settings, pythonVersion=version, pythonVersionPerFile={})
 
 
 def analyze_batch(items: list[tuple[str, str]], settings: Settings) -> list[FileResult]:
@@ -76,22 +84,27 @@ def analyze_batch(items: list[tuple[str, str]], settings: Settings) -> list[File
         else:
             todo.append(i)
     lint: list[list[Finding] | None] = [None] * len(items)
-    share: float | None = None
-    if todo:
+    share: list[float | None] = [None] * len(items)
+    # One ruff run per Python the files target (one, unless pythonVersionPerFile).
+    groups: dict[str, tuple[Settings, list[int]]] = {}
+    for i in todo:
+        own = for_file(settings, items[i][0])
+        groups.setdefault(own.pythonVersion, (own, []))[1].append(i)
+    for own, group in groups.values():
         started = time.perf_counter()
         try:
-            batch = ruff.check_batch([items[i] for i in todo], settings)
+            batch = ruff.check_batch([items[i] for i in group], own)
         except ToolError:
             # Let each file find out on its own, so one bad file does not fail all.
-            batch = None
-        if batch is not None:
-            share = (time.perf_counter() - started) / len(todo)
-            for i, findings in zip(todo, batch, strict=True):
-                lint[i] = findings
-    for i in todo:
-        filename, text = items[i]
-        with _no_cycle_collection():
-            results[i] = _analyze(text, settings, filename, lint[i], ruff_seconds=share)
+            continue
+        seconds = (time.perf_counter() - started) / len(group)
+        for i, findings in zip(group, batch, strict=True):
+            lint[i], share[i] = findings, seconds
+    for own, group in groups.values():
+        for i in group:
+            filename, text = items[i]
+            with _no_cycle_collection():
+                results[i] = _analyze(text, own, filename, lint[i], ruff_seconds=share[i])
     return [r for r in results if r is not None]
 
 

@@ -20,7 +20,8 @@ import json
 import re
 import sys
 from collections.abc import Mapping
-from pathlib import Path
+from fnmatch import fnmatch
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from tapps_lsp.safe_io import CONFIG_CAP, read_text_inside
@@ -52,26 +53,76 @@ def project_python(root: Path) -> tuple[str, str] | None:
     Files are read inside `root` only (safe_io); a file that cannot be read or
     parsed is passed over, as ruff would fail on it anyway.
     """
+    found = python_settings(root)
+    if found is None or "pythonVersion" not in found[0]:
+        return None
+    return found[0]["pythonVersion"], found[1]
+
+
+def python_settings(root: Path) -> tuple[dict[str, Any], str] | None:
+    """The settings the project at `root` gives: pythonVersion (ruff's `target-version`,
+    else `requires-python`) and pythonVersionPerFile (ruff's `per-file-target-version`),
+    with where they were read; None when it gives neither."""
+    values: dict[str, Any] = {}
+    where = []
+    ruff, name = _ruff_section(root)
+    if ruff is not None:
+        per_file = _per_file(ruff)
+        if per_file:
+            values["pythonVersionPerFile"] = per_file
+            where.append(f"{name} per-file-target-version")
+        found = _ruff_target(ruff)
+        if found:
+            values["pythonVersion"] = found
+            where.append(f"{name} target-version")
+    if "pythonVersion" not in values:
+        data = _toml(root, "pyproject.toml") or {}
+        project = data.get("project")
+        requires = project.get("requires-python") if isinstance(project, Mapping) else None
+        found = lowest_python(requires) if isinstance(requires, str) else None
+        if found:
+            values["pythonVersion"] = found
+            where.append("pyproject.toml requires-python")
+    return (values, ", ".join(where)) if values else None
+
+
+def _ruff_section(root: Path) -> tuple[Mapping[str, Any] | None, str]:
+    """ruff's configuration at `root`, in ruff's order: .ruff.toml, ruff.toml, [tool.ruff]."""
     for name in (".ruff.toml", "ruff.toml"):
         data = _toml(root, name)
         if data is not None:
-            found = _ruff_target(data)
-            if found:
-                return found, f"{name} target-version"
-    data = _toml(root, "pyproject.toml")
-    if data is None:
-        return None
+            return data, name
+    data = _toml(root, "pyproject.toml") or {}
     tool = data.get("tool")
     ruff = tool.get("ruff") if isinstance(tool, Mapping) else None
-    found = _ruff_target(ruff) if isinstance(ruff, Mapping) else None
-    if found:
-        return found, "pyproject.toml [tool.ruff] target-version"
-    project = data.get("project")
-    requires = project.get("requires-python") if isinstance(project, Mapping) else None
-    found = lowest_python(requires) if isinstance(requires, str) else None
-    if found:
-        return found, "pyproject.toml requires-python"
-    return None
+    return (ruff, "pyproject.toml [tool.ruff]") if isinstance(ruff, Mapping) else (None, "")
+
+
+def _per_file(section: Mapping[str, Any]) -> dict[str, str]:
+    table = section.get("per-file-target-version")
+    if not isinstance(table, Mapping):
+        return {}
+    out = {}
+    for pattern, value in table.items():
+        found = _RUFF_TARGET.fullmatch(value) if isinstance(value, str) else None
+        if isinstance(pattern, str) and found:
+            out[pattern] = f"3.{found.group(1)}"
+    return out
+
+
+def version_for(path: str, default: str, per_file: Mapping[str, str]) -> str:
+    """The Python of the file at `path`: the first per-file glob matching the end of its
+    path (`tests/test_x.py`, `*_py310.py`; `**` as `*`), else `default`."""
+    if not per_file:
+        return default
+    posix = PurePosixPath(path.replace("\\", "/"))
+    for pattern, version in per_file.items():
+        try:
+            if posix.match(pattern) or fnmatch(posix.as_posix(), "*/" + pattern.lstrip("/")):
+                return version
+        except ValueError:  # an empty pattern matches nothing
+            continue
+    return default
 
 
 def _toml(root: Path, name: str) -> dict[str, Any] | None:

@@ -254,3 +254,63 @@ def test_a_real_syntax_error_is_not_mistaken_for_newer_syntax():
     r = review("def f(:\n    pass\n")
     assert r.result.metrics.syntax_error and r.result.metrics.needs_python is None
     assert "TAPPS-PYTHON" not in {f.code for f in r.result.findings}
+
+
+# ---- ruff's per-file-target-version ------------------------------------------------------
+
+MATCH = "def f(x):\n    match x:\n        case 1:\n            return 1\n    return 0\n"
+
+
+def test_per_file_target_versions_are_read_from_ruffs_configuration(tmp_path):
+    write(
+        tmp_path,
+        "pyproject.toml",
+        '[project]\nrequires-python = ">=3.9"\n'
+        "[tool.ruff.per-file-target-version]\n"
+        '"tests/test_match.py" = "py310"\n"*_new.py" = "py312"\nbad = 3\n',
+    )
+    values, where = target.python_settings(tmp_path)
+    assert values == {
+        "pythonVersion": "3.9",
+        "pythonVersionPerFile": {"tests/test_match.py": "3.10", "*_new.py": "3.12"},
+    }
+    assert "per-file-target-version" in where and "requires-python" in where
+    settings = _settings_for(tmp_path, [])
+    assert settings.pythonVersionPerFile == values["pythonVersionPerFile"]
+
+
+@pytest.mark.parametrize(
+    ("path", "version"),
+    [
+        ("/p/tests/test_match.py", "3.10"),
+        ("tests/test_match.py", "3.10"),
+        ("/p/src/test_match.py", "3.9"),
+        ("/p/src/mod_new.py", "3.12"),
+        ("/p/src/mod.py", "3.9"),
+    ],
+)
+def test_the_first_per_file_glob_matching_the_end_of_the_path_wins(path, version):
+    per_file = {"tests/test_match.py": "3.10", "*_new.py": "3.12", "*.py": "3.11"}
+    expected = "3.11" if version == "3.9" else version
+    assert target.version_for(path, "3.9", per_file) == expected
+    assert target.version_for(path, "3.9", {}) == "3.9"
+
+
+def test_a_file_with_its_own_python_is_parsed_and_linted_as_that_python():
+    settings = Settings(pythonVersion="3.9", pythonVersionPerFile={"tests/test_match.py": "3.10"})
+    own = engine.analyze(MATCH, settings, filename="/p/tests/test_match.py")
+    other = engine.analyze(MATCH, settings, filename="/p/src/mod.py")
+    assert not own.metrics.syntax_error and "invalid-syntax" not in {f.code for f in own.findings}
+    assert other.metrics.syntax_error and "invalid-syntax" in {f.code for f in other.findings}
+    # A chunk of both: one ruff run per Python, each file its own result.
+    batch = engine.analyze_batch(
+        [("/p/tests/test_match.py", MATCH), ("/p/src/mod.py", MATCH)], settings
+    )
+    assert [f.to_dict() for f in batch[0].findings] == [f.to_dict() for f in own.findings]
+    assert [f.to_dict() for f in batch[1].findings] == [f.to_dict() for f in other.findings]
+
+
+def test_a_bad_per_file_python_is_reported():
+    settings, problems = merge({"pythonVersionPerFile": {"a.py": "py310"}})
+    assert settings.pythonVersionPerFile == {}
+    assert problems and "not a version" in problems[0]
