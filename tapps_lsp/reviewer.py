@@ -231,10 +231,11 @@ class Reviewer:
             self._projects.clear()
             self._roots.clear()
             return
-        for project in [k for k in self._projects if root in (k[0], k[1])]:
-            del self._projects[project]
-        for folder in [k for k in self._roots if k[1] == root]:
-            del self._roots[folder]
+        # Snapshots (`list()` copies at once): a scan's thread may be adding entries.
+        for project in [k for k in list(self._projects) if root in (k[0], k[1])]:
+            self._projects.pop(project, None)
+        for folder in [k for k in list(self._roots) if k[1] == root]:
+            self._roots.pop(folder, None)
 
     # ---- single documents -------------------------------------------------------------------
 
