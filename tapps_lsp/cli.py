@@ -83,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="A code-review language server for Python: quality scores and lint.",
         epilog="Without a command, the language server runs on stdio. Environment: "
         "TAPPS_LSP_CACHE_DIR (cache directory), TAPPS_LSP_LOG_LEVEL (error, warning, info, "
-        "debug; logs go to stderr).",
+        "debug; logs go to stderr), TAPPS_LSP_REMOTE_CACHE and TAPPS_LSP_CACHE_KEY (the team "
+        "cache on Redis, docs/team-cache.md), REDISCLI_AUTH (its password).",
     )
     parser.add_argument("--version", action=_VersionAction)
     # The same as `serve --tcp`, for `tapps-lsp --tcp PORT`.

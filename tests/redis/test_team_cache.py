@@ -144,6 +144,19 @@ def test_redis_stopped_before_the_scan(redis_node: Node, tree: Path, tmp_path: P
     assert done.stderr.count("is unavailable") == 1
 
 
+def test_redis_stopped_after_the_scan(redis_node: Node, tree: Path, tmp_path: Path) -> None:
+    """What came from Redis is local now: the next run needs it not, and says nothing."""
+    _, fresh = _ci_then_fresh(redis_node.url, tree, tmp_path)
+    assert fresh["summary"]["fromCache"] == 16
+    redis_node.stop()
+    again = tapps(
+        "check", str(tree), "--format", "json", "--remote-cache", redis_node.url,
+        cache_dir=tmp_path / "laptop", TAPPS_LSP_CACHE_KEY=TEAM_KEY,
+    )  # fmt: skip
+    assert report(again)["summary"]["fromCache"] == 16
+    assert "unavailable" not in again.stderr
+
+
 def test_redis_killed_mid_scan_and_restarted(redis_node: Node, tmp_path: Path) -> None:
     """The scan finishes on the local tiers; later lookups use Redis again."""
     import sysconfig
