@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import aiofiles
@@ -42,8 +43,10 @@ def register(server: TappsLanguageServer) -> None:
         return await review_file(ls, uri)
 
     @server.command("tapps.cacheStats")
-    def tapps_cache_stats(ls: TappsLanguageServer) -> dict[str, Any]:
-        return ls.cache.stats()
+    async def tapps_cache_stats(ls: TappsLanguageServer) -> dict[str, Any]:
+        # In a thread: the disk tier's counts are SQLite queries and the lifetime
+        # counters a locked file (both of the user's cache directory).
+        return await asyncio.to_thread(lambda: ls.cache.stats())
 
     @server.command("tapps.clearCache")
     def tapps_clear_cache(ls: TappsLanguageServer) -> dict[str, int]:
