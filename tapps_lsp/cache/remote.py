@@ -298,9 +298,7 @@ class RedisTier:
         if self._password and not urlsplit(self.config.url).password:
             options["password"] = self._password
         if self.config.cluster:
-            return RedisCluster.from_url(
-                self.config.redis_url(), cluster_error_retry_attempts=0, **options
-            )
+            return RedisCluster.from_url(self.config.redis_url(), **options)
         return Redis.from_url(self.config.redis_url(), retry_on_timeout=False, **options)
 
     def _drop_client(self) -> None:
