@@ -196,8 +196,7 @@ def _analyze(
     except OverBudget:
         result = _budget_result(result, lint, settings)
     else:
-        if lint is not None and result.metrics.syntax_error:
-            _newer_syntax(result, text, filename, settings)
+        _newer_syntax(result, text, filename, settings, linted=lint is not None)
         if settings.mypyEnabled:
             typed = _timed(
                 result, "mypy", lambda: mypy_check.check(text, filename, lines, settings)
@@ -391,7 +390,9 @@ def _parsed_as(python: str) -> str:
     return f"{version[0]}.{version[1]}" if version else target.server_python()
 
 
-def _newer_syntax(result: FileResult, text: str, filename: str, settings: Settings) -> None:
+def _newer_syntax(
+    result: FileResult, text: str, filename: str, settings: Settings, *, linted: bool
+) -> None:
     """A file our Python cannot parse but ruff reads: is its syntax just newer than ours?
 
     ruff, told the project's Python, found no syntax error; told ours, it names the
@@ -399,6 +400,8 @@ def _newer_syntax(result: FileResult, text: str, filename: str, settings: Settin
     scores leave them out) and one notice says how to measure them, in place of the
     TAPPS-SYNTAX error. Anything else stays a syntax error.
     """
+    if not (linted and result.metrics.syntax_error):
+        return
     server = target.server_python()
     ours = target.ruff_target(server)
     syntax = next((f for f in result.findings if f.code == "TAPPS-SYNTAX"), None)
