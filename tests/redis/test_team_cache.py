@@ -332,3 +332,24 @@ def test_cache_stats_from_the_cli_shows_the_team_cache(
     assert "(read-only): unreachable (ConnectionError" in text
     off = tapps("cache", "stats", cache_dir=tmp_path / "laptop").stdout
     assert "Remote: off (not configured)" in off
+
+
+def test_a_cluster_node_down_is_a_fault_not_a_failure(
+    redis_cluster: Cluster, tree: Path, tmp_path: Path
+) -> None:
+    warnings: list[str] = []
+    config = RemoteConfig(redis_cluster.url, write=True)
+    tier = RedisTier(config, TEAM_KEY.encode(), warn=warnings.append, timeout=0.5)
+    items = [Stored(f"c{i}", {"i": i}, encode({"i": i})) for i in range(50)]
+    tier.put_many(items)
+    assert tier.flush() and len(tier.get_many([i.key for i in items])) == 50
+    redis_cluster.nodes[1].stop()
+    assert tier.get_many([i.key for i in items]) == {}
+    assert tier.stats()["breaker"].startswith("open") and len(warnings) == 1
+    tier.close()
+    done = tapps(
+        "check", str(tree), "--format", "json", "--remote-cache", redis_cluster.url,
+        cache_dir=tmp_path / "c", TAPPS_LSP_CACHE_KEY=TEAM_KEY, timeout=120,
+    )  # fmt: skip
+    assert report(done)["summary"]["files"] == 16
+    assert done.stderr.count("is unavailable") == 1
