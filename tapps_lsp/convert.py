@@ -160,6 +160,7 @@ def score_table(review: Review, settings: Settings) -> str:
         rows.append(f"Fails the quality gate: {', '.join(reasons)}.")
     rows += [
         f"Gate: overall ≥ {review.threshold:g} and security ≥ {review.min_security:g}"
+        + (", with no error-severity lint finding" if settings.gateOnErrors else "")
         + (f"; weakest category: {_name(review.weakest)}." if review.weakest else "."),
         "",
         "| category | score | weight |",

@@ -314,3 +314,14 @@ def test_a_bad_per_file_python_is_reported():
     settings, problems = merge({"pythonVersionPerFile": {"a.py": "py310"}})
     assert settings.pythonVersionPerFile == {}
     assert problems and "not a version" in problems[0]
+
+
+def test_the_hover_states_the_error_condition_and_the_error():
+    from tapps_lsp import convert
+
+    r = review("x = undefined_name\n")
+    table = convert.score_table(r, Settings())
+    assert "security ≥ 8.5, with no error-severity lint finding" in table
+    assert "Fails the quality gate: F821 on line 1: Undefined name `undefined_name`" in table
+    off = convert.score_table(review("x = 1\n"), Settings(gateOnErrors=False))
+    assert "no error-severity lint finding" not in off
