@@ -44,6 +44,8 @@ lint: $(TEST_STAMP)
 bench: install
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) -m benchmarks.run $(BENCH_ARGS)
+	@if command -v redis-server >/dev/null; then $(PY) -m benchmarks.team_cache; \
+	else echo "bench: redis-server is not installed; team cache rows skipped"; fi
 
 fuzz: $(TEST_STAMP)
 	TAPPS_FUZZ_EXAMPLES=2000 $(PY) -m pytest -q tests -k fuzz
