@@ -44,6 +44,12 @@ COVERAGE_CAP = 64 * 1024 * 1024
 # Sources read to count the statements of a `.coverage` file's measured files.
 SOURCE_CAP = 4 * 1024 * 1024
 MAX_MEASURED = 20_000
+# A `.coverage` is read only when it stays within these: a line bitmap of 128 KiB
+# covers a file of a million lines (a source over SOURCE_CAP has fewer), and two
+# million branch arcs are more than any real test run records. A crafted file that
+# decodes 64 MiB of bits into line numbers would need gigabytes.
+MAX_NUMBITS = 128 * 1024
+MAX_ARCS = 2_000_000
 _CHUNK = 1 << 20
 
 
@@ -332,6 +338,7 @@ def _coverage_py_rates(
         fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        _within_bounds(copy)
         try:
             measured = CoverageData(basename=copy, read_only=True)
             measured.read()
@@ -352,6 +359,28 @@ def _coverage_py_rates(
         except Exception as exc:  # unreadable, refused, or not Python this Python parses
             uncounted.setdefault(_key(root, name), _uncountable(exc))
     return out, uncounted
+
+
+def _within_bounds(copy: str) -> None:
+    """Refuse a `.coverage` whose line bitmaps or arcs would decode into too many numbers."""
+    import sqlite3
+
+    try:
+        connection = sqlite3.connect(f"file:{copy}?mode=ro", uri=True)
+        try:
+            tables = {row[0] for row in connection.execute("select name from sqlite_master")}
+            longest = arcs = 0
+            if "line_bits" in tables:
+                query = "select coalesce(max(length(numbits)), 0) from line_bits"
+                longest = connection.execute(query).fetchone()[0]
+            if "arc" in tables:
+                arcs = connection.execute("select count(*) from arc").fetchone()[0]
+        finally:
+            connection.close()
+    except sqlite3.Error as exc:
+        raise CoverageError(f"not a coverage.py data file ({type(exc).__name__})") from None
+    if longest > MAX_NUMBITS or arcs > MAX_ARCS:
+        raise CoverageError("records more lines than any source could have; not read")
 
 
 def _uncountable(exc: Exception) -> str:

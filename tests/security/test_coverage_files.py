@@ -11,6 +11,7 @@ saying why, test_coverage is "not measured", and everything still answers.
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,19 @@ def laughs(repo: Path, name: str) -> None:
     (repo / name).write_text(BILLION_LAUGHS)
 
 
+def bits_bomb(repo: Path, name: str) -> None:
+    """A valid coverage.py database whose line bitmap decodes into 8 million numbers."""
+    from coverage import CoverageData
+
+    data = CoverageData(basename=str(repo / name))
+    data.add_lines({str(repo / "a.py"): [1]})
+    data.write()
+    connection = sqlite3.connect(repo / name)
+    with connection:
+        connection.execute("update line_bits set numbits = ?", (b"\xff" * (1 << 20),))
+    connection.close()
+
+
 def outside(repo: Path, name: str) -> None:
     secret = repo.parent / "elsewhere.xml"
     secret.write_text("<coverage><packages/></coverage>")
@@ -68,6 +82,7 @@ HAZARDS: list[tuple[Callable[[Path, str], None], str, str]] = [
     (fifo, ".coverage", "not a regular file"),
     (fifo, "lcov.info", "not a regular file"),
     (laughs, "coverage.xml", "declares XML entities"),
+    (bits_bomb, ".coverage", "records more lines than any source could have"),
 ]
 IDS = [
     "stdin-link",
@@ -79,6 +94,7 @@ IDS = [
     "fifo-coverage-py",
     "fifo-lcov",
     "billion-laughs",
+    "numbits-bomb",
 ]
 
 
