@@ -33,7 +33,7 @@ else:  # the same parser, from PyPI
 
 # The feature versions ruff knows (its --target-version values), lowest and highest.
 RUFF_OLDEST = (3, 7)
-RUFF_NEWEST = (3, 14)
+RUFF_NEWEST = (3, 15)
 # ast.parse's lowest feature_version.
 AST_OLDEST = (3, 4)
 

@@ -213,7 +213,7 @@ def test_feature_version_stays_within_what_our_python_parses():
     assert target.feature_version("3.9") == (3, 9)
     assert target.feature_version("3.2") == (3, 4)
     assert target.feature_version(NEXT) is None
-    assert target.ruff_target("3.2") == "py37" and target.ruff_target("3.99") == "py314"
+    assert target.ruff_target("3.2") == "py37" and target.ruff_target("3.99") == "py315"
 
 
 NEWER = """\
@@ -325,3 +325,22 @@ def test_the_hover_states_the_error_condition_and_the_error():
     assert "Fails the quality gate: F821 on line 1: Undefined name `undefined_name`" in table
     off = convert.score_table(review("x = 1\n"), Settings(gateOnErrors=False))
     assert "no error-severity lint finding" not in off
+
+
+def test_the_ruff_targets_are_those_the_installed_ruff_accepts():
+    import re
+    import subprocess
+
+    from tapps_lsp.review.analyzers import ruff
+
+    done = subprocess.run(
+        [ruff.binary(), "check", "--isolated", "--target-version", "py0", "-"],
+        input=b"",
+        capture_output=True,
+        timeout=60,
+    )
+    listed = re.search(rb"possible values: ([^\]]+)\]", done.stderr)
+    assert listed, done.stderr
+    accepted = [v.strip().decode() for v in listed.group(1).split(b",")]
+    assert accepted[0] == target.ruff_target("3.0")
+    assert accepted[-1] == target.ruff_target("3.99")
