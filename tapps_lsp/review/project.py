@@ -98,8 +98,17 @@ def project_root(path: str | os.PathLike[str], boundary: Path | None = None) -> 
 
 
 def is_marked(folder: Path) -> bool:
-    """Whether a folder holds one of ROOT_MARKERS (links count: git checks them out)."""
-    return any(os.path.lexists(folder / marker) for marker in ROOT_MARKERS)
+    """Whether a folder holds one of ROOT_MARKERS (links count: git checks them out).
+
+    A `setup.py` or `setup.cfg` in a package (a folder with an `__init__.py`) is
+    one of its modules or data files, not a project's: `tapps_lsp/setup.py` does
+    not make `tapps_lsp/` a project.
+    """
+    if os.path.lexists(folder / "pyproject.toml") or os.path.lexists(folder / ".git"):
+        return True
+    if os.path.lexists(folder / "__init__.py"):
+        return False
+    return os.path.lexists(folder / "setup.py") or os.path.lexists(folder / "setup.cfg")
 
 
 def is_test_file(relative: str, patterns: tuple[str, ...] | list[str] = ()) -> bool:

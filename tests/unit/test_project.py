@@ -167,6 +167,11 @@ def test_the_project_root_is_the_nearest_marked_folder(tmp_path, marker):
     assert project_root(tmp_path / "top.py") == tmp_path.resolve()
 
 
+def test_a_setup_module_in_a_package_does_not_make_a_project(tmp_path):
+    make(tmp_path, "pyproject.toml", "pkg/__init__.py", "pkg/setup.py", "pkg/mod.py")
+    assert project_root(tmp_path / "pkg" / "mod.py") == tmp_path.resolve()
+
+
 def test_the_project_root_never_goes_above_the_boundary(tmp_path):
     make(tmp_path, "pyproject.toml", "ws/src/mod.py")
     mod = tmp_path / "ws" / "src" / "mod.py"
