@@ -135,8 +135,11 @@ def config_from(
         chosen, origin = url, "--remote-cache"
     if not chosen:
         return None, problems
-    if urlsplit(chosen).scheme not in ("redis", "rediss"):
-        problems.append(f"{origin}: expected a redis:// or rediss:// URL; the team cache is off")
+    if not _valid_url(chosen):
+        problems.append(
+            f"{origin}: expected a redis:// or rediss:// URL with a host (and a numeric port); "
+            "the team cache is off"
+        )
         return None, problems
     days = _number(environ.get(ENV_TTL, DEFAULT_TTL_DAYS), 0.001, 3650)
     days = _number(values.get("remoteCacheTtlDays", days), 0.001, 3650) if days else None
@@ -155,6 +158,15 @@ def config_from(
         origin=origin,
     )
     return config, problems
+
+
+def _valid_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return False
+    return parts.scheme in ("redis", "rediss") and bool(parts.hostname)
 
 
 def team_key(environ: Mapping[str, str]) -> bytes | None:

@@ -300,7 +300,11 @@ def test_configuration_comes_from_the_user_only() -> None:
     config, problems = config_from(env, {"remoteCache": {"write": True, "ttlDays": 2}})
     assert config is not None and config.cluster and config.write and config.ttl_days == 2
     assert config.redis_url() == "redis://h:1/0" and not problems
-    assert config_from({"TAPPS_LSP_REMOTE_CACHE": "http://x"})[0] is None
+    for bad in ("http://x", "redis://h:port/0", "redis:///0", "redis://[::1/0"):
+        config, problems = config_from({"TAPPS_LSP_REMOTE_CACHE": bad})
+        assert config is None and len(problems) == 1 and "team cache is off" in problems[0]
+    config, problems = config_from({}, url="redis://h:1/0", ttl_days=-1)
+    assert config is not None and config.ttl_days == 30 and "TTL" in problems[0]
     assert RemoteConfig("redis://:pw@h:1/0").shown() == "redis://h:1/0"
 
 
