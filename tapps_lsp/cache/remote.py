@@ -553,4 +553,6 @@ def open_cache(
     )
     if config is not None and tier is None:
         cache.remote_note = f"{ENV_KEY} is not set"
+    elif config is None and problems:
+        cache.remote_note = problems[0]
     return cache
