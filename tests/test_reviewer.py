@@ -308,7 +308,7 @@ def test_rescored_when_scoring_settings_or_project_change(
     # and re-scores from the cache, without being told.
     write(
         root / "coverage.xml",
-        '<coverage><sources><source>.</source></sources><packages><package><classes>'
+        "<coverage><sources><source>.</source></sources><packages><package><classes>"
         '<class filename="mod.py"><lines><line number="1" hits="1"/>'
         '<line number="2" hits="0"/></lines></class></classes></package></packages></coverage>',
     )

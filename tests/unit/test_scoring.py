@@ -117,9 +117,7 @@ def test_overall_with_default_weights():
     # complexity 9, security 10, maintainability 8, coverage 5, performance 10,
     # structure 4, devex 6:
     # 10 x (.18x9 + .27x10 + .24x8 + .13x5 + .08x10 + .05x4 + .05x6) = 81.9
-    info = ProjectInfo(
-        structure=4.0, devex=6.0, coverage_line_rate=0.5, has_coverage_report=True
-    )
+    info = ProjectInfo(structure=4.0, devex=6.0, coverage_line_rate=0.5, has_coverage_report=True)
     review = scoring.score(perfect_result(), info, Settings(), "a.py")
     assert review.scores["complexity"] == 9.0
     assert review.overall == pytest.approx(81.9)
