@@ -43,7 +43,9 @@ def test_same_schema(field: dataclasses.Field) -> None:
     assert prop["description"] == field.metadata["doc"]
     assert prop["default"] == default
     assert prop["type"] == JSON_TYPES.get(type(default), "object")
-    assert prop["scope"] == ("window" if field.name in WINDOW_SCOPED else "resource")
+    # User-only keys: VS Code ignores a workspace's value of a machine-scoped setting.
+    scope = "machine" if field.name in config.USER_ONLY else "resource"
+    assert prop["scope"] == ("window" if field.name in WINDOW_SCOPED else scope)
     enum = config._ENUMS.get(field.name)
     assert prop.get("enum") == (list(enum) if enum else None)
     bounds = config._BOUNDS.get(field.name)
@@ -72,7 +74,10 @@ def test_interpreter_is_restricted_in_untrusted_workspaces() -> None:
     manifest = json.loads((CLIENT / "package.json").read_text(encoding="utf-8"))
     untrusted = manifest["capabilities"]["untrustedWorkspaces"]
     assert untrusted["supported"] == "limited"
-    assert untrusted["restrictedConfigurations"] == ["tapps.interpreter"]
+    # Restricted Mode also ignores a workspace's machine limits and user-only keys outright.
+    guarded = sorted(f"tapps.{key}" for key in config.MACHINE_LIMITS | config.USER_ONLY)
+    assert untrusted["restrictedConfigurations"][0] == "tapps.interpreter"
+    assert sorted(untrusted["restrictedConfigurations"][1:]) == guarded
     assert manifest["contributes"]["configuration"]["properties"]["tapps.interpreter"]["scope"] == (
         "machine-overridable"
     )

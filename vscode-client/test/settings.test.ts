@@ -26,22 +26,24 @@ describe('settings', () => {
     });
 
     it('sends the server its settings, not the client-only ones', () => {
-        stub.settings = { interpreter: ['python3'], trace: { server: 'off' }, jobs: 2, run: 'onSave' };
-        assert.deepEqual(serverSettings(), { jobs: 2, run: 'onSave' });
+        stub.settings = { interpreter: ['python3'], trace: { server: 'off' }, jobs: 1, run: 'onSave' };
+        assert.deepEqual(serverSettings(), { jobs: 1, run: 'onSave' });
     });
 
     it("sends the team cache's settings from the user's own settings only", () => {
         // A workspace's .vscode/settings.json names a Redis: not sent.
-        stub.settings = { jobs: 2, remoteCache: { url: 'redis://evil:6379', write: true } };
-        assert.deepEqual(serverSettings(), { jobs: 2 });
-        stub.user = { 'remoteCache.url': 'redis://team:6379', 'remoteCache.ttlDays': 7 };
-        assert.deepEqual(serverSettings(), { jobs: 2, remoteCache: { url: 'redis://team:6379', ttlDays: 7 } });
+        stub.settings = { jobs: 1, remoteCache: { url: 'redis://evil:6379', write: true } };
+        assert.deepEqual(serverSettings(), { jobs: 1 });
+        // The user's own, under the schema's names whichever way the user spelled them.
+        stub.user = { 'remoteCache.url': 'redis://team:6379', remoteCacheTtlDays: 7 };
+        assert.deepEqual(serverSettings(), { jobs: 1, remoteCacheUrl: 'redis://team:6379', remoteCacheTtlDays: 7 });
     });
 
-    it('restarts the server for the interpreter and jobs only', () => {
+    it('restarts the server for the interpreter, jobs and the team cache URL only', () => {
         const event = (key: string): ConfigurationChangeEvent => ({ affectsConfiguration: (name: string) => name === key });
         assert.equal(needsRestart(event('tapps.interpreter')), true);
         assert.equal(needsRestart(event('tapps.jobs')), true);
+        assert.equal(needsRestart(event('tapps.remoteCacheUrl')), true);
         assert.equal(needsRestart(event('tapps.run')), false);
     });
 });

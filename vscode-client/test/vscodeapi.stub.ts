@@ -1,6 +1,20 @@
 // Stands in for src/common/vscodeapi.ts in the unit tests (build-tests.mjs swaps it in for
 // every import of './vscodeapi' from src/): the window a test describes in `stub`.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ConfigurationScope, WorkspaceConfiguration } from 'vscode';
+
+// The contributed defaults, as VS Code's inspect() gives them (defaultValue): package.json's,
+// read from the extension's folder (this bundle runs from out/test/).
+const manifest = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as {
+    contributes: { configuration: { properties: Record<string, { default?: unknown }> } };
+};
+const DEFAULTS = new Map(
+    Object.entries(manifest.contributes.configuration.properties).map(([key, property]) => [
+        key.replace(/^tapps\./, ''),
+        property.default,
+    ]),
+);
 
 interface StubExtension {
     isActive: boolean;
@@ -17,7 +31,10 @@ export const stub = {
     folders: [] as string[],
     trusted: true,
     extensions: {} as Record<string, StubExtension>,
+    /** The scope URIs configurationAt() was called with. */
+    scopes: [] as (string | undefined)[],
     reset(): void {
+        stub.scopes = [];
         stub.settings = {};
         stub.user = {};
         stub.folders = [];
@@ -34,11 +51,21 @@ export function getConfiguration(section: string, ...scope: [ConfigurationScope?
         ...values,
         get: <T>(key: string, fallback?: T): T | undefined => (key in values ? (values[key] as T) : fallback),
         has: (key: string) => key in values,
-        inspect: <T>(key: string) =>
-            section === 'tapps' && key in stub.user ? { key, globalValue: stub.user[key] as T } : undefined,
+        inspect: <T>(key: string) => {
+            if (section !== 'tapps' || !(key in stub.user || DEFAULTS.has(key))) {
+                return undefined;
+            }
+            return { key, globalValue: stub.user[key] as T | undefined, defaultValue: DEFAULTS.get(key) as T | undefined };
+        },
         update: () => Promise.resolve(),
     };
     return config;
+}
+
+/** getConfiguration() for a URI string; `stub.scopes` records the URIs asked for. */
+export function configurationAt(section: string, scopeUri?: string | null): WorkspaceConfiguration {
+    stub.scopes.push(scopeUri ?? undefined);
+    return getConfiguration(section);
 }
 
 export function firstWorkspaceFolder(): string | undefined {

@@ -19,7 +19,7 @@ import {
     serverCommandLine,
     untrustedInterpreterReason,
 } from './python';
-import { SECTION, serverSettings } from './settings';
+import { boundConfigurationAnswers, SECTION, serverSettings } from './settings';
 import { trackProgress, ReviewStatus } from './status';
 import {
     executeCommand,
@@ -142,6 +142,19 @@ export class TappsServer implements Disposable {
             revealOutputChannelOn: RevealOutputChannelOn.Never,
             initializationOptions: serverSettings(),
             synchronize: { configurationSection: SECTION },
+            middleware: {
+                workspace: {
+                    // The server takes these as the user's own settings: limits at most the
+                    // user's, team-cache settings from the user only (settings.ts).
+                    configuration: async (params, token, next) => {
+                        const answers = await next(params, token);
+                        return Array.isArray(answers) ? boundConfigurationAnswers(params.items, answers) : answers;
+                    },
+                    // A change sends no values (settings: null): the server asks again
+                    // through workspace/configuration, answered above.
+                    didChangeConfiguration: (_sections, next) => next(undefined),
+                },
+            },
             diagnosticPullOptions: {
                 onChange: true,
                 onSave: true,

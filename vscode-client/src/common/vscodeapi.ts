@@ -17,6 +17,11 @@ export function getConfiguration(section: string, scope?: ConfigurationScope): W
     return workspace.getConfiguration(section, scope);
 }
 
+/** The settings of `section` for the resource named by a URI string (the window's without one). */
+export function configurationAt(section: string, scopeUri?: string | null): WorkspaceConfiguration {
+    return workspace.getConfiguration(section, scopeUri ? Uri.parse(scopeUri) : undefined);
+}
+
 export function registerCommand(id: string, handler: (...args: unknown[]) => unknown): Disposable {
     return commands.registerCommand(id, handler);
 }
