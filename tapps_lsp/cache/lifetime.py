@@ -37,7 +37,7 @@ class Lifetime:
 
     def totals(self) -> dict[str, Any]:
         """{"hits", "misses", "since"} of every process that used the directory."""
-        data = self._read() if self.path is not None else {}
+        data = _read(self.path) if self.path is not None else {}
         return {
             "hits": int(data.get("hits", 0)),
             "misses": int(data.get("misses", 0)),
@@ -53,43 +53,40 @@ class Lifetime:
             if delta == (0, 0):
                 return
             with contextlib.suppress(OSError):
-                self._add(delta)
+                _add(self.path, delta)
                 self._flushed = (hits, misses)
 
-    def _add(self, delta: tuple[int, int]) -> None:
-        assert self.path is not None
-        lock_path = self.path.with_suffix(".lock")
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-        try:
-            if fcntl is not None:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-            data = self._read()
-            data = {
-                "hits": int(data.get("hits", 0)) + delta[0],
-                "misses": int(data.get("misses", 0)) + delta[1],
-                "since": data.get("since") or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            }
-            temporary = self.path.with_suffix(f".{os.getpid()}.tmp")
-            # 0600 whatever the umask, never through a link: disk.py refuses a cache
-            # directory holding anything other users could write to.
-            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
-            with open(os.open(temporary, flags, 0o600), "w") as writer:
-                writer.write(json.dumps(data))
-            os.replace(temporary, self.path)
-        finally:
-            os.close(fd)
 
-    def _read(self) -> dict[str, Any]:
-        assert self.path is not None
-        try:
-            fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
-            with open(fd, "rb") as reader:
-                data = json.loads(reader.read(_MAX_BYTES))
-        except (OSError, ValueError):
-            return {}
-        if not isinstance(data, dict):
-            return {}
-        counts = (data.get("hits"), data.get("misses"))
-        if not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counts):
-            return {}
-        return data
+def _add(path: Path, delta: tuple[int, int]) -> None:
+    """Add `delta` to the counters in `path`, under an exclusive lock, atomically."""
+    fd = os.open(path.with_suffix(".lock"), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        data = _read(path)
+        data = {
+            "hits": int(data.get("hits", 0)) + delta[0],
+            "misses": int(data.get("misses", 0)) + delta[1],
+            "since": data.get("since") or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(data))
+        os.replace(temporary, path)
+    finally:
+        os.close(fd)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    """The counters file's object, or {} when it is missing, unreadable or not ours."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+        with open(fd, "rb") as reader:
+            data = json.loads(reader.read(_MAX_BYTES))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    counts = (data.get("hits"), data.get("misses"))
+    if not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counts):
+        return {}
+    return data

@@ -24,6 +24,7 @@ the cache is as private as the code.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -41,7 +42,7 @@ from tapps_lsp.cache.tiers import Found, Stored, decode
 ENV_URL = "TAPPS_LSP_REMOTE_CACHE"
 ENV_KEY = "TAPPS_LSP_CACHE_KEY"
 ENV_TTL = "TAPPS_LSP_REMOTE_CACHE_TTL_DAYS"
-ENV_PASSWORD = "REDISCLI_AUTH"
+ENV_AUTH = "REDISCLI_AUTH"
 
 PREFIX = "tapps-lsp:v1:"
 MAGIC = b"T1"
@@ -317,10 +318,9 @@ class RedisTier:
         with self._client_lock:
             client, self._client = self._client, None
         if client is not None:
-            try:
+            # A broken connection may fail to close; it is dropped anyway.
+            with contextlib.suppress(Exception):
                 client.close()
-            except Exception:  # a broken connection may fail to close; it is dropped anyway
-                pass
 
     def _say(self, kind: str, message: str, level: int = logging.WARNING) -> None:
         if kind in self._warned:
@@ -506,7 +506,7 @@ def build(
             f"the team cache {config.shown()} is off: set {ENV_KEY} to the team's signing key"
         )
         return None
-    return RedisTier(config, secret, warn=warn, password=env.get(ENV_PASSWORD) or None)
+    return RedisTier(config, secret, warn=warn, password=env.get(ENV_AUTH) or None)
 
 
 __all__ = [
