@@ -70,7 +70,11 @@ def _add(path: Path, delta: tuple[int, int]) -> None:
             "since": data.get("since") or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         temporary = path.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(data))
+        # 0600 whatever the umask, never through a link: disk.py refuses a cache
+        # directory holding anything other users could write to.
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
+        with open(os.open(temporary, flags, 0o600), "w") as writer:
+            writer.write(json.dumps(data))
         os.replace(temporary, path)
     finally:
         os.close(fd)

@@ -100,8 +100,9 @@ async def test_changes_outside_the_editor_are_reviewed_in_the_background(
     # A burst of events (a branch switch) arrives in several notifications.
     _notify(session, ("a.py", types.FileChangeType.Changed))
     _notify(session, ("b.py", types.FileChangeType.Changed))
-    assert await _codes(session, "a.py", mark_a) == ["F821"]
-    assert await _codes(session, "b.py", mark_b) == ["F821"]
+    # An undefined name is an error, and errors fail the gate (gateOnErrors).
+    assert await _codes(session, "a.py", mark_a) == ["F821", "TAPPS-GATE"]
+    assert await _codes(session, "b.py", mark_b) == ["F821", "TAPPS-GATE"]
     if session.pull:
         # Coalesced: one re-review, one refresh for the burst.
         assert recorder(session).refreshes == mark_a + 1

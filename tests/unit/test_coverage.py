@@ -46,12 +46,15 @@ CONFIG = '[tool.coverage.run]\nsource = ["pkg"]\nrelative_files = true\n'
 
 
 def coverage(project: Path, *args: str) -> None:
+    # The project's tests import it from the script's folder: PYTHONSAFEPATH, which the
+    # worker pools set in this process when an earlier test started one, would hide it.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONSAFEPATH"}
     subprocess.run(
         [sys.executable, "-m", "coverage", *args],
         cwd=project,
         check=True,
         capture_output=True,
-        env={**os.environ, "COVERAGE_RCFILE": str(project / "pyproject.toml")},
+        env={**env, "COVERAGE_RCFILE": str(project / "pyproject.toml")},
     )
 
 
