@@ -12,8 +12,8 @@ import argparse
 import time
 from collections.abc import Callable
 
-from tapps_lsp.config import merge
 from tapps_lsp.review import engine
+from tapps_lsp.settings_merge import merge
 
 
 def _functions(count: int) -> str:

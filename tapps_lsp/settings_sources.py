@@ -10,7 +10,7 @@ A cloned repository writes these files, so they are untrusted input:
   thread, never on the event loop;
 - YAML anchors and aliases are refused: nine nested `&a`/`*a` in 535 bytes
   expand to gigabytes;
-- what they may set is limited by `config.merge` (machine limits lower-only,
+- what they may set is limited by `settings_merge.merge` (machine limits lower-only,
   USER_ONLY keys refused, lists and strings capped).
 """
 
@@ -24,9 +24,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from tapps_lsp.config import Settings, Source, cap_problems, env_source, from_tapps_agents, merge
+from tapps_lsp.config import Settings
 from tapps_lsp.review.target import python_settings
 from tapps_lsp.safe_io import CONFIG_CAP, UnsafeRead, read_text_inside
+from tapps_lsp.settings_merge import Source, cap_problems, env_source, merge
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -97,6 +98,36 @@ def load_yaml(text: str) -> Any:
     import yaml
 
     return yaml.load(text, Loader=_yaml_loader())  # noqa: S506 - a SafeLoader subclass
+
+
+def from_tapps_agents(data: Any) -> dict[str, Any]:
+    """Map `.tapps-agents/config.yaml` onto our keys (scoring weights and thresholds)."""
+    if not isinstance(data, Mapping):
+        return {}
+    scoring = data.get("scoring")
+    if not isinstance(scoring, Mapping):
+        return {}
+    out: dict[str, Any] = {}
+    if "weights" in scoring:
+        out["weights"] = scoring["weights"]
+    thresholds = scoring.get("thresholds")
+    if isinstance(thresholds, Mapping):
+        for theirs, ours in (
+            ("overall", "qualityThreshold"),
+            ("overall_min", "qualityThreshold"),
+            ("security", "minSecurity"),
+            ("security_min", "minSecurity"),
+            ("complexity", "complexityThreshold"),
+        ):
+            if theirs in thresholds:
+                out[ours] = thresholds[theirs]
+    for theirs, ours in (
+        ("quality_threshold", "qualityThreshold"),
+        ("min_security", "minSecurity"),
+    ):
+        if theirs in scoring:
+            out[ours] = scoring[theirs]
+    return out
 
 
 def _tapps_agents(root: Path, text: str) -> tuple[Source | None, str | None]:

@@ -98,7 +98,7 @@ class RemoteConfig:
 
 
 def _user_values(user: Mapping[str, Any] | None) -> dict[str, Any]:
-    from tapps_lsp.config import flatten
+    from tapps_lsp.settings_merge import flatten
 
     return {k: v for k, v in flatten(user or {}).items() if k.startswith("remoteCache")}
 

@@ -20,8 +20,9 @@ from typing import Any
 
 from lsprotocol import types
 
-from tapps_lsp.config import Settings, Source, flatten
+from tapps_lsp.config import Settings
 from tapps_lsp.server import Folder, TappsLanguageServer
+from tapps_lsp.settings_merge import Source, flatten
 from tapps_lsp.settings_sources import load_folder_settings
 
 DEFAULTS = asdict(Settings())

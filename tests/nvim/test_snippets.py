@@ -2,7 +2,7 @@
 
 No Helix, Emacs or Sublime Text runs here, so these check what can go wrong in a copy-paste
 snippet without one: it parses, starts the server as `-m tapps_lsp`, and every settings key
-it shows is one the server accepts (config.merge reports none as a problem).
+it shows is one the server accepts (settings_merge.merge reports none as a problem).
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tapps_lsp.config import Settings, merge
+from tapps_lsp.config import Settings
+from tapps_lsp.settings_merge import merge
 
 EDITORS = Path(__file__).resolve().parents[2] / "editors"
 KEYS = {field.name for field in dataclasses.fields(Settings)}

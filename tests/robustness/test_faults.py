@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 
 from robustness.raw import Raw, cpu_ticks, descendants, poll
-from tapps_lsp.config import merge
 from tapps_lsp.review import engine, fastmetrics
 from tapps_lsp.review.analyzers import bandit_security, ruff
+from tapps_lsp.settings_merge import merge
 
 SOURCE = "import os\nimport subprocess\nsubprocess.call('ls', shell=True)\n"
 PUSH = {"textDocument": {"publishDiagnostics": {"versionSupport": True}}}

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from tapps_lsp.config import Settings, merge
+from tapps_lsp.config import Settings
 from tapps_lsp.review import engine, fastmetrics, scoring
 from tapps_lsp.review.analyzers import performance, ruff
 from tapps_lsp.review.model import FileResult, Finding, ProjectInfo
+from tapps_lsp.settings_merge import merge
 
 # Bandit itself: these tests pin its findings (the ruff engine: test_ruff_security.py).
 SETTINGS = Settings(securityEngine="bandit")
@@ -411,7 +412,7 @@ def test_bandit_is_loaded_only_by_a_review_that_needs_it():
     script = textwrap.dedent(
         """
         import sys
-        from tapps_lsp.config import merge
+        from tapps_lsp.settings_merge import merge
         from tapps_lsp.review import engine
         engine.warm_up()
         engine.analyze("import os\\n", merge({})[0])

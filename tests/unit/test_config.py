@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tapps_lsp import config
+from tapps_lsp import config, settings_merge
 from tapps_lsp.config import (
     DEFAULT_WEIGHTS,
     ENV_LIMITS,
@@ -12,12 +12,9 @@ from tapps_lsp.config import (
     MAX_ITEMS,
     MAX_STRING,
     Settings,
-    Source,
-    cap_problems,
-    env_source,
-    from_tapps_agents,
-    merge,
 )
+from tapps_lsp.settings_merge import Source, cap_problems, env_source, merge
+from tapps_lsp.settings_sources import from_tapps_agents
 
 
 def test_defaults():
@@ -188,7 +185,7 @@ def test_the_users_limits_have_hard_ceilings():
 
 
 def test_user_only_keys_are_refused_from_a_workspace(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(config, "USER_ONLY", frozenset({"logLevel", "mypyEnabled"}))
+    monkeypatch.setattr(settings_merge, "USER_ONLY", frozenset({"logLevel", "mypyEnabled"}))
     settings, problems = merge(workspace({"logLevel": "debug", "mypyEnabled": True}))
     assert settings.logLevel == "info" and settings.mypyEnabled is False
     (problem,) = problems

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from tapps_lsp.config import markdown_table
+from tapps_lsp.settings_docs import markdown_table
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 
@@ -13,5 +13,5 @@ def test_configuration_doc_matches_schema() -> None:
     end = text.index("<!-- settings-table:end -->")
     assert text[start:end] == markdown_table(), (
         "docs/configuration.md is out of date: regenerate its table from "
-        "tapps_lsp.config.markdown_table()"
+        "tapps_lsp.settings_docs.markdown_table()"
     )

@@ -16,9 +16,10 @@ import pytest
 
 from tapps_lsp.cache import fingerprint
 from tapps_lsp.check import _settings_for
-from tapps_lsp.config import Settings, merge
+from tapps_lsp.config import Settings
 from tapps_lsp.review import engine, scoring, target
 from tapps_lsp.review.model import ProjectInfo
+from tapps_lsp.settings_merge import merge
 
 # A healthy project: coverage measured at 100 %, good structure and devex.
 PROJECT = ProjectInfo(structure=10.0, devex=10.0, coverage_line_rate=1.0, has_coverage_report=True)

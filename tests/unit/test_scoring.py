@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tapps_lsp.config import Settings, merge, weights_notice
+from tapps_lsp.config import Settings
 from tapps_lsp.review import scoring
 from tapps_lsp.review.model import Block, FileResult, Metrics, ProjectInfo
+from tapps_lsp.settings_merge import merge, weights_notice
 
 
 def block(cc: int) -> Block:

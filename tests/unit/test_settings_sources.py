@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tapps_lsp.config import Settings, merge
+from tapps_lsp.config import Settings
+from tapps_lsp.settings_merge import merge
 from tapps_lsp.settings_sources import (
     MAX_SETTINGS_BYTES,
     PYPROJECT,

@@ -39,16 +39,16 @@ def test_same_keys() -> None:
 @pytest.mark.parametrize("field", FIELDS)
 def test_same_schema(field: dataclasses.Field) -> None:
     prop = _contributed()[f"tapps.{field.name}"]
-    default = config._default(field.name)
+    default = config.default_value(field.name)
     assert prop["description"] == field.metadata["doc"]
     assert prop["default"] == default
     assert prop["type"] == JSON_TYPES.get(type(default), "object")
     # User-only keys: VS Code ignores a workspace's value of a machine-scoped setting.
     scope = "machine" if field.name in config.USER_ONLY else "resource"
     assert prop["scope"] == ("window" if field.name in WINDOW_SCOPED else scope)
-    enum = config._ENUMS.get(field.name)
+    enum = config.ENUMS.get(field.name)
     assert prop.get("enum") == (list(enum) if enum else None)
-    bounds = config._BOUNDS.get(field.name)
+    bounds = config.BOUNDS.get(field.name)
     assert (prop.get("minimum"), prop.get("maximum")) == (bounds if bounds else (None, None))
 
 

@@ -72,7 +72,7 @@ describe('user-bound settings', () => {
     });
 
     it("treats the server's other spellings of a key alike", () => {
-        // tapps_lsp/config.py flatten(): {max: {fileSize}} is maxFileSize, {remoteCache: {url}} remoteCacheUrl.
+        // tapps_lsp/settings_merge.py flatten(): {max: {fileSize}} is maxFileSize, {remoteCache: {url}} remoteCacheUrl.
         const sent = userBoundSettings(
             { max: { fileSize: 67108864 }, remoteCache: { url: 'redis://evil:6379', extra: 1 }, tool: { Timeout: 600 } },
             layers({ 'remoteCache.url': 'redis://team:6379' }),

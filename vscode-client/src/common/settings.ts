@@ -134,7 +134,7 @@ export function userBoundSettings(
 
 /**
  * Removes every spelling of `key` from `values` that the server reads as `key` (the key
- * itself, and `prefix: {rest}` for `prefix + Rest` = `key`, as tapps_lsp/config.py's
+ * itself, and `prefix: {rest}` for `prefix + Rest` = `key`, as tapps_lsp/settings_merge.py's
  * flatten() does); returns their dotted paths and the value the server would have used.
  */
 function takeSpellings(values: Record<string, unknown>, key: string): { paths: string[]; value: unknown } {
