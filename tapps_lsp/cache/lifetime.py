@@ -70,7 +70,7 @@ def _add(path: Path, delta: tuple[int, int]) -> None:
             "since": data.get("since") or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         temporary = path.with_suffix(f".{os.getpid()}.tmp")
-        # 0600 whatever the umask, never through a link: disk.py refuses a cache
+        # 0600 whatever the umask, never through a link: private_dir.py refuses a cache
         # directory holding anything other users could write to.
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
         with open(os.open(temporary, flags, 0o600), "w") as writer:

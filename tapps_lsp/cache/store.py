@@ -71,7 +71,7 @@ class ResultCache:
         self.refused: str | None = None
         if persistent:
             self.directory = directory if directory is not None else default_directory()
-            # The tier checks (and makes) the directory, `root` included: see disk.py.
+            # The tier checks (and makes) the directory, `root` included: see private_dir.py.
             disk = DiskTier(self.directory / "results", disk_bytes, self._warn, root=self.directory)
             self.refused = disk.refused
             self._disk = DiskResults(disk, self._warn)

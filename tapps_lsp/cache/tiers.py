@@ -82,7 +82,7 @@ def decode(blob: bytes) -> dict[str, Any] | None:
 
 
 class DiskResults:
-    """The disk tier (diskcache, hardened in disk.py) seen as a `Tier` of JSON results."""
+    """The disk tier (diskcache, hardened in safe_disk.py) seen as a `Tier` of JSON results."""
 
     name = "disk"
     remote = False

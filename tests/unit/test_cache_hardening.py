@@ -17,7 +17,7 @@ import diskcache
 import pytest
 
 from tapps_lsp.cache import ResultCache
-from tapps_lsp.cache.disk import SETTINGS, SafeDisk
+from tapps_lsp.cache.safe_disk import SETTINGS, SafeDisk
 
 MODE_BINARY, MODE_TEXT, MODE_PICKLE = 2, 3, 4
 
