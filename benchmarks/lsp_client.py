@@ -270,7 +270,7 @@ class LspClient:
                         del waiters[index]
                         break
         elif method == "$/progress":
-            token = params.get("token")
+            token: str | int = params["token"]
             progress = self.progress.get(token)
             if progress is None:
                 progress = self.progress[token] = Progress(token)
@@ -290,7 +290,7 @@ class LspClient:
         elif method == "workspace/diagnostic/refresh":
             self.refreshes.put_nowait(now_ms())
         elif method == "window/workDoneProgress/create":
-            token = params.get("token")
+            token = params["token"]
             progress = self.progress.setdefault(token, Progress(token))
             self.progress_created.put_nowait(progress)
         await self._send({"jsonrpc": "2.0", "id": message["id"], "result": result})

@@ -18,7 +18,17 @@ PEER = "#9a9a9a"
 LIMIT = "#c0392b"
 
 
-def _bars(axis, labels, p50, p95, colours, *, unit: str, limit: float | None, title: str) -> None:
+def _bars(
+    axis: Any,
+    labels: list[str],
+    p50: list[float],
+    p95: list[float],
+    colours: list[str],
+    *,
+    unit: str,
+    limit: float | None,
+    title: str,
+) -> None:
     positions = range(len(labels))
     errors = [[0] * len(p50), [max(0.0, high - low) for low, high in zip(p50, p95, strict=True)]]
     axis.barh(list(positions), p50, xerr=errors, color=colours, capsize=3)
@@ -36,7 +46,9 @@ def _bars(axis, labels, p50, p95, colours, *, unit: str, limit: float | None, ti
         axis.text(max(value, high) * 1.1, y, fmt(value), va="center", fontsize=7)
 
 
-def _save_panel(axis, result: dict[str, Any], key: str, peer_key: str, limit: float, title: str):
+def _save_panel(
+    axis: Any, result: dict[str, Any], key: str, peer_key: str, limit: float, title: str
+) -> None:
     labels, p50, p95, colours = [], [], [], []
     series = [("tapps-lsp didSave", _get(result, "tapps", "saves", key))]
     if key == "cached_save_ms":
@@ -72,7 +84,7 @@ def _save_panel(axis, result: dict[str, Any], key: str, peer_key: str, limit: fl
         axis.set_title(title + " (not measured)", fontsize=10)
 
 
-def _review_all_panel(axis, result: dict[str, Any]) -> None:
+def _review_all_panel(axis: Any, result: dict[str, Any]) -> None:
     tapps = result.get("tapps") or {}
     cold_runs = _ok_runs(tapps.get("cold"))
     # As in the table: the scan time of runs without saves meanwhile.
@@ -111,7 +123,7 @@ def _review_all_panel(axis, result: dict[str, Any]) -> None:
     axis.set_title(f'"Review all": standard library, {files} files', fontsize=10)
 
 
-def _memory_panel(axis, result: dict[str, Any]) -> None:
+def _memory_panel(axis: Any, result: dict[str, Any]) -> None:
     for run in _ok_runs(_get(result, "tapps", "cold")):
         timeline = run.get("rss_timeline") or []
         if timeline:
@@ -125,7 +137,7 @@ def _memory_panel(axis, result: dict[str, Any]) -> None:
     axis.legend(fontsize=7)
 
 
-def _distribution_panel(axis, result: dict[str, Any]) -> None:
+def _distribution_panel(axis: Any, result: dict[str, Any]) -> None:
     runs = _ok_runs(_get(result, "tapps", "cold"))
     gaps = [gap for run in runs for gap in run.get("progress_gaps_ms", [])]
     during = [value for run in runs for value in run.get("saves_during_scan_ms", [])]
@@ -180,7 +192,7 @@ def draw(result: dict[str, Any], path: Path) -> None:
     plt.close(figure)
 
 
-def _hit_panel(axis, result: dict[str, Any]) -> None:
+def _hit_panel(axis: Any, result: dict[str, Any]) -> None:
     loop = _get(result, "tapps", "edit_loop") or {}
     hits, misses = loop.get("hits"), loop.get("misses")
     if hits is None or misses is None:

@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +107,9 @@ def summarise(raw: str, *, top: int = 12) -> dict[str, Any]:
     }
 
 
-async def _sampled(pid: int, out: Path, drive, *, subprocesses: bool, rate: int) -> str:  # noqa: ANN001
+async def _sampled(
+    pid: int, out: Path, drive: Callable[[], Awaitable[Any]], *, subprocesses: bool, rate: int
+) -> str:
     """Runs `drive()` while py-spy records `pid`; returns py-spy's raw output."""
     command = [str(PY_SPY), "record", "--pid", str(pid), "--format", "raw", "-o", str(out)]
     # Blocking mode (py-spy pauses the process for each sample, tens of

@@ -22,7 +22,7 @@ import sys
 import tarfile
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -230,9 +230,10 @@ def _log(message: str) -> None:
 
 def _previous() -> dict[str, Any]:
     try:
-        return json.loads(RESULTS.read_text())
+        previous: dict[str, Any] = json.loads(RESULTS.read_text())
     except (OSError, ValueError):
         return {}
+    return previous
 
 
 @dataclass
@@ -292,7 +293,9 @@ def _peer_servers(plan: Plan, logs: Path, source: Path) -> dict[str, Any]:
     return results
 
 
-def _chain(plan: Plan, corpus_dir: Path, corpus: dict[str, Any], previous: dict[str, Any]):
+def _chain(
+    plan: Plan, corpus_dir: Path, corpus: dict[str, Any], previous: dict[str, Any]
+) -> dict[str, Any] | None:
     """The CLI chain on the library. ruff, radon cc and bandit run in every run, beside
     our figures; radon mi (ten minutes) is reused from latest.json when the corpus is
     the same, unless `--peer-chain run`."""
@@ -403,7 +406,7 @@ def run(plan: Plan) -> dict[str, Any]:
     return result
 
 
-def _guarded(name: str, coroutine) -> dict[str, Any]:  # noqa: ANN001 - a coroutine
+def _guarded(name: str, coroutine: Coroutine[Any, Any, dict[str, Any]]) -> dict[str, Any]:
     """Runs one scenario; a server that is not there yet is a recorded error, not a crash."""
     try:
         result = asyncio.run(coroutine)
@@ -502,10 +505,12 @@ def _warm_cache(work: Path, tapps: dict[str, Any]) -> Path:
     return work / f"cache-cold-{finished[0] if finished else 0}"
 
 
-def corpora_subset(files: list[Path], source_root: Path, destination: Path, count: int):
+def corpora_subset(
+    files: list[Path], source_root: Path, destination: Path, count: int
+) -> list[Path]:
     """`count` files of the corpus, spread over it, copied into a workspace of their own."""
     step = max(1, len(files) // count)
-    chosen = []
+    chosen: list[Path] = []
     for path in files[::step][:count]:
         target = destination / path.relative_to(source_root)
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,8 @@ the matching publishDiagnostics is fully read.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from benchmarks.lsp_client import LspClient, now_ms
 
@@ -61,12 +63,13 @@ class Document:
         received, _ = await asyncio.wait_for(waiter, _TIMEOUT_S)
         return received - start
 
-    async def pull(self) -> dict:
+    async def pull(self) -> dict[str, Any]:
         """textDocument/diagnostic with the last result id, as a pull client asks."""
         params = {"textDocument": {"uri": self.uri}, "previousResultId": self.result_id}
         report = await self.client.request("textDocument/diagnostic", params, timeout=_TIMEOUT_S)
         self.result_id = report.get("resultId", self.result_id)
-        return report
+        answer: dict[str, Any] = report
+        return answer
 
     async def save_then_pull(self) -> float:
         """didSave, the server's refresh request, then the client's pull: a VS Code save."""
@@ -82,7 +85,7 @@ class Document:
         await self.client.did_close(self.uri)
 
 
-def _version_at_least(version: int):  # noqa: ANN202 - a predicate
+def _version_at_least(version: int) -> Callable[[dict[str, Any]], bool]:
     # A server that omits the version (allowed by the protocol) is taken at its word.
     return lambda params: params.get("version") is None or params["version"] >= version
 
@@ -92,7 +95,9 @@ def varied(text: str, index: int) -> str:
     return f"{text}\n# benchmark edit {index}\n"
 
 
-async def repeat(action, count: int, *, warmup: int, pause_s: float = 0.0) -> list[float]:  # noqa: ANN001 - async callable of the iteration index
+async def repeat(
+    action: Callable[[int], Awaitable[float]], count: int, *, warmup: int, pause_s: float = 0.0
+) -> list[float]:
     """Runs `action(i)` warmup + count times; returns the last `count` latencies."""
     samples: list[float] = []
     for index in range(warmup + count):

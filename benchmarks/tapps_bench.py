@@ -97,7 +97,7 @@ async def run_scan(client: LspClient, *, progress_grace_s: float = 2.0) -> dict[
         await asyncio.wait_for(progress.ended.wait(), _SCAN_TIMEOUT_S)
         end_ms = progress.events[-1][0]
     else:
-        status = await asyncio.wait_for(_poll_task(client, task_id), _SCAN_TIMEOUT_S)
+        status = await asyncio.wait_for(_poll_task(client, str(task_id)), _SCAN_TIMEOUT_S)
         end_ms = now_ms()
     if not status:
         with contextlib.suppress(Exception):

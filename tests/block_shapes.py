@@ -6,8 +6,10 @@ processes as JSON.
 
 from __future__ import annotations
 
+from typing import Any
 
-def block_tree(block) -> list:
+
+def block_tree(block: Any) -> list[Any]:
     """Name, position, complexity and class of a block, with its closures, methods and
     inner classes in turn."""
     return [

@@ -23,7 +23,7 @@ BANDIT = Path(sys.executable).with_name("bandit")
 FILES = ["uuid.py", "subprocess.py", "tempfile.py", "random.py", "shlex.py"]
 
 
-def test_issues_equal_bandits_command_line():
+def test_issues_equal_bandits_command_line() -> None:
     paths = [STDLIB / name for name in FILES]
     done = subprocess.run(
         [str(BANDIT), "-q", "-f", "json", *map(str, paths)],

@@ -4,13 +4,14 @@ No benchmark runs here: only the arithmetic and the table on small inputs.
 """
 
 import math
+from pathlib import Path
 
 import pytest
 
 from benchmarks.run import Peer, Row, meets, percentile, ratio, render_table, targets
 
 
-def test_percentile_interpolates_between_ranks():
+def test_percentile_interpolates_between_ranks() -> None:
     assert percentile([3, 1, 2], 50) == 2
     assert percentile([1, 2, 3, 4], 50) == 2.5
     assert percentile([1, 2, 3, 4, 5], 95) == pytest.approx(4.8)
@@ -18,14 +19,14 @@ def test_percentile_interpolates_between_ranks():
     assert math.isnan(percentile([], 50))
 
 
-def test_ratio_is_ours_over_peer_and_none_without_a_peer():
+def test_ratio_is_ours_over_peer_and_none_without_a_peer() -> None:
     assert ratio(1.5, 3.0) == 0.5
     assert ratio(2.0, None) is None
     assert ratio(2.0, 0) is None
     assert ratio(None, 1.0) is None
 
 
-def test_meets_checks_both_bounds():
+def test_meets_checks_both_bounds() -> None:
     assert meets(100, 50, 150)
     assert not meets(160, 50, 150)
     assert not meets(40, 50, None)
@@ -33,7 +34,7 @@ def test_meets_checks_both_bounds():
     assert meets(None, None, 1) is None
 
 
-def test_table_shows_figure_verdict_and_ratio_to_each_peer():
+def test_table_shows_figure_verdict_and_ratio_to_each_peer() -> None:
     rows = [
         Row("1", "cached save p50", 1.0, "ms", "<= 2 ms", high=2, peers=[Peer("ruff", 2.0)]),
         Row("3", "cold review", 30.0, "s", "faster", high=20.0, peers=[Peer("chain", 20.0, True)]),
@@ -47,7 +48,7 @@ def test_table_shows_figure_verdict_and_ratio_to_each_peer():
     assert len(markdown.splitlines()) == 4
 
 
-def test_targets_from_a_small_result():
+def test_targets_from_a_small_result() -> None:
     result = {
         "corpus": {"files": 2, "single_file_lines": 10},
         "peers": {
@@ -85,7 +86,7 @@ def test_targets_from_a_small_result():
     assert rows[("7", "memory tier after a scan")].figure == pytest.approx(1.0)
 
 
-def test_report_block_names_each_miss_and_replaces_only_its_markers(tmp_path):
+def test_report_block_names_each_miss_and_replaces_only_its_markers(tmp_path: Path) -> None:
     from benchmarks import report
 
     rows = [Row("2", "uncached save p50", 300.0, "ms", "<= 120 ms", high=120)]
@@ -99,7 +100,7 @@ def test_report_block_names_each_miss_and_replaces_only_its_markers(tmp_path):
     assert "stale block" not in updated and "| 2 | uncached save p50 | 300 ms |" in updated
 
 
-def test_ratios_far_from_one_read_as_whole_factors():
+def test_ratios_far_from_one_read_as_whole_factors() -> None:
     from benchmarks.run import format_ratio
 
     assert format_ratio(0.48) == "x0.48"

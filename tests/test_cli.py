@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import IO, Any
 
 import jsonschema
 import pytest
@@ -37,7 +38,7 @@ def project(tmp_path: Path) -> Path:
     return root
 
 
-def check_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict]:
+def check_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any]]:
     code = main(["check", "--format", "json", *args])
     return code, json.loads(capsys.readouterr().out)
 
@@ -153,12 +154,16 @@ def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]
     assert "usage:" in capsys.readouterr().err
 
 
-def test_missing_path_exits_2(tmp_path: Path, cache_dir: Path, capsys) -> None:
+def test_missing_path_exits_2(
+    tmp_path: Path, cache_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["check", str(tmp_path / "nope.py")]) == 2
     assert "nope.py: no such file or folder" in capsys.readouterr().err
 
 
-def test_unreadable_file_exits_2(tmp_path: Path, cache_dir: Path, capsys) -> None:
+def test_unreadable_file_exits_2(
+    tmp_path: Path, cache_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     root = tmp_path / "ws"
     root.mkdir()
     (root / "fine.py").write_text("VALUE = 1\n")
@@ -211,15 +216,15 @@ def test_console_entry_point(project: Path, cache_dir: Path) -> None:
 class _Rpc:
     """Just enough JSON-RPC framing to say hello and goodbye to the server."""
 
-    def __init__(self, reader, writer) -> None:  # binary file-likes
+    def __init__(self, reader: IO[bytes], writer: IO[bytes]) -> None:
         self.reader, self.writer = reader, writer
 
-    def send(self, message: dict) -> None:
+    def send(self, message: dict[str, Any]) -> None:
         body = json.dumps({"jsonrpc": "2.0", **message}).encode()
         self.writer.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
         self.writer.flush()
 
-    def answer(self, request_id: int) -> dict:
+    def answer(self, request_id: int) -> dict[str, Any]:
         while True:
             headers = {}
             while line := self.reader.readline().strip():
@@ -227,12 +232,13 @@ class _Rpc:
                 headers[key.lower()] = value.strip()
             message = json.loads(self.reader.read(int(headers[b"content-length"])))
             if message.get("id") == request_id and "method" not in message:
-                return message
+                answer: dict[str, Any] = message
+                return answer
 
-    def handshake(self) -> dict:
-        params = {"processId": None, "rootUri": None, "capabilities": {}}
+    def handshake(self) -> dict[str, Any]:
+        params: dict[str, Any] = {"processId": None, "rootUri": None, "capabilities": {}}
         self.send({"id": 1, "method": "initialize", "params": params})
-        info = self.answer(1)["result"]["serverInfo"]
+        info: dict[str, Any] = self.answer(1)["result"]["serverInfo"]
         self.send({"method": "initialized", "params": {}})
         self.send({"id": 2, "method": "shutdown"})
         self.answer(2)
@@ -255,6 +261,7 @@ def test_serve(transport: str, cache_dir: Path) -> None:
     )
     try:
         if transport == "stdio":
+            assert server.stdout is not None and server.stdin is not None
             info = _Rpc(server.stdout, server.stdin).handshake()
         else:
             deadline = time.monotonic() + 30

@@ -36,6 +36,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import astuple
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 import pytest
 from block_shapes import block_tree
@@ -84,11 +86,11 @@ class _OverBudget(Exception):
     pass
 
 
-def _over_budget(signum, frame):
+def _over_budget(signum: int, frame: FrameType | None) -> None:
     raise _OverBudget
 
 
-def radon_reference(path: Path) -> dict:
+def radon_reference(path: Path) -> dict[str, Any]:
     """radon's own numbers for one file, or why there are none."""
     from radon.complexity import cc_visit
     from radon.metrics import h_visit, mi_visit
@@ -101,7 +103,7 @@ def radon_reference(path: Path) -> dict:
         ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         return {"skip": f"not parsable: {type(exc).__name__}"}
-    found: dict = {}
+    found: dict[str, Any] = {}
     try:
         # Two budgets: radon's CC and Halstead are linear, its MI is not.
         with _budget():
@@ -138,7 +140,7 @@ def _worker(paths: list[str]) -> None:
         print(json.dumps({"path": path, **radon_reference(Path(path))}), flush=True)
 
 
-def radon_results(paths: list[Path], workers: int = 1) -> dict[str, dict]:
+def radon_results(paths: list[Path], workers: int = 1) -> dict[str, dict[str, Any]]:
     """radon_reference for each path, computed by `workers` processes."""
     shares = [paths[i::workers] for i in range(workers)]
     procs = [
@@ -154,7 +156,7 @@ def radon_results(paths: list[Path], workers: int = 1) -> dict[str, dict]:
         for share in shares
         if share
     ]
-    results: dict[str, dict] = {}
+    results: dict[str, dict[str, Any]] = {}
     try:
         for proc in procs:
             out, _ = proc.communicate(timeout=3600)
@@ -170,7 +172,7 @@ def radon_results(paths: list[Path], workers: int = 1) -> dict[str, dict]:
     return results
 
 
-def ours(text: str) -> tuple[dict, float]:
+def ours(text: str) -> tuple[dict[str, Any], float]:
     start = time.process_time()
     metrics = fastmetrics.compute(text)
     seconds = time.process_time() - start
@@ -184,9 +186,9 @@ def ours(text: str) -> tuple[dict, float]:
     return got, seconds
 
 
-def differential(paths: list[Path], workers: int = 1) -> Counter:
+def differential(paths: list[Path], workers: int = 1) -> Counter[str]:
     """Compare every file radon finishes; prints the others; returns how many of each outcome."""
-    outcomes: Counter = Counter()
+    outcomes: Counter[str] = Counter()
     seconds = {"radon cc": 0.0, "radon mi": 0.0, "fastmetrics": 0.0, "fastmetrics, all files": 0.0}
     slowest = (0.0, "")
     for path, theirs in radon_results(paths, workers).items():
@@ -227,7 +229,7 @@ def differential(paths: list[Path], workers: int = 1) -> Counter:
     return outcomes
 
 
-def test_a_sample_of_the_standard_library():
+def test_a_sample_of_the_standard_library() -> None:
     # lib2to3 is gone from Python 3.13: compare the sample files this Python has.
     paths = [STDLIB / name for name in SAMPLE if (STDLIB / name).exists()]
     assert len(paths) >= 15
@@ -236,7 +238,7 @@ def test_a_sample_of_the_standard_library():
 
 @pytest.mark.differential
 @pytest.mark.timeout(3600)
-def test_the_whole_standard_library(request):
+def test_the_whole_standard_library(request: pytest.FixtureRequest) -> None:
     if "differential" not in (request.config.getoption("markexpr") or ""):
         pytest.skip("run by make test-differential")
     paths = sorted(p for p in STDLIB.rglob("*.py") if "site-packages" not in p.parts)

@@ -10,6 +10,7 @@ import json
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,21 +45,24 @@ def make_project(root: Path, pyproject: str, files: dict[str, str]) -> Path:
     return root
 
 
-def check(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, dict]]:
+def check(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, dict[str, Any]]]:
     code = main(["check", "--format", "json", *args])
     report = json.loads(capsys.readouterr().out)
     return code, {Path(f["path"]).name: f for f in report["files"]}
 
 
-def codes(entry: dict) -> list[str]:
+def codes(entry: dict[str, Any]) -> list[str]:
     return [f["code"] for f in entry["findings"]]
 
 
-def gate_message(entry: dict) -> str:
-    return next(f["message"] for f in entry["findings"] if f["code"] == "TAPPS-GATE")
+def gate_message(entry: dict[str, Any]) -> str:
+    message: str = next(f["message"] for f in entry["findings"] if f["code"] == "TAPPS-GATE")
+    return message
 
 
-def test_an_undefined_name_fails_the_gate_and_is_named_first(tmp_path, capsys):
+def test_an_undefined_name_fails_the_gate_and_is_named_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     root = make_project(
         tmp_path / "p", '[project]\nname = "p"\n', {"ok.py": CLEAN, "bad.py": UNDEFINED}
     )
@@ -70,7 +74,9 @@ def test_an_undefined_name_fails_the_gate_and_is_named_first(tmp_path, capsys):
     assert gate_message(bad).startswith("Quality gate failed: F821 on line 2: Undefined name `c`;")
 
 
-def test_gate_on_errors_off_lets_the_scores_decide(tmp_path, capsys):
+def test_gate_on_errors_off_lets_the_scores_decide(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     root = make_project(
         tmp_path / "p",
         '[project]\nname = "p"\n[tool.tapps-lsp]\ngateOnErrors = false\n',
@@ -81,7 +87,9 @@ def test_gate_on_errors_off_lets_the_scores_decide(tmp_path, capsys):
     assert "F821" in codes(files["bad.py"]) and "TAPPS-GATE" not in codes(files["bad.py"])
 
 
-def test_requires_python_makes_newer_syntax_an_error(tmp_path, capsys):
+def test_requires_python_makes_newer_syntax_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     root = make_project(
         tmp_path / "p", '[project]\nname = "p"\nrequires-python = ">=3.9"\n', {"m.py": MATCH}
     )
@@ -97,7 +105,9 @@ def test_requires_python_makes_newer_syntax_an_error(tmp_path, capsys):
 
 
 @pytest.mark.skipif(sys.version_info >= (3, 12), reason="needs a server Python older than 3.12")
-def test_syntax_newer_than_the_server_is_not_measured_and_passes(tmp_path, capsys):
+def test_syntax_newer_than_the_server_is_not_measured_and_passes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     root = make_project(
         tmp_path / "p", '[project]\nname = "p"\nrequires-python = ">=3.12"\n', {"v.py": NEWER}
     )
@@ -113,7 +123,9 @@ def test_syntax_newer_than_the_server_is_not_measured_and_passes(tmp_path, capsy
     assert entry["metrics"]["needs_python"] == "3.12"
 
 
-def test_ruffs_per_file_target_version_is_honoured_as_in_attrs(tmp_path, capsys):
+def test_ruffs_per_file_target_version_is_honoured_as_in_attrs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     # attrs 26.1.0 requires 3.9 and gives its pattern-matching tests 3.10 this way.
     root = make_project(
         tmp_path / "p",

@@ -8,13 +8,16 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _run_hook(hook: dict, files: list[Path], cwd: Path) -> subprocess.CompletedProcess[str]:
+def _run_hook(
+    hook: dict[str, Any], files: list[Path], cwd: Path
+) -> subprocess.CompletedProcess[str]:
     """What pre-commit runs: the entry, its args, then the changed file names."""
     entry = shlex.split(hook["entry"])
     assert entry[0] == "tapps-lsp"

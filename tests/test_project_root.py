@@ -12,6 +12,7 @@ import os
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -65,15 +66,16 @@ def project(tmp_path: Path) -> Path:
     return root
 
 
-def check(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict]:
+def check(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any]]:
     code = main(["check", "--format", "json", "--no-cache", *args])
     return code, json.loads(capsys.readouterr().out)
 
 
-def entry(report: dict, path: str) -> dict:
+def entry(report: dict[str, Any], path: str) -> dict[str, Any]:
     found = [f for f in report["files"] if f["path"] == path]
     assert len(found) == 1, [f["path"] for f in report["files"]]
-    return found[0]
+    first: dict[str, Any] = found[0]
+    return first
 
 
 def test_the_same_file_gets_the_same_result_whatever_the_folder_named(

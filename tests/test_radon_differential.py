@@ -16,6 +16,7 @@ import sys
 import sysconfig
 from dataclasses import astuple
 from pathlib import Path
+from typing import Any
 
 import pytest
 from radon import raw as radon_raw
@@ -28,12 +29,13 @@ RADON = Path(sys.executable).with_name("radon")
 FEW = ["pprint.py", "textwrap.py", "colorsys.py", "shlex.py", "fnmatch.py", "dataclasses.py"]
 
 
-def radon_json(command: str, paths: list[Path]) -> dict:
+def radon_json(command: str, paths: list[Path]) -> dict[str, Any]:
     # `radon mi` counts multi-line strings as comments by default, as
     # mi_visit(multi=True) does (its `--multi` flag turns that off).
     args = [str(RADON), command, "-j", *map(str, paths)]
     done = subprocess.run(args, capture_output=True, check=True, timeout=600)
-    return json.loads(done.stdout)
+    report: dict[str, Any] = json.loads(done.stdout)
+    return report
 
 
 def compare(paths: list[Path]) -> int:
@@ -58,6 +60,7 @@ def compare(paths: list[Path]) -> int:
         )
         ours = sorted((b.name, b.line, b.complexity, b.rank) for b in result.metrics.blocks)
         assert ours == expected, path
+        assert theirs_mi is not None
         assert result.metrics.mi == pytest.approx(theirs_mi["mi"], abs=1e-9), path
         compared += 1
     return compared
@@ -86,23 +89,23 @@ TRICKY = {
 
 
 @pytest.mark.parametrize("source", TRICKY.values(), ids=TRICKY.keys())
-def test_raw_metrics_equal_radons_on_tricky_code(source):
+def test_raw_metrics_equal_radons_on_tricky_code(source: str) -> None:
     ast.parse(source)
     assert astuple(fastmetrics.raw_metrics(source)[0]) == tuple(radon_raw.analyze(source))
 
 
-def test_raw_metrics_equal_radons_on_standard_library_files():
+def test_raw_metrics_equal_radons_on_standard_library_files() -> None:
     for name in FEW:
         source = (STDLIB / name).read_text(encoding="utf-8")
         assert astuple(fastmetrics.raw_metrics(source)[0]) == tuple(radon_raw.analyze(source)), name
 
 
-def test_a_few_standard_library_files():
+def test_a_few_standard_library_files() -> None:
     assert compare([STDLIB / name for name in FEW]) == len(FEW)
 
 
 @pytest.mark.differential
-def test_the_whole_standard_library(request):
+def test_the_whole_standard_library(request: pytest.FixtureRequest) -> None:
     if "differential" not in (request.config.getoption("markexpr") or ""):
         pytest.skip("run by make test-differential")
     paths = sorted(

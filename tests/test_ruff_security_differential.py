@@ -101,7 +101,7 @@ def compare(paths: list[Path]) -> Comparison:
     return out
 
 
-def test_a_sample_of_the_standard_library():
+def test_a_sample_of_the_standard_library() -> None:
     result = compare([STDLIB / name for name in SAMPLE])
     assert result.files == len(SAMPLE)
     assert result.misses == SAMPLE_MISSES
@@ -109,7 +109,7 @@ def test_a_sample_of_the_standard_library():
 
 
 @pytest.mark.differential
-def test_the_whole_standard_library(request):
+def test_the_whole_standard_library(request: pytest.FixtureRequest) -> None:
     if "differential" not in (request.config.getoption("markexpr") or ""):
         pytest.skip("run by make test-differential")
     paths = discover(STDLIB, ["test/", "tests/", "idle_test/"])

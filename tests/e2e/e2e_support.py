@@ -113,7 +113,7 @@ def make_client(
 class Session:
     """A client speaking to one server, with the few verbs the tests need."""
 
-    def __init__(self, client: LanguageClient, variant: str, workspace: Path):
+    def __init__(self, client: LanguageClient, variant: str, workspace: Path) -> None:
         self.client = client
         self.variant = variant
         self.pull = variant.endswith("pull")

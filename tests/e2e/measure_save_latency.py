@@ -48,7 +48,7 @@ async def measure(server: str, file: Path, runs: int) -> dict[str, list[float]]:
     await client.start_io(*cmd, env=env)
     # ruff's notebook selector does not fit lsprotocol's InitializeResult; we need none of it.
     typed = client.protocol.get_result_type
-    client.protocol.get_result_type = lambda m: None if m == types.INITIALIZE else typed(m)  # type: ignore[method-assign]
+    client.protocol.get_result_type = lambda m: None if m == types.INITIALIZE else typed(m)  # type: ignore[method-assign, assignment]
     folder = file.parent
     await client.initialize_async(
         types.InitializeParams(

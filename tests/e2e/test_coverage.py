@@ -113,7 +113,10 @@ async def poll_hover(raw: Raw, uri: str, wanted: str) -> str:
             return text
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"{wanted!r} never shown; last hover:\n{text}")
-        await raw.wait_for(lambda seen=seen: len(raw.notifications) > seen, timeout=DEADLINE)
+        await raw.wait_for(
+            lambda seen=seen: len(raw.notifications) > seen,  # type: ignore[misc]  # mypy: a lambda default
+            timeout=DEADLINE,
+        )
 
 
 async def test_test_files_get_no_assert_findings_and_no_coverage_score(tmp_path: Path) -> None:

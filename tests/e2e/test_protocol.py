@@ -33,7 +33,7 @@ class Raw:
         proc: asyncio.subprocess.Process,
         reader: asyncio.StreamReader | None = None,
         writer: asyncio.StreamWriter | None = None,
-    ):
+    ) -> None:
         self.proc = proc
         self.stdin = writer or proc.stdin
         self.stdout = reader or proc.stdout
@@ -42,7 +42,7 @@ class Raw:
 
     def send_bytes(self, data: bytes) -> None:
         assert self.stdin is not None
-        self.stdin.write(data)  # type: ignore[union-attr]
+        self.stdin.write(data)
 
     def send(self, message: dict[str, Any]) -> None:
         body = json.dumps({"jsonrpc": "2.0", **message}).encode()
@@ -215,7 +215,7 @@ async def test_requests_are_answered_while_the_worker_starts(raw: Raw, tmp_path:
     assert not worker_started(raw.proc.pid)
     item = {"uri": module.as_uri(), "languageId": "python", "version": 1, "text": "import os\n"}
     raw.send({"method": "textDocument/didOpen", "params": {"textDocument": item}})
-    round_trips = []
+    round_trips: list[float] = []
     hover = {"textDocument": {"uri": (workspace / "none.py").as_uri()}, "position": POSITION}
     while not worker_started(raw.proc.pid):
         assert time.monotonic() - started < TIMEOUT, "the review worker never started"

@@ -8,7 +8,7 @@ import asyncio
 import re
 import statistics
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -57,7 +57,7 @@ async def _pull(session: Session, previous: dict[str, str]) -> types.WorkspaceDi
 
 
 async def test_cold_scan_reports_progress_and_delivers_results(
-    session: Session, record_property: pytest.RecordProperty
+    session: Session, record_property: Callable[[str, object], None]
 ) -> None:
     rec = recorder(session)
     # Start-up work (warming the review worker imports the engine and blocks the server

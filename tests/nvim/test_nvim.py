@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -81,7 +82,7 @@ class Run:
     def __init__(self, proc: subprocess.CompletedProcess[str], seconds: float) -> None:
         self.proc = proc
         self.seconds = seconds
-        self.steps: dict[str, dict] = {}
+        self.steps: dict[str, dict[str, Any]] = {}
         for line in proc.stdout.splitlines():
             if line.startswith("{"):
                 step = json.loads(line)
@@ -93,7 +94,7 @@ class Run:
             f"--- stdout\n{self.proc.stdout[-6000:]}\n--- stderr\n{self.proc.stderr[-4000:]}"
         )
 
-    def step(self, name: str) -> dict:
+    def step(self, name: str) -> dict[str, Any]:
         assert name in self.steps, f"no {name!r} step\n{self.explain()}"
         return self.steps[name]
 

@@ -48,7 +48,7 @@ def free_port(*, with_bus: bool = False) -> int:
                     s.bind(("127.0.0.1", port + 10000))
                 except OSError:
                     continue
-        return port
+        return int(port)
     raise RuntimeError("no free port")
 
 

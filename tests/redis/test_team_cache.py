@@ -6,6 +6,7 @@ import json
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from redis_support import (
@@ -27,7 +28,7 @@ from tapps_lsp.cache.tiers import Stored, encode
 pytestmark = [pytest.mark.slow, support_mark]
 
 
-def _ci_then_fresh(url: str, tree: Path, tmp_path: Path) -> tuple[dict, dict]:
+def _ci_then_fresh(url: str, tree: Path, tmp_path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     written = tapps(
         "check", str(tree), "--format", "json", "--remote-cache", url, "--remote-cache-write",
         cache_dir=tmp_path / "ci", TAPPS_LSP_CACHE_KEY=TEAM_KEY,
@@ -325,7 +326,10 @@ def test_cache_stats_from_the_cli_shows_the_team_cache(
     redis_node: Node, tree: Path, tmp_path: Path
 ) -> None:
     _ci_then_fresh(redis_node.url, tree, tmp_path)
-    env = {"TAPPS_LSP_CACHE_KEY": TEAM_KEY, "TAPPS_LSP_REMOTE_CACHE": redis_node.url}
+    env: dict[str, Any] = {
+        "TAPPS_LSP_CACHE_KEY": TEAM_KEY,
+        "TAPPS_LSP_REMOTE_CACHE": redis_node.url,
+    }
     text = tapps("cache", "stats", cache_dir=tmp_path / "laptop", **env).stdout
     line = next(row for row in text.splitlines() if row.startswith("Remote:"))
     assert line == f"Remote: redis://127.0.0.1:{redis_node.port}/0 (read-only): reachable, 16 keys"

@@ -47,7 +47,7 @@ def frame_body(body: bytes) -> bytes:
 class Raw:
     """One server process and the client end of its pipes."""
 
-    def __init__(self, proc: asyncio.subprocess.Process, stderr: Path):
+    def __init__(self, proc: asyncio.subprocess.Process, stderr: Path) -> None:
         self.proc = proc
         self.stderr_path = stderr
         self.responses: dict[Any, list[dict[str, Any]]] = {}
@@ -182,7 +182,7 @@ class Raw:
         return dict(responses[0])
 
     async def notification(
-        self, method: str, where: Callable[[dict[str, Any]], bool] = lambda m: True, **kw: Any
+        self, method: str, where: Callable[[Any], object] = lambda m: True, **kw: Any
     ) -> dict[str, Any]:
         """The first notification `method` (already received or not) satisfying `where`."""
 
@@ -274,7 +274,7 @@ def _key(msg_id: Any) -> Any:
 
 
 class RequestFailed(Exception):
-    def __init__(self, error: dict[str, Any]):
+    def __init__(self, error: dict[str, Any]) -> None:
         super().__init__(f"{error.get('code')}: {error.get('message')}")
         self.code = error.get("code")
         self.message = str(error.get("message"))
@@ -359,7 +359,7 @@ class AccessWatch:
     whoever does it, including a directory's listing.
     """
 
-    def __init__(self, *paths: Path):
+    def __init__(self, *paths: Path) -> None:
         self._libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
         self._fd = self._libc.inotify_init1(_IN_NONBLOCK)
         if self._fd < 0:
@@ -373,7 +373,7 @@ class AccessWatch:
 
     def events(self) -> list[str]:
         """What happened since the watch began: "open path[/name]" or "read ..."."""
-        out = []
+        out: list[str] = []
         while True:
             try:
                 data = os.read(self._fd, 65536)

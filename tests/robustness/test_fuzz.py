@@ -53,7 +53,7 @@ a_range = st.fixed_dictionaries({"start": position, "end": position})
 class Step:
     """One message of a sequence: a request (expects a response) or not."""
 
-    def __init__(self, kind: str, payload: Any, request: bool):
+    def __init__(self, kind: str, payload: Any, request: bool) -> None:
         self.kind, self.payload, self.request = kind, payload, request
 
     def __repr__(self) -> str:
@@ -91,8 +91,8 @@ def steps(draw: st.DrawFn, uris: list[str]) -> Step:
         return Step("textDocument/codeLens", {"textDocument": doc}, True)
     if choice == 7:
         previous = draw(st.one_of(st.none(), st.text(max_size=10)))
-        params = {"textDocument": doc, "identifier": "tapps", "previousResultId": previous}
-        return Step("textDocument/diagnostic", params, True)
+        pull = {"textDocument": doc, "identifier": "tapps", "previousResultId": previous}
+        return Step("textDocument/diagnostic", pull, True)
     if choice == 8:
         command = draw(
             st.sampled_from(

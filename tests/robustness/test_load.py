@@ -40,7 +40,7 @@ async def test_200_saves_a_second_end_with_the_last_versions_diagnostics(
         last = 1 + rate * seconds
         started = time.monotonic()
         for version in range(2, last + 1):
-            change = {"textDocument": {"uri": uri, "version": version}}
+            change: dict[str, object] = {"textDocument": {"uri": uri, "version": version}}
             change["contentChanges"] = [{"text": version_text(version)}]
             raw.notify("textDocument/didChange", change)
             raw.notify("textDocument/didSave", {"textDocument": {"uri": uri}})

@@ -54,7 +54,8 @@ async def gone_with_its_processes(raw: Raw, children: list[int]) -> int:
 async def warm_session(raw: Raw, workspace: Path) -> list[int]:
     """Initialize, wait until the review worker runs; the server's process tree."""
     await raw.initialize([workspace])
-    return await poll(lambda: descendants(raw.pid), 30, "the review worker to start")
+    tree: list[int] = await poll(lambda: descendants(raw.pid), 30, "the review worker to start")
+    return tree
 
 
 # ---- malformed messages ---------------------------------------------------------------------
@@ -75,7 +76,7 @@ async def test_a_body_that_is_no_message_gets_one_error_and_the_server_serves_on
 ) -> None:
     for count, (body, code) in enumerate(MALFORMED, 1):
         raw.send_bytes(frame_body(body))
-        await raw.wait_for(lambda count=count: len(raw.responses.get(None, [])) == count)
+        await raw.wait_for(lambda count=count: len(raw.responses.get(None, [])) == count)  # type: ignore[misc]
         assert raw.responses[None][-1]["error"]["code"] == code, body
     await raw.initialize([workspace])
     await still_serving(raw)
@@ -137,7 +138,7 @@ async def test_a_request_whose_id_is_no_id_gets_32600_and_no_traceback(
     await raw.initialize([workspace])
     for count, msg_id in enumerate([{"x": 1}, [1], True], 1):
         raw.send({"id": msg_id, "method": "shutdown"})
-        await raw.wait_for(lambda count=count: len(raw.responses.get(None, [])) == count)
+        await raw.wait_for(lambda count=count: len(raw.responses.get(None, [])) == count)  # type: ignore[misc]
         error = raw.responses[None][-1]["error"]
         assert error["code"] == -32600 and "data" not in error
         raw.send({"method": "$/cancelRequest", "params": {"id": msg_id}})
@@ -218,6 +219,7 @@ async def test_a_killed_server_leaves_no_process_behind(raw: Raw, workspace: Pat
     assert len(tree) >= 4, tree  # fork server, resource tracker, workers
     # The scan runs below the server's priority; the interactive worker does not.
     own = nice_of(raw.pid)
+    assert own is not None
     priorities = {nice_of(pid) for pid in tree} - {None}
     assert {own, own + 10} <= priorities, (own, priorities)
     await raw.kill()

@@ -173,17 +173,17 @@ def test_cache_commands_report_the_refusal(source: Path, tmp_path: Path) -> None
         os.chmod(path, 0o777 if path.is_dir() else 0o666)
     planted = tree(shared)
 
-    path = cache_command("path", cache_dir=shared, cwd=source)
-    assert path.returncode == 0, path.stderr
-    assert path.stdout.startswith(f"{shared} (refused, memory only:"), path.stdout
-    assert "writable by other users" in path.stdout
+    shown = cache_command("path", cache_dir=shared, cwd=source)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith(f"{shared} (refused, memory only:"), shown.stdout
+    assert "writable by other users" in shown.stdout
 
     stats = cache_command("stats", cache_dir=shared, cwd=source)
     assert "refused" in stats.stdout and "Disk:   not in use" in stats.stdout, stats.stdout
 
     cleared = cache_command("clear", cache_dir=shared, cwd=source)
     assert cleared.stdout.startswith(f"Removed nothing from {shared} (refused"), cleared.stdout
-    for done in (path, stats, cleared):
+    for done in (shown, stats, cleared):
         assert len(refusals(done.stderr)) == 1, done.stderr
     assert tree(shared) == planted
 

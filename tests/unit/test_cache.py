@@ -8,7 +8,9 @@ import stat
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,7 +28,7 @@ from tapps_lsp.config import Settings
 from tapps_lsp.review.model import FileResult, Finding, Metrics
 
 
-def _result(n: int = 3) -> dict:
+def _result(n: int = 3) -> dict[str, Any]:
     findings = [
         Finding("ruff", "F401", f"`os{i}` imported but unused", "warning", "linting", i, 0, i, 9)
         for i in range(n)
@@ -40,7 +42,7 @@ def warnings() -> list[str]:
 
 
 @pytest.fixture
-def cache(tmp_path: Path, warnings: list[str]):
+def cache(tmp_path: Path, warnings: list[str]) -> Iterator[ResultCache]:
     c = ResultCache(tmp_path / "cache", warn=warnings.append)
     yield c
     c.close()
@@ -66,14 +68,17 @@ def test_miss_then_hit(cache: ResultCache, warnings: list[str]) -> None:
 def test_result_round_trips_through_from_dict(cache: ResultCache) -> None:
     key = _key("x = 1\n")
     cache.put(key, _result(5))
-    assert FileResult.from_dict(cache.get(key)) == FileResult.from_dict(_result(5))
+    stored = cache.get(key)
+    assert stored is not None
+    assert FileResult.from_dict(stored) == FileResult.from_dict(_result(5))
 
 
 def test_stored_value_is_a_copy(cache: ResultCache) -> None:
     key, value = _key("y = 2\n"), _result()
     cache.put(key, value)
     value["findings"].clear()
-    assert len(cache.get(key)["findings"]) == 3
+    stored = cache.get(key)
+    assert stored is not None and len(stored["findings"]) == 3
 
 
 def test_content_change_is_a_miss(cache: ResultCache) -> None:

@@ -12,6 +12,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import diskcache
 import pytest
@@ -28,15 +29,23 @@ class _CreatesFile:
     def __init__(self, path: str) -> None:
         self.path = path
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Any, tuple[str, str]]:
         return (open, (self.path, "w"))
 
 
-def _make(directory: Path, warnings: list[str], **kwargs) -> ResultCache:
+def _make(directory: Path, warnings: list[str], **kwargs: Any) -> ResultCache:
     return ResultCache(directory, warn=warnings.append, **kwargs)
 
 
-def _plant(db: Path, key: str, *, mode: int, value=None, filename=None, size=0) -> None:
+def _plant(
+    db: Path,
+    key: str,
+    *,
+    mode: int,
+    value: bytes | str | None = None,
+    filename: str | None = None,
+    size: int = 0,
+) -> None:
     """Insert a row the way a hostile copy of cache.db would carry it."""
     now = time.time()
     con = sqlite3.connect(db)
@@ -176,7 +185,7 @@ def test_safe_disk_refuses_pickled_keys_and_non_bytes_values(tmp_path: Path) -> 
         disk.get(pickle.dumps("k"), False)
 
 
-def _settings(db: Path) -> dict:
+def _settings(db: Path) -> dict[str, Any]:
     con = sqlite3.connect(db)
     try:
         return dict(con.execute("SELECT key, value FROM Settings"))
@@ -187,7 +196,8 @@ def _settings(db: Path) -> dict:
 def _access_time(db: Path, key: str) -> float:
     con = sqlite3.connect(db)
     try:
-        return con.execute("SELECT access_time FROM Cache WHERE key = ?", (key,)).fetchone()[0]
+        row = con.execute("SELECT access_time FROM Cache WHERE key = ?", (key,)).fetchone()
+        return float(row[0])
     finally:
         con.close()
 
@@ -494,6 +504,6 @@ def test_a_parent_others_can_rename_in_refuses_the_directory(
     cache = _make(parent / "cache", warnings)
     assert (cache.refused is not None) is refused, cache.refused
     if refused:
-        assert "a folder above the cache" in cache.refused
+        assert cache.refused is not None and "a folder above the cache" in cache.refused
     cache.close()
     assert parent.stat().st_mode & 0o7777 == mode

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import importlib.metadata
 import os
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import xxhash
@@ -14,7 +16,7 @@ from tapps_lsp.config import Settings
 
 
 @pytest.fixture(autouse=True)
-def _fresh_versions():
+def _fresh_versions() -> Iterator[None]:
     tool_versions.cache_clear()
     yield
     tool_versions.cache_clear()
@@ -77,7 +79,7 @@ def test_mypy_version_counts_only_when_mypy_runs(monkeypatch: pytest.MonkeyPatch
         {"severityOverrides": {"W": "hint"}},
     ],
 )
-def test_fingerprint_changes_with_a_result_affecting_setting(change: dict) -> None:
+def test_fingerprint_changes_with_a_result_affecting_setting(change: dict[str, Any]) -> None:
     assert fingerprint(dataclasses.replace(Settings(), **change)) != fingerprint(Settings())
 
 
@@ -90,7 +92,7 @@ def test_fingerprint_changes_with_a_result_affecting_setting(change: dict) -> No
         {"run": "onType"},
     ],
 )
-def test_fingerprint_ignores_scoring_and_presentation_settings(change: dict) -> None:
+def test_fingerprint_ignores_scoring_and_presentation_settings(change: dict[str, Any]) -> None:
     # Scores are computed when rendering: changing them must keep the cache.
     assert fingerprint(dataclasses.replace(Settings(), **change)) == fingerprint(Settings())
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 from pathlib import Path
+from typing import Any
 
 from tapps_lsp.cache import ResultCache
 
@@ -12,11 +13,11 @@ OWN = 60
 SHARED = 20
 
 
-def _value(owner: int, i: int) -> dict:
+def _value(owner: int, i: int) -> dict[str, Any]:
     return {"owner": owner, "i": i, "pad": "x" * (100 * i)}
 
 
-def _worker(directory: str, index: int, start, done, results) -> None:
+def _worker(directory: str, index: int, start: Any, done: Any, results: Any) -> None:
     warnings: list[str] = []
     problems: list[str] = []
     cache = ResultCache(Path(directory), warn=warnings.append)

@@ -29,7 +29,9 @@ def finding(**kw: object) -> Finding:
     return Finding(**base)  # type: ignore[arg-type]
 
 
-def review(findings: list[Finding], *, passed: bool = True, blocks: list[Block] | None = None):
+def review(
+    findings: list[Finding], *, passed: bool = True, blocks: list[Block] | None = None
+) -> Review:
     return Review(
         path="x.py",
         result=FileResult(findings=findings, metrics=Metrics(blocks=blocks or [])),

@@ -78,7 +78,8 @@ def reported(project: Path, relative: str) -> float:
     """The line rate `coverage report` gives the file."""
     data = json.loads((project / "coverage.json").read_text())
     summary = data["files"][relative]["summary"]
-    return summary["covered_lines"] / summary["num_statements"]
+    rate: float = summary["covered_lines"] / summary["num_statements"]
+    return rate
 
 
 @pytest.mark.parametrize("name", ["coverage.xml", "lcov.info", ".coverage"])

@@ -78,7 +78,7 @@ def check_ranges(text: str, result: FileResult) -> None:
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(TEXTS)
-def test_fuzz_engine_never_raises_and_ranges_fit(text):
+def test_fuzz_engine_never_raises_and_ranges_fit(text: str) -> None:
     result = engine.analyze(text, Settings())
     assert result.analyzer_errors == {} or set(result.analyzer_errors) <= {"radon"}, (
         result.analyzer_errors

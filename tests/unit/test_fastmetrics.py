@@ -7,7 +7,9 @@ import math
 import os
 import sys
 import textwrap
+from collections.abc import Callable
 from dataclasses import astuple
+from types import FrameType
 
 import pytest
 from block_shapes import block_tree
@@ -243,11 +245,11 @@ CASES = {
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_equal_to_radon(name):
+def test_equal_to_radon(name: str) -> None:
     assert_as_radon(textwrap.dedent(CASES[name]).lstrip("\n"))
 
 
-def test_quirks_are_radon_quirks():
+def test_quirks_are_radon_quirks() -> None:
     ends = assert_as_radon(textwrap.dedent(CASES["end lines radon's way"]))
     by_name = {b.fullname: b for b in ends.blocks}
     # Nested defs, asserts and the closing lines of a statement do not extend a block.
@@ -265,7 +267,7 @@ def test_quirks_are_radon_quirks():
     assert merged.halstead[1] == 11
 
 
-def test_a_single_quoted_string_with_a_form_feed():
+def test_a_single_quoted_string_with_a_form_feed() -> None:
     """radon's raw analysis raises SyntaxError here (the line splits inside the
     string); we count on and say why."""
     source = "x = 'a\x0cb'\ny = 1\n"
@@ -279,14 +281,14 @@ def test_a_single_quoted_string_with_a_form_feed():
     assert ours.total_complexity == 1
 
 
-def test_a_statement_left_open_by_a_line_split():
+def test_a_statement_left_open_by_a_line_split() -> None:
     source = "x = '''a\x0cb'''\n(\x0c)\n"
     ours = fastmetrics.compute(source)
     assert ours.raw_note is None  # a triple-quoted string survives the split
     assert astuple(ours.raw) == tuple(analyze(source))
 
 
-def test_too_deep_for_radon_still_gets_numbers():
+def test_too_deep_for_radon_still_gets_numbers() -> None:
     source = "x = " + " + ".join(["a"] * 500) + "\n"
     with pytest.raises(RecursionError):
         cc_visit(source) and mi_visit(source, True)
@@ -297,26 +299,26 @@ def test_too_deep_for_radon_still_gets_numbers():
 
 
 @pytest.mark.parametrize("source", ["def f(:\n", "x = 1\x00\n", "(" * 300 + ")" * 300])
-def test_what_does_not_parse_raises_syntax_error(source):
+def test_what_does_not_parse_raises_syntax_error(source: str) -> None:
     with pytest.raises(SyntaxError):
         fastmetrics.compute(source)
 
 
-def test_a_given_tree_is_used():
+def test_a_given_tree_is_used() -> None:
     source = "def f(x):\n    return x or 1\n"
     assert fastmetrics.compute(source, ast.parse(source)) == fastmetrics.compute(source)
 
 
-def test_ranks_match_radon():
+def test_ranks_match_radon() -> None:
     assert [fastmetrics.cc_rank(n) for n in range(60)] == [cc_rank(n) for n in range(60)]
 
 
-def work_done(function, source: str) -> int:
+def work_done(function: Callable[[str], object], source: str) -> int:
     """Python and C calls made while `function(source)` runs: a measure of work that,
     unlike a clock, does not move with the machine's load."""
     calls = 0
 
-    def count(frame, event, arg):
+    def count(frame: FrameType, event: str, arg: object) -> None:
         nonlocal calls
         calls += 1
 
@@ -332,7 +334,7 @@ def long_statement(lines: int) -> str:
     return "data = [\n" + "    1 + 2,\n" * lines + "]\n"
 
 
-def test_work_is_linear_in_a_statement_s_length():
+def test_work_is_linear_in_a_statement_s_length() -> None:
     """radon's raw analysis is quadratic in a statement's lines; ours is not."""
     ratio = work_done(fastmetrics.compute, long_statement(2000)) / work_done(
         fastmetrics.compute, long_statement(200)
@@ -340,7 +342,7 @@ def test_work_is_linear_in_a_statement_s_length():
     assert ratio < 10 * 1.2  # 10x the lines: 10x the work
 
 
-def test_the_work_measure_sees_radon_s_quadratic_cost():
+def test_the_work_measure_sees_radon_s_quadratic_cost() -> None:
     """The measure above can fail: on radon's raw analysis it sees the square."""
     ratio = work_done(analyze, long_statement(400)) / work_done(analyze, long_statement(40))
     assert ratio > 10 * 3
@@ -423,7 +425,7 @@ _statement = st.recursive(
 )
 @pytest.mark.filterwarnings("ignore:Generating overly large repr")
 @given(st.lists(_statement, max_size=6).map(_flat))
-def test_fuzz_generated_code_equal_to_radon(lines):
+def test_fuzz_generated_code_equal_to_radon(lines: list[str]) -> None:
     assert_as_radon("\n".join(lines) + "\n")
 
 
@@ -454,7 +456,7 @@ SCANNER_CASES = [
 
 
 @pytest.mark.parametrize("source", SCANNER_CASES)
-def test_the_scan_counts_as_tokenize_does(source):
+def test_the_scan_counts_as_tokenize_does(source: str) -> None:
     lines = [line.strip() for line in source.splitlines()]
     stream = "\n".join(lines)
     scanned = fastmetrics._raw_by_scan(lines, stream)
@@ -463,13 +465,13 @@ def test_the_scan_counts_as_tokenize_does(source):
 
 
 @pytest.mark.parametrize("source", ["x = 'a\x0cb'", "x = (1,", "x = '''a", "x = 1 \\", "a $ b"])
-def test_the_scan_leaves_what_radon_cannot_tokenize_to_tokenize(source):
+def test_the_scan_leaves_what_radon_cannot_tokenize_to_tokenize(source: str) -> None:
     lines = [line.strip() for line in source.splitlines()]
     assert fastmetrics._raw_by_scan(lines, "\n".join(lines)) is None
     assert fastmetrics.raw_metrics(source)[1] is not None
 
 
-def test_an_identifier_tokenize_does_not_know():
+def test_an_identifier_tokenize_does_not_know() -> None:
     """test/test_unicode_identifiers.py: Python accepts a variation selector in
     a name, tokenize's \\w does not, so radon's raw analysis raises; we count
     the line as code and note why."""
@@ -487,12 +489,14 @@ def test_an_identifier_tokenize_does_not_know():
 
 
 @pytest.mark.filterwarnings("error")
-def test_invalid_escapes_do_not_raise_when_warnings_are_errors():
+def test_invalid_escapes_do_not_raise_when_warnings_are_errors() -> None:
     assert fastmetrics.compute("x = '\\d'\n").raw.sloc == 1
 
 
 @pytest.mark.parametrize("source", [s for s in SCANNER_CASES if "f'" in s or 'f"' in s])
-def test_f_strings_go_to_tokenize_where_it_splits_them(source, monkeypatch):
+def test_f_strings_go_to_tokenize_where_it_splits_them(
+    source: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """From Python 3.12 tokenize splits f-strings (a format spec's `:` becomes a
     token radon counts), so a group with one is tokenized alone; here, on any
     Python, that route must still give radon's counts."""

@@ -41,16 +41,16 @@ def make(root: Path, *names: str) -> None:
             path.write_text("")
 
 
-def test_no_workspace():
+def test_no_workspace() -> None:
     assert ProjectContext(None).info_for("/x/a.py") == ProjectInfo()
 
 
-def test_empty_workspace(tmp_path):
+def test_empty_workspace(tmp_path: Path) -> None:
     info = ProjectContext(tmp_path).info_for(tmp_path / "a.py")
     assert info == ProjectInfo()
 
 
-def test_structure_points(tmp_path):
+def test_structure_points(tmp_path: Path) -> None:
     # 2.5 pyproject + 2 README + 2 tests/ = 6.5 -> x2 = 13 -> capped at 10
     make(tmp_path, "pyproject.toml", "README.md", "tests/")
     assert ProjectContext(tmp_path).structure == 10.0
@@ -65,7 +65,7 @@ def test_structure_points(tmp_path):
         (["package.json", ".git/"], 7.0),
     ],
 )
-def test_structure(tmp_path, names, expected):
+def test_structure(tmp_path: Path, names: list[str], expected: float) -> None:
     make(tmp_path, *names)
     assert ProjectContext(tmp_path).structure == expected
 
@@ -83,14 +83,14 @@ def test_structure(tmp_path, names, expected):
         ({"CLAUDE.md": "", "docs/a": "", ".tapps-agents/c.yaml": ""}, 10.0),  # 14 -> 10
     ],
 )
-def test_devex(tmp_path, files, expected):
+def test_devex(tmp_path: Path, files: dict[str, str], expected: float) -> None:
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)
     assert ProjectContext(tmp_path).devex == expected
 
 
-def test_test_files_are_found_outside_tool_folders(tmp_path):
+def test_test_files_are_found_outside_tool_folders(tmp_path: Path) -> None:
     # Tapps's guess, only with the coverageHeuristic setting.
     make(tmp_path, "tests/unit/test_engine.py", ".venv/lib/test_vendored.py")
     make(tmp_path, "node_modules/test_x.py")
@@ -100,7 +100,7 @@ def test_test_files_are_found_outside_tool_folders(tmp_path):
     assert not ctx.info_for(tmp_path / "x.py").has_test_file
 
 
-def test_symlinked_folders_are_not_walked(tmp_path):
+def test_symlinked_folders_are_not_walked(tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     make(outside, "test_secret.py")
     root = tmp_path / "root"
@@ -110,7 +110,7 @@ def test_symlinked_folders_are_not_walked(tmp_path):
     assert ProjectContext(root, options=HEURISTIC).test_stems == frozenset()
 
 
-def test_no_walk_for_test_files_without_the_heuristic(tmp_path):
+def test_no_walk_for_test_files_without_the_heuristic(tmp_path: Path) -> None:
     make(tmp_path, "tests/test_engine.py")
     ctx = ProjectContext(tmp_path)
     assert ctx.test_stems == frozenset()
@@ -119,7 +119,7 @@ def test_no_walk_for_test_files_without_the_heuristic(tmp_path):
 
 
 @pytest.mark.parametrize("absolute_source", [True, False])
-def test_coverage_report(tmp_path, absolute_source):
+def test_coverage_report(tmp_path: Path, absolute_source: bool) -> None:
     source = str(tmp_path) if absolute_source else "."
     (tmp_path / "coverage.xml").write_text(COBERTURA.format(source=source))
     ctx = ProjectContext(tmp_path)
@@ -132,7 +132,9 @@ def test_coverage_report(tmp_path, absolute_source):
     assert absent.has_coverage_report and absent.coverage_line_rate is None
 
 
-def test_paths_relative_to_the_current_directory(tmp_path, monkeypatch):
+def test_paths_relative_to_the_current_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = tmp_path / "proj"
     root.mkdir()
     (root / "coverage.xml").write_text(COBERTURA.format(source="."))
@@ -141,13 +143,13 @@ def test_paths_relative_to_the_current_directory(tmp_path, monkeypatch):
     assert ctx.info_for(Path("proj/pkg/mod.py")).coverage_line_rate == 0.75
 
 
-def test_coverage_relative_to_a_source_folder(tmp_path):
+def test_coverage_relative_to_a_source_folder(tmp_path: Path) -> None:
     (tmp_path / "coverage.xml").write_text(COBERTURA.format(source=tmp_path / "src"))
     ctx = ProjectContext(tmp_path)
     assert ctx.info_for(tmp_path / "src" / "pkg" / "mod.py").coverage_line_rate == 0.75
 
 
-def test_a_broken_coverage_report_counts_as_none(tmp_path):
+def test_a_broken_coverage_report_counts_as_none(tmp_path: Path) -> None:
     (tmp_path / "coverage.xml").write_text("<coverage><unclosed")
     info = ProjectContext(tmp_path).info_for(tmp_path / "a.py")
     assert not info.has_coverage_report
@@ -158,7 +160,7 @@ def test_a_broken_coverage_report_counts_as_none(tmp_path):
 
 
 @pytest.mark.parametrize("marker", ["pyproject.toml", "setup.cfg", "setup.py", ".git/"])
-def test_the_project_root_is_the_nearest_marked_folder(tmp_path, marker):
+def test_the_project_root_is_the_nearest_marked_folder(tmp_path: Path, marker: str) -> None:
     make(tmp_path, "pyproject.toml", f"sub/{marker}", "sub/src/pkg/mod.py")
     mod = tmp_path / "sub" / "src" / "pkg" / "mod.py"
     assert project_root(mod) == (tmp_path / "sub").resolve()
@@ -167,12 +169,12 @@ def test_the_project_root_is_the_nearest_marked_folder(tmp_path, marker):
     assert project_root(tmp_path / "top.py") == tmp_path.resolve()
 
 
-def test_a_setup_module_in_a_package_does_not_make_a_project(tmp_path):
+def test_a_setup_module_in_a_package_does_not_make_a_project(tmp_path: Path) -> None:
     make(tmp_path, "pyproject.toml", "pkg/__init__.py", "pkg/setup.py", "pkg/mod.py")
     assert project_root(tmp_path / "pkg" / "mod.py") == tmp_path.resolve()
 
 
-def test_the_project_root_never_goes_above_the_boundary(tmp_path):
+def test_the_project_root_never_goes_above_the_boundary(tmp_path: Path) -> None:
     make(tmp_path, "pyproject.toml", "ws/src/mod.py")
     mod = tmp_path / "ws" / "src" / "mod.py"
     assert project_root(mod) == tmp_path.resolve()  # the command line: up to /
@@ -181,7 +183,7 @@ def test_the_project_root_never_goes_above_the_boundary(tmp_path):
     assert project_root(tmp_path / "other.py", tmp_path / "ws") == (tmp_path / "ws").resolve()
 
 
-def test_a_file_without_a_marked_folder_is_its_own_folders_project(tmp_path):
+def test_a_file_without_a_marked_folder_is_its_own_folders_project(tmp_path: Path) -> None:
     make(tmp_path, "a/b/mod.py")
     assert project_root(tmp_path / "a" / "b" / "mod.py") == (tmp_path / "a" / "b").resolve()
 
@@ -207,11 +209,11 @@ def test_a_file_without_a_marked_folder_is_its_own_folders_project(tmp_path):
         ("src/db/check.py", ("it/*.py", ""), False),
     ],
 )
-def test_is_test_file(relative, patterns, expected):
+def test_is_test_file(relative: str, patterns: tuple[str, ...], expected: bool) -> None:
     assert is_test_file(relative, patterns) is expected
 
 
-def test_info_marks_test_files_relative_to_the_project_root(tmp_path):
+def test_info_marks_test_files_relative_to_the_project_root(tmp_path: Path) -> None:
     # A project living under a folder called tests/ is not all tests.
     root = tmp_path / "tests" / "proj"
     make(root, "pyproject.toml", "src/mod.py", "tests/test_mod.py")

@@ -13,7 +13,9 @@ import inspect
 import json
 import subprocess
 import textwrap
+from collections.abc import Callable
 
+import pytest
 from bandit.blacklists import calls as bandit_calls
 from bandit.blacklists import imports as bandit_imports
 from bandit.core import extension_loader
@@ -21,6 +23,7 @@ from bandit.core import extension_loader
 from tapps_lsp.config import Settings
 from tapps_lsp.review import engine
 from tapps_lsp.review.analyzers import ruff, ruff_security
+from tapps_lsp.review.model import FileResult
 
 # ruff rules that no installed bandit test matches (bandit dropped its lxml tests).
 NO_BANDIT_TEST = {"S320", "S410"}
@@ -30,7 +33,7 @@ COMPUTED = {"B103", "B505", "B608"}
 RUFF = Settings(securityEngine="ruff")
 
 
-def review(source: str):
+def review(source: str) -> FileResult:
     return engine.analyze(textwrap.dedent(source), RUFF)
 
 
@@ -44,11 +47,11 @@ def _ruff_bandit_codes() -> set[str]:
     return {r["code"] for r in json.loads(done.stdout) if r.get("linter") == "flake8-bandit"}
 
 
-def test_every_ruff_bandit_rule_is_in_the_table():
+def test_every_ruff_bandit_rule_is_in_the_table() -> None:
     assert _ruff_bandit_codes() - NO_BANDIT_TEST == set(ruff_security.TABLE)
 
 
-def test_blacklist_entries_have_bandits_levels():
+def test_blacklist_entries_have_bandits_levels() -> None:
     levels = {}
     for module in (bandit_calls, bandit_imports):
         for entries in module.gen_blacklist().values():
@@ -60,16 +63,18 @@ def test_blacklist_entries_have_bandits_levels():
             assert (severity, confidence) == (levels[test_id], "HIGH"), code
 
 
-def test_import_blacklist_is_bandits():
+def test_import_blacklist_is_bandits() -> None:
     theirs = {e["id"]: tuple(e["qualnames"]) for e in bandit_imports.gen_blacklist()["Import"]}
     ours = {ruff_security.TABLE[code][0]: names for code, names in ruff_security.IMPORTS}
     assert ours == theirs
     assert [ruff_security.TABLE[c][0] for c, _ in ruff_security.IMPORTS] == list(theirs)
 
 
-def _literal_pairs(function) -> set[tuple[str, str]]:
+def _literal_pairs(function: Callable[..., object]) -> set[tuple[str, str]]:
     """(severity, confidence) of each bandit.Issue(...) in the plugin's module."""
-    tree = ast.parse(inspect.getsource(inspect.getmodule(function)))
+    module = inspect.getmodule(function)
+    assert module is not None
+    tree = ast.parse(inspect.getsource(module))
     pairs = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "Issue":
@@ -80,7 +85,7 @@ def _literal_pairs(function) -> set[tuple[str, str]]:
     return pairs
 
 
-def test_plugin_entries_are_levels_bandit_reports():
+def test_plugin_entries_are_levels_bandit_reports() -> None:
     plugins = extension_loader.MANAGER.plugins_by_id
     blacklisted = set(extension_loader.MANAGER.blacklist_by_id)
     for code, (test_id, severity, confidence) in ruff_security.TABLE.items():
@@ -90,7 +95,7 @@ def test_plugin_entries_are_levels_bandit_reports():
             assert (severity, confidence) in pairs, (code, pairs)
 
 
-def test_shell_true_is_a_high_security_finding_not_lint():
+def test_shell_true_is_a_high_security_finding_not_lint() -> None:
     result = review(
         """\
         import subprocess
@@ -115,25 +120,25 @@ def test_shell_true_is_a_high_security_finding_not_lint():
     assert "bandit" not in result.timings
 
 
-def test_a_literal_shell_command_is_low_as_in_bandit():
+def test_a_literal_shell_command_is_low_as_in_bandit() -> None:
     result = review("import os\nos.system('ls')\n")
     s605 = next(f for f in result.findings if f.code == "S605")
     assert s605.data["severity"] == "LOW" and s605.severity == "information"
 
 
-def test_nosec_is_honoured():
+def test_nosec_is_honoured() -> None:
     source = "import subprocess  # nosec\nsubprocess.call(x, shell=True)  # nosec: B602\n"
     assert [f for f in review(source).findings if f.category == "security"] == []
     result = review("import pickle  # nosec B602\n")
     assert [f.code for f in result.findings if f.category == "security"] == ["S403"]
 
 
-def test_noqa_is_honoured_for_every_s_code():
+def test_noqa_is_honoured_for_every_s_code() -> None:
     source = "import pickle  # noqa: S403\nimport os\nos.system(x)  # noqa: S605\n"
     assert [f for f in review(source).findings if f.category == "security"] == []
 
 
-def test_a_broken_ruff_leaves_security_to_bandit(monkeypatch):
+def test_a_broken_ruff_leaves_security_to_bandit(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ruff, "binary", lambda: "/nonexistent/ruff")
     result = review("import subprocess\nsubprocess.call(x, shell=True)\n")
     assert list(result.analyzer_errors) == ["ruff"]
@@ -141,7 +146,7 @@ def test_a_broken_ruff_leaves_security_to_bandit(monkeypatch):
     assert {f.code for f in result.findings if f.category == "security"} == {"B404", "B602"}
 
 
-def test_imports_as_bandit_matches_them():
+def test_imports_as_bandit_matches_them() -> None:
     result = review("from xml.dom import minidom\nimport os, ftplib\nimport pickletools\n")
     security = [f for f in result.findings if f.category == "security"]
     found = [(f.code, f.line, f.data["severity"]) for f in security]
@@ -149,14 +154,14 @@ def test_imports_as_bandit_matches_them():
     assert found == [("S408", 0, "LOW"), ("S402", 1, "HIGH"), ("S403", 2, "LOW")]
 
 
-def test_a_file_with_a_syntax_error_has_no_security_findings():
+def test_a_file_with_a_syntax_error_has_no_security_findings() -> None:
     result = review("import subprocess\nsubprocess.call(x, shell=True)\ndef (:\n")
     assert result.metrics.syntax_error
     assert not [f for f in result.findings if f.category == "security"]
     assert not [f for f in result.findings if f.code.startswith("S")]
 
 
-def test_lint_only_selected_s_codes_stay_lint_with_bandit():
+def test_lint_only_selected_s_codes_stay_lint_with_bandit() -> None:
     settings = Settings(lintSelect=["E", "F", "W", "S101"], securityEngine="bandit")
     result = engine.analyze("assert x\n", settings)
     s101 = next(f for f in result.findings if f.code == "S101")
@@ -164,7 +169,7 @@ def test_lint_only_selected_s_codes_stay_lint_with_bandit():
     assert result.metrics.security_counts == {"HIGH": 0, "MEDIUM": 0, "LOW": 1}  # B101
 
 
-def test_batch_equals_single_files():
+def test_batch_equals_single_files() -> None:
     items = [("a.py", "import subprocess\nsubprocess.call(x, shell=True)\n"), ("b.py", "x = 1\n")]
     batch = engine.analyze_batch(items, RUFF)
     for (name, text), result in zip(items, batch, strict=True):
@@ -187,7 +192,7 @@ def _both_engines(source: str) -> tuple[list[tuple[str, int]], list[tuple[str, i
     return ours, theirs
 
 
-def test_nosec_on_the_first_line_of_a_statement_covers_its_other_lines():
+def test_nosec_on_the_first_line_of_a_statement_covers_its_other_lines() -> None:
     ours, theirs = _both_engines(
         """\
         import subprocess  # nosec B404
@@ -207,7 +212,7 @@ def test_nosec_on_the_first_line_of_a_statement_covers_its_other_lines():
     assert ours == theirs == [("B607", 9)]
 
 
-def test_nosec_does_not_reach_past_the_statement():
+def test_nosec_does_not_reach_past_the_statement() -> None:
     ours, theirs = _both_engines(
         """\
         import subprocess  # nosec B404
@@ -222,7 +227,7 @@ def test_nosec_does_not_reach_past_the_statement():
     assert ours == theirs == [("B603", 5)]
 
 
-def test_assert_under_type_checking_is_reported_as_bandit_does():
+def test_assert_under_type_checking_is_reported_as_bandit_does() -> None:
     ours, theirs = _both_engines(
         """\
         import typing
@@ -238,7 +243,7 @@ def test_assert_under_type_checking_is_reported_as_bandit_does():
     assert ours == theirs == [("B101", 5), ("B101", 7), ("B101", 8)]
 
 
-def test_random_sample_and_getrandbits_are_b311():
+def test_random_sample_and_getrandbits_are_b311() -> None:
     ours, theirs = _both_engines(
         """\
         import random
@@ -255,7 +260,7 @@ def test_random_sample_and_getrandbits_are_b311():
     assert ours == theirs == [("B311", n) for n in (5, 6, 7, 8, 9)]
 
 
-def test_password_like_dict_keys_are_b105():
+def test_password_like_dict_keys_are_b105() -> None:
     ours, theirs = _both_engines(
         """\
         config = {"password": "hunter2", "db_passwd": None, "token": 3, "user": "bob"}
@@ -267,7 +272,7 @@ def test_password_like_dict_keys_are_b105():
     assert finding.data["severity"] == "LOW" and (finding.col, finding.end_col) == (5, 20)
 
 
-def test_run_with_debug_true_in_a_flask_file_is_b201():
+def test_run_with_debug_true_in_a_flask_file_is_b201() -> None:
     ours, theirs = _both_engines(
         """\
         import flask
@@ -296,7 +301,7 @@ def test_run_with_debug_true_in_a_flask_file_is_b201():
     assert ours == theirs == []
 
 
-def test_requests_calls_differ_from_bandit_as_documented():
+def test_requests_calls_differ_from_bandit_as_documented() -> None:
     # docs/scoring.md: bandit misses `requests.request` without a timeout and flags
     # `requests.codes.get` (a dict lookup); ruff's S113 is right on both.
     ours, theirs = _both_engines(
@@ -311,7 +316,7 @@ def test_requests_calls_differ_from_bandit_as_documented():
     assert theirs == [("B113", 4)]
 
 
-def test_added_findings_link_to_ruffs_rule_as_ruffs_own_do():
+def test_added_findings_link_to_ruffs_rule_as_ruffs_own_do() -> None:
     done = subprocess.run(
         [ruff.binary(), "rule", "--all", "--output-format", "json"],
         capture_output=True,

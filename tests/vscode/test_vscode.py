@@ -27,6 +27,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -106,13 +107,14 @@ def vsix(tools: None) -> Path:
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 class CodeServer:
     """code-server with its config, data, extensions and home inside `run`."""
 
-    def __init__(self, run: Path):
+    def __init__(self, run: Path) -> None:
         self.run = run
         self.port = _free_port()
         self.env = {
@@ -245,7 +247,7 @@ def _workspace(root: Path, interpreter: str = sys.executable) -> Path:
     return folder
 
 
-def _cli_review(folder: Path, cache: Path) -> dict[str, dict]:
+def _cli_review(folder: Path, cache: Path) -> dict[str, dict[str, Any]]:
     """The same engine's verdict per file (relative path), from the command line: what the
     editor must show."""
     check = subprocess.run(
@@ -295,11 +297,11 @@ def _problems(rows: list[str], filename: str) -> list[tuple[str, str]]:
     return found
 
 
-def _findings(review: dict) -> list[tuple[str, str]]:
+def _findings(review: dict[str, Any]) -> list[tuple[str, str]]:
     return sorted((finding["source"], finding["code"]) for finding in review["findings"])
 
 
-def _check_steps(steps: dict[str, dict], expected: dict[str, dict]) -> None:
+def _check_steps(steps: dict[str, dict[str, Any]], expected: dict[str, dict[str, Any]]) -> None:
     """What the window showed at each step, beyond the driver's own waits."""
     cli = expected["inventory/cli.py"]
     # Each finding of the file exactly once (pull and push never both), from the right tool.
@@ -335,7 +337,7 @@ def _keep_logs(server: CodeServer) -> None:
         shutil.copy(server.log, OUT / f"{name}-code-server.log")
 
 
-def _drive(scenario: str, server: CodeServer, folder: Path, profile: Path) -> list[dict]:
+def _drive(scenario: str, server: CodeServer, folder: Path, profile: Path) -> list[dict[str, Any]]:
     """Run one scenario of drive.mjs and return the states it saw.
 
     On a timeout its whole process group (Chromium too) goes; on any failure the
