@@ -11,6 +11,7 @@ import dataclasses
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,7 +27,7 @@ def _strip_line_comments(text: str) -> str:
     return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("//"))
 
 
-def _accepted(settings: dict) -> None:
+def _accepted(settings: dict[str, Any]) -> None:
     _, problems = merge(settings)
     assert problems == []
 

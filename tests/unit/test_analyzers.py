@@ -10,6 +10,7 @@ import textwrap
 import time
 from dataclasses import astuple
 from pathlib import Path
+from types import FrameType
 
 import pytest
 
@@ -33,7 +34,7 @@ def only(result: FileResult, code: str) -> Finding:
     return found[0]
 
 
-def test_unused_import_has_a_safe_fix_and_is_unnecessary():
+def test_unused_import_has_a_safe_fix_and_is_unnecessary() -> None:
     result = review("import os\nimport sys\n\nprint(sys.argv)\n")
     f = only(result, "F401")
     assert (f.source, f.severity, f.category) == ("ruff", "warning", "linting")
@@ -46,14 +47,14 @@ def test_unused_import_has_a_safe_fix_and_is_unnecessary():
     assert result.metrics.lint_counts == {"E": 0, "F": 1, "W": 0}
 
 
-def test_undefined_name_is_an_error():
+def test_undefined_name_is_an_error() -> None:
     result = review("def f():\n    return undefined_thing\n")
     f = only(result, "F821")
     assert f.severity == "error"
     assert (f.line, f.col, f.end_col) == (1, 11, 26)
 
 
-def test_ruff_settings_select_ignore_and_overrides():
+def test_ruff_settings_select_ignore_and_overrides() -> None:
     source = "import os\nx = 1 \n"
     assert {f.code for f in review(source).findings} >= {"F401", "W291"}
     settings, problems = merge(
@@ -65,14 +66,16 @@ def test_ruff_settings_select_ignore_and_overrides():
     assert only(result, "W291").severity == "error"  # the longest prefix wins
 
 
-def test_workspace_config_does_not_reach_ruff(tmp_path, monkeypatch):
+def test_workspace_config_does_not_reach_ruff(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # A ruff.toml in the current directory must not change what we report.
     (tmp_path / "ruff.toml").write_text('[lint]\nignore = ["F401"]\n')
     monkeypatch.chdir(tmp_path)
     assert only(review("import os\n"), "F401")
 
 
-def test_syntax_error_from_ruff_and_other_analyzers_still_run():
+def test_syntax_error_from_ruff_and_other_analyzers_still_run() -> None:
     result = review("import subprocess\nsubprocess.call('ls', shell=True)\ndef f(:\n    pass\n")
     syntax = [f for f in result.findings if f.code in ruff.SYNTAX_CODES]
     assert syntax and syntax[0].severity == "error" and syntax[0].line == 2
@@ -81,7 +84,7 @@ def test_syntax_error_from_ruff_and_other_analyzers_still_run():
     assert result.analyzer_errors == {}
 
 
-def test_cyclomatic_complexity_above_threshold():
+def test_cyclomatic_complexity_above_threshold() -> None:
     branches = "\n".join(f"    if x == {i}:\n        return {i}" for i in range(13))
     result = review(f"class K:\n  def pick(self, x):\n{textwrap.indent(branches, '  ')}\n")
     f = only(result, "TAPPS-CC")
@@ -94,14 +97,14 @@ def test_cyclomatic_complexity_above_threshold():
     assert names == {("K", "class", 15), ("K.pick", "method", 14)}
 
 
-def test_complexity_above_20_is_an_error():
+def test_complexity_above_20_is_an_error() -> None:
     branches = "\n".join(f"    if x == {i}:\n        return {i}" for i in range(21))
     f = only(review(f"def pick(x):\n{branches}\n"), "TAPPS-CC")
     assert f.severity == "error"
     assert "22 (rank D) in function pick" in f.message
 
 
-def test_shell_true_is_a_high_bandit_issue():
+def test_shell_true_is_a_high_bandit_issue() -> None:
     result = review(
         """\
         import subprocess
@@ -119,7 +122,7 @@ def test_shell_true_is_a_high_bandit_issue():
     assert result.metrics.security_counts == {"HIGH": 1, "MEDIUM": 0, "LOW": 1}  # B404 is LOW
 
 
-def test_hardcoded_passwords():
+def test_hardcoded_passwords() -> None:
     result = review('password = "hunter2"\nconnect(password="s3cret")\n')
     b105, b106 = only(result, "B105"), only(result, "B106")
     assert b105.severity == b106.severity == "information"  # LOW
@@ -127,7 +130,7 @@ def test_hardcoded_passwords():
     assert b106.line == 1
 
 
-def test_nosec_is_honoured():
+def test_nosec_is_honoured() -> None:
     result = review("import subprocess  # nosec\nsubprocess.call('x', shell=True)  # nosec\n")
     assert [f for f in result.findings if f.source == "bandit"] == []
     # Naming tests skips only those.
@@ -137,7 +140,7 @@ def test_nosec_is_honoured():
     assert [f.code for f in result.findings if f.source == "bandit"] == ["B404", "B607"]
 
 
-def test_nested_loops_and_deep_nesting():
+def test_nested_loops_and_deep_nesting() -> None:
     result = review(
         """\
         def grid(rows):
@@ -156,13 +159,13 @@ def test_nested_loops_and_deep_nesting():
     assert result.metrics.perf_penalties == {"nested_loop": 1.5, "deep_nesting": 1.0}
 
 
-def test_elif_chains_do_not_nest():
+def test_elif_chains_do_not_nest() -> None:
     chain = "\n".join(f"    elif x == {i}:\n        y = {i}" for i in range(8))
     result = review(f"def f(x):\n    if x:\n        y = 0\n{chain}\n    return y\n")
     assert "deep_nesting" not in result.metrics.perf_penalties
 
 
-def test_long_function_heavy_comprehension_and_bonuses():
+def test_long_function_heavy_comprehension_and_bonuses() -> None:
     body = "\n".join(f"    v{i} = {i}" for i in range(101))
     source = (
         "import functools\n\n"
@@ -180,7 +183,7 @@ def test_long_function_heavy_comprehension_and_bonuses():
     assert result.metrics.perf_bonuses == {"cache": 1.5, "async": 1.0, "generator": 0.5}
 
 
-def test_low_maintainability_index_is_information_on_line_0():
+def test_low_maintainability_index_is_information_on_line_0() -> None:
     result = review(Path(performance.__file__).read_text() * 0)
     assert result.metrics.mi == 100.0  # empty file
     body = "\n".join(
@@ -194,7 +197,7 @@ def test_low_maintainability_index_is_information_on_line_0():
     assert (f.line, f.severity, f.category) == (0, "information", "maintainability")
 
 
-def test_mi_of_a_very_long_statement_is_computed_in_linear_time():
+def test_mi_of_a_very_long_statement_is_computed_in_linear_time() -> None:
     # radon's own raw analysis needs 25 s here (quadratic: 2 s at 500 lines).
     source = "X = {\n" + "".join(f"    'k{i}': {i},\n" for i in range(2000)) + "}\n"
     result = review(source)
@@ -206,7 +209,7 @@ def test_mi_of_a_very_long_statement_is_computed_in_linear_time():
     assert result.metrics.mi is not None
 
 
-def test_empty_file():
+def test_empty_file() -> None:
     result = review("")
     assert result.findings == []
     assert result.analyzer_errors == {}
@@ -221,7 +224,7 @@ def test_empty_file():
         ("x = 1\n" * 20, "over the size limit of 100 bytes"),
     ],
 )
-def test_skipped_files_get_one_information_finding(text, reason):
+def test_skipped_files_get_one_information_finding(text: str, reason: str) -> None:
     settings, _ = merge({"maxFileSize": 100})
     result = engine.analyze(text, settings)
     assert result.skipped and reason in result.skipped
@@ -229,7 +232,9 @@ def test_skipped_files_get_one_information_finding(text, reason):
     assert (f.code, f.severity, f.category, f.line) == ("TAPPS-SKIP", "information", "file", 0)
 
 
-def test_a_missing_ruff_is_one_message_and_the_rest_still_run(monkeypatch):
+def test_a_missing_ruff_is_one_message_and_the_rest_still_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(ruff, "binary", lambda: "/nonexistent/ruff")
     result = review("import subprocess\nsubprocess.call('x', shell=True)\ndef f(:\n")
     assert set(result.analyzer_errors) == {"ruff"}
@@ -245,7 +250,7 @@ def _fake_ruff(tmp_path: Path, body: str) -> str:
     return str(path)
 
 
-def test_a_bad_rule_selector_gets_ruffs_own_message():
+def test_a_bad_rule_selector_gets_ruffs_own_message() -> None:
     settings, _ = merge({"lintSelect": ["E", "NOPE"]})
     result = review("x = 1\n", settings)
     assert result.analyzer_errors == {
@@ -254,14 +259,16 @@ def test_a_bad_rule_selector_gets_ruffs_own_message():
     }
 
 
-def test_a_crashing_ruff(monkeypatch, tmp_path):
+def test_a_crashing_ruff(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(ruff, "binary", lambda: _fake_ruff(tmp_path, "echo boom >&2; exit 3"))
     result = review("x = 1\n")
     assert result.analyzer_errors == {"ruff": "ruff exited with 3: boom"}
     assert result.metrics.mi == 100.0
 
 
-def test_a_hanging_ruff_is_killed_with_its_children(monkeypatch, tmp_path):
+def test_a_hanging_ruff_is_killed_with_its_children(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     pid_file = tmp_path / "child.pid"
     script = f"sleep 30 & echo $! > {pid_file}; wait"
     monkeypatch.setattr(ruff, "binary", lambda: _fake_ruff(tmp_path, script))
@@ -275,8 +282,10 @@ def test_a_hanging_ruff_is_killed_with_its_children(monkeypatch, tmp_path):
         assert stat_file.read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X")
 
 
-def test_a_runaway_in_process_analyzer_is_stopped_by_the_file_s_budget(monkeypatch):
-    def spin(*args):
+def test_a_runaway_in_process_analyzer_is_stopped_by_the_file_s_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def spin(*args: object) -> None:
         # Busy like a runaway analysis; gives up by itself after 20 s so that a
         # missing budget fails this test instead of hanging it.
         end = time.monotonic() + 20
@@ -301,7 +310,7 @@ def huge_module(functions: int) -> str:
     return head + "".join(f"def f{i}(x):\n    return x + {i}\n" for i in range(functions))
 
 
-def test_a_file_over_its_budget_is_not_scored_and_keeps_its_lint():
+def test_a_file_over_its_budget_is_not_scored_and_keeps_its_lint() -> None:
     text = huge_module(25_000)  # 0.9 MB: ast.parse alone takes 0.35 s of CPU on 2 cores
     settings, _ = merge({"fileBudget": 0.05})
     result = engine.analyze(text, settings)
@@ -313,14 +322,14 @@ def test_a_file_over_its_budget_is_not_scored_and_keeps_its_lint():
     assert review.scores == {} and review.passed
 
 
-def test_the_same_file_within_its_budget_is_measured():
+def test_the_same_file_within_its_budget_is_measured() -> None:
     result = engine.analyze(huge_module(300), merge({})[0])  # the default budget
     assert result.skipped is None and result.metrics.mi is not None
     assert {"F401", "S602"} <= {f.code for f in result.findings}
 
 
-def test_the_budget_leaves_a_profiler_s_timer_alone():
-    def profiler(signum, frame):
+def test_the_budget_leaves_a_profiler_s_timer_alone() -> None:
+    def profiler(signum: int, frame: FrameType | None) -> None:
         ticks.append(signum)
 
     ticks: list[int] = []
@@ -334,8 +343,8 @@ def test_the_budget_leaves_a_profiler_s_timer_alone():
         signal.signal(signal.SIGPROF, previous)
 
 
-def test_a_crashing_in_process_analyzer(monkeypatch):
-    def boom(*args):
+def test_a_crashing_in_process_analyzer(monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(*args: object) -> None:
         raise RuntimeError("plugin failed")
 
     monkeypatch.setattr("tapps_lsp.review.analyzers.bandit_security.scan", boom)
@@ -344,7 +353,7 @@ def test_a_crashing_in_process_analyzer(monkeypatch):
     assert only(result, "F401")
 
 
-def test_batch_equals_single_file_reviews():
+def test_batch_equals_single_file_reviews() -> None:
     items = [
         ("a.py", "import os\n"),
         ("b.py", "def f():\n    return g\n"),
@@ -361,7 +370,7 @@ def test_batch_equals_single_file_reviews():
     assert [f.code for f in batch[5].findings] == ["F401"]
 
 
-def test_mypy_when_enabled():
+def test_mypy_when_enabled() -> None:
     settings, _ = merge({"mypyEnabled": True})
     result = review('def f(x: int) -> str:\n    return x\n\ny: int = "a"\n', settings)
     assert result.analyzer_errors == {}
@@ -370,13 +379,15 @@ def test_mypy_when_enabled():
     assert codes == {("return-value", 1, "error"), ("assignment", 3, "error")}
 
 
-def test_tool_versions():
+def test_tool_versions() -> None:
     versions = engine.tool_versions()
     assert set(versions) >= {"tapps-lsp", "ruff", "radon", "bandit"}
     assert all(isinstance(v, str) and v for v in versions.values())
 
 
-def test_findings_are_capped_per_file_and_the_scores_count_them_all(monkeypatch):
+def test_findings_are_capped_per_file_and_the_scores_count_them_all(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # One undefined name per operand: 3,000 F821 errors, an E501 warning, an F401 hint.
     text = "import os\n\nx = " + " and ".join(["a"] * 3000) + "\n"
     settings, _ = merge({"severityOverrides": {"F401": "hint"}})
@@ -399,7 +410,7 @@ def test_findings_are_capped_per_file_and_the_scores_count_them_all(monkeypatch)
     assert review.scores == scoring.score(everything, ProjectInfo(), settings, "chain.py").scores
 
 
-def test_a_file_notice_survives_the_cap():
+def test_a_file_notice_survives_the_cap() -> None:
     # 0.8 MB, over the budget in ast.parse alone; 25,000 undefined names for ruff.
     text = "".join(f"def f{i}(x):\n    return y + {i}\n" for i in range(25_000))
     result = engine.analyze(text, merge({"fileBudget": 0.05})[0])
@@ -407,7 +418,7 @@ def test_a_file_notice_survives_the_cap():
     assert len(result.findings) == engine.MAX_FINDINGS
 
 
-def test_bandit_is_loaded_only_by_a_review_that_needs_it():
+def test_bandit_is_loaded_only_by_a_review_that_needs_it() -> None:
     """Each worker would otherwise hold bandit and its plugins (about 5 MB) for nothing."""
     script = textwrap.dedent(
         """

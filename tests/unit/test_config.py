@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tapps_lsp import config, settings_merge
@@ -17,7 +19,7 @@ from tapps_lsp.settings_merge import Source, cap_problems, env_source, merge
 from tapps_lsp.settings_sources import from_tapps_agents
 
 
-def test_defaults():
+def test_defaults() -> None:
     settings, problems = merge()
     assert problems == []
     assert settings == Settings()
@@ -26,7 +28,7 @@ def test_defaults():
     assert settings.maxFileSize == 1_048_576
 
 
-def test_later_sources_win():
+def test_later_sources_win() -> None:
     settings, problems = merge(
         {"qualityThreshold": 60, "lineLength": 88}, None, {"qualityThreshold": 80}
     )
@@ -52,25 +54,27 @@ def test_later_sources_win():
         ({"colour": "red"}, "tapps.colour: unknown setting, ignored"),
     ],
 )
-def test_bad_values_are_reported_by_key_and_replaced_by_the_default(source, problem):
+def test_bad_values_are_reported_by_key_and_replaced_by_the_default(
+    source: dict[str, Any], problem: str
+) -> None:
     settings, problems = merge(source)
     assert len(problems) == 1 and problems[0].startswith(problem), problems
     assert settings == Settings()
 
 
-def test_a_bad_value_does_not_discard_the_other_keys():
+def test_a_bad_value_does_not_discard_the_other_keys() -> None:
     settings, problems = merge({"lineLength": 88, "minSecurity": "x"})
     assert settings.lineLength == 88 and settings.minSecurity == 8.5
     assert len(problems) == 1
 
 
-def test_non_mapping_source():
+def test_non_mapping_source() -> None:
     settings, problems = merge(["not", "a", "dict"])  # type: ignore[arg-type]
     assert settings == Settings()
     assert problems == ["settings: expected an object, got list"]
 
 
-def test_nested_keys_are_flattened_and_client_keys_ignored():
+def test_nested_keys_are_flattened_and_client_keys_ignored() -> None:
     settings, problems = merge(
         {"lint": {"select": ["F"], "ignore": []}, "trace": {"server": "verbose"}, "enable": True}
     )
@@ -78,7 +82,7 @@ def test_nested_keys_are_flattened_and_client_keys_ignored():
     assert settings.lintSelect == ["F"] and settings.lintIgnore == []
 
 
-def test_weights_fill_missing_categories_with_zero_and_normalise():
+def test_weights_fill_missing_categories_with_zero_and_normalise() -> None:
     settings, problems = merge({"weights": {"complexity": 1, "security": 3}})
     assert problems == ["tapps.weights sum to 4, not 1: each is divided by 4"]
     assert settings.weights["maintainability"] == 0.0
@@ -86,17 +90,17 @@ def test_weights_fill_missing_categories_with_zero_and_normalise():
     assert sum(settings.normalised_weights().values()) == pytest.approx(1.0)
 
 
-def test_default_weights_sum_to_one():
+def test_default_weights_sum_to_one() -> None:
     assert sum(DEFAULT_WEIGHTS.values()) == pytest.approx(1.0)
     assert Settings().normalised_weights() == pytest.approx(DEFAULT_WEIGHTS)
 
 
-def test_all_zero_weights_fall_back_to_the_defaults():
+def test_all_zero_weights_fall_back_to_the_defaults() -> None:
     settings, _ = merge({"weights": {"complexity": 0}})
     assert settings.normalised_weights() == DEFAULT_WEIGHTS
 
 
-def test_digest_changes_only_with_result_affecting_settings():
+def test_digest_changes_only_with_result_affecting_settings() -> None:
     base = Settings().digest()
     assert merge({"qualityThreshold": 50})[0].digest() == base  # scoring only
     assert merge({"run": "onType"})[0].digest() == base
@@ -105,7 +109,7 @@ def test_digest_changes_only_with_result_affecting_settings():
     assert merge({"mypyEnabled": True})[0].digest() != base
 
 
-def test_from_tapps_agents():
+def test_from_tapps_agents() -> None:
     data = {
         "scoring": {
             "weights": {"complexity": 0.5, "security": 0.5},
@@ -128,11 +132,11 @@ def test_from_tapps_agents():
 # ---- what a workspace may set (issue 13) ---------------------------------------------------
 
 
-def workspace(values: dict, origin: str = "pyproject.toml [tool.tapps-lsp]") -> Source:
+def workspace(values: dict[str, Any], origin: str = "pyproject.toml [tool.tapps-lsp]") -> Source:
     return Source(values, origin, workspace=True)
 
 
-def test_a_workspace_cannot_raise_the_machine_limits():
+def test_a_workspace_cannot_raise_the_machine_limits() -> None:
     raised = {"maxFileSize": 2 << 30, "fileBudget": 600, "toolTimeout": 600, "jobs": 100}
     settings, problems = merge(workspace(raised))
     assert settings == Settings()
@@ -144,7 +148,7 @@ def test_a_workspace_cannot_raise_the_machine_limits():
     assert "= 2147483648 refused" in size and "using 1048576" in size
 
 
-def test_a_workspace_may_lower_the_machine_limits():
+def test_a_workspace_may_lower_the_machine_limits() -> None:
     lowered = {"maxFileSize": 1000, "fileBudget": 0.5, "toolTimeout": 5, "jobs": 1}
     settings, problems = merge(workspace(lowered))
     assert problems == []
@@ -156,7 +160,7 @@ def test_a_workspace_may_lower_the_machine_limits():
     )
 
 
-def test_the_users_value_is_the_ceiling_for_a_workspace():
+def test_the_users_value_is_the_ceiling_for_a_workspace() -> None:
     user = {"maxFileSize": 4 << 20, "jobs": 2}
     # The workspace may go up to the user's value (and lower it further), not beyond.
     settings, problems = merge(workspace({"maxFileSize": 2 << 20, "jobs": 3}), user)
@@ -165,7 +169,7 @@ def test_the_users_value_is_the_ceiling_for_a_workspace():
     assert "using 2" in problems[0]
 
 
-def test_jobs_0_from_a_workspace_is_one_per_core():
+def test_jobs_0_from_a_workspace_is_one_per_core() -> None:
     settings, problems = merge(workspace({"jobs": 0}), {"jobs": 1})
     assert settings.jobs == 1
     assert config.CPU_COUNT > 1 or problems == []
@@ -173,7 +177,7 @@ def test_jobs_0_from_a_workspace_is_one_per_core():
         assert "tapps.jobs = 0 refused" in problems[0]
 
 
-def test_the_users_limits_have_hard_ceilings():
+def test_the_users_limits_have_hard_ceilings() -> None:
     settings, problems = merge(
         {"maxFileSize": 2 << 30, "fileBudget": 600, "toolTimeout": 600, "jobs": 256}
     )
@@ -184,7 +188,7 @@ def test_the_users_limits_have_hard_ceilings():
     assert len(problems) == 4
 
 
-def test_user_only_keys_are_refused_from_a_workspace(monkeypatch: pytest.MonkeyPatch):
+def test_user_only_keys_are_refused_from_a_workspace(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(settings_merge, "USER_ONLY", frozenset({"logLevel", "mypyEnabled"}))
     settings, problems = merge(workspace({"logLevel": "debug", "mypyEnabled": True}))
     assert settings.logLevel == "info" and settings.mypyEnabled is False
@@ -196,7 +200,7 @@ def test_user_only_keys_are_refused_from_a_workspace(monkeypatch: pytest.MonkeyP
     assert settings.logLevel == "debug" and problems == []
 
 
-def test_many_unknown_keys_make_one_message():
+def test_many_unknown_keys_make_one_message() -> None:
     settings, problems = merge(workspace({f"key{i}": i for i in range(60_000)}))
     assert settings == Settings()
     assert problems == [
@@ -205,13 +209,13 @@ def test_many_unknown_keys_make_one_message():
     ]
 
 
-def test_cap_problems():
+def test_cap_problems() -> None:
     assert cap_problems(["a", "b"]) == ["a", "b"]
     capped = cap_problems([str(i) for i in range(100)])
     assert capped == ["0", "1", "2", "3", "4", "95 more settings problems not shown"]
 
 
-def test_severity_overrides_are_capped():
+def test_severity_overrides_are_capped() -> None:
     overrides = {f"S{i}": "hint" for i in range(63_000)}
     settings, problems = merge(workspace({"severityOverrides": overrides}))
     assert len(settings.severityOverrides) == MAX_ITEMS
@@ -222,7 +226,7 @@ def test_severity_overrides_are_capped():
     ]
 
 
-def test_lists_are_capped_and_long_strings_dropped():
+def test_lists_are_capped_and_long_strings_dropped() -> None:
     patterns = ["x" * (MAX_STRING + 1)] + [f"p{i}/**" for i in range(2 * MAX_ITEMS)]
     settings, problems = merge({"exclude": patterns})
     assert settings.exclude == [f"p{i}/**" for i in range(MAX_ITEMS)]
@@ -235,9 +239,9 @@ def test_lists_are_capped_and_long_strings_dropped():
     assert len(problems[0]) < 300
 
 
-def test_untrusted_values_are_shown_cut_short():
+def test_untrusted_values_are_shown_cut_short() -> None:
     # What an alias bomb builds: nine levels of one list repeated (repr() is gigabytes).
-    bomb: list = ["lol"] * 9
+    bomb: list[Any] = ["lol"] * 9
     for _ in range(9):
         bomb = [bomb] * 9
     huge = 10**4000
@@ -255,14 +259,14 @@ def test_untrusted_values_are_shown_cut_short():
         assert len(problems) == 1 and len(problems[0]) < 400, problems
 
 
-def test_non_finite_weights_are_refused():
+def test_non_finite_weights_are_refused() -> None:
     for weight in (float("nan"), float("inf")):
         settings, problems = merge({"weights": {"security": weight}})
         assert settings.weights == DEFAULT_WEIGHTS
         assert "bad weight for security" in problems[0]
 
 
-def test_limits_from_the_environment():
+def test_limits_from_the_environment() -> None:
     source, problems = env_source({ENV_LIMITS["maxFileSize"]: "4194304", "TAPPS_LSP_JOBS": "x"})
     assert problems == ["TAPPS_LSP_JOBS: 'x' is not a number; ignored"]
     assert source.values == {"maxFileSize": 4194304} and not source.workspace

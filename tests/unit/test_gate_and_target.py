@@ -18,7 +18,7 @@ from tapps_lsp.cache import fingerprint
 from tapps_lsp.check import _settings_for
 from tapps_lsp.config import Settings
 from tapps_lsp.review import engine, scoring, target
-from tapps_lsp.review.model import ProjectInfo
+from tapps_lsp.review.model import ProjectInfo, Review
 from tapps_lsp.settings_merge import merge
 
 # A healthy project: coverage measured at 100 %, good structure and devex.
@@ -64,7 +64,7 @@ from .sessions import Session, session
 '''
 
 
-def review(source: str, settings: Settings | None = None, project: ProjectInfo = PROJECT):
+def review(source: str, settings: Settings | None = None, project: ProjectInfo = PROJECT) -> Review:
     settings = settings or Settings()
     result = engine.analyze(textwrap.dedent(source), settings)
     return scoring.score(result, project, settings, "mod.py")
@@ -73,7 +73,7 @@ def review(source: str, settings: Settings | None = None, project: ProjectInfo =
 # ---- item 3: errors count ---------------------------------------------------------------
 
 
-def test_an_undefined_name_fails_a_file_that_scores_well():
+def test_an_undefined_name_fails_a_file_that_scores_well() -> None:
     r = review("def f():\n    return undefined_name\n")
     assert r.overall >= 90
     assert not r.passed
@@ -84,7 +84,7 @@ def test_an_undefined_name_fails_a_file_that_scores_well():
     assert message.index("F821") < message.index(f"{r.overall:.1f}/100")
 
 
-def test_requests_like_init_with_an_undefined_name_fails_the_gate():
+def test_requests_like_init_with_an_undefined_name_fails_the_gate() -> None:
     r = review(REQUESTS_INIT)
     assert "F821" in {f.code for f in r.gate_errors}
     assert not r.passed
@@ -92,18 +92,18 @@ def test_requests_like_init_with_an_undefined_name_fails_the_gate():
     assert off.passed and off.overall >= 70 and off.gate_errors == ()
 
 
-def test_gate_on_errors_can_be_turned_off():
+def test_gate_on_errors_can_be_turned_off() -> None:
     r = review("x = undefined_name\n", Settings(gateOnErrors=False))
     assert r.passed and r.gate_errors == ()
     assert any(f.code == "F821" and f.severity == "error" for f in r.findings)
 
 
-def test_a_downgraded_code_does_not_fail_the_gate():
+def test_a_downgraded_code_does_not_fail_the_gate() -> None:
     r = review("x = undefined_name\n", Settings(severityOverrides={"F821": "warning"}))
     assert r.passed
 
 
-def test_warnings_and_security_errors_do_not_count_as_gate_errors():
+def test_warnings_and_security_errors_do_not_count_as_gate_errors() -> None:
     # F401 is a warning; S602 is an error with its own limit (minSecurity).
     r = review("import os\nimport subprocess\nsubprocess.call(x, shell=True)\n")
     assert {f.code for f in r.gate_errors} == {"F821"}
@@ -111,7 +111,7 @@ def test_warnings_and_security_errors_do_not_count_as_gate_errors():
     assert r.gate_errors == ()
 
 
-def test_a_syntax_error_is_a_gate_error_with_its_count():
+def test_a_syntax_error_is_a_gate_error_with_its_count() -> None:
     r = review("def f(:\n    pass\nx = (\n")
     assert not r.passed
     assert r.gate_errors and r.gate_errors[0].code == "invalid-syntax"
@@ -119,7 +119,7 @@ def test_a_syntax_error_is_a_gate_error_with_its_count():
         assert f"(+{len(r.gate_errors) - 1} error" in r.gate_finding().message
 
 
-def test_gate_on_errors_is_a_setting_with_a_default():
+def test_gate_on_errors_is_a_setting_with_a_default() -> None:
     settings, problems = merge({"gateOnErrors": False})
     assert settings.gateOnErrors is False and problems == []
     assert Settings().gateOnErrors is True
@@ -143,7 +143,7 @@ def test_gate_on_errors_is_a_setting_with_a_default():
         ("", None),
     ],
 )
-def test_lowest_python_of_requires_python(requires, lowest):
+def test_lowest_python_of_requires_python(requires: str, lowest: str | None) -> None:
     assert target.lowest_python(requires) == lowest
 
 
@@ -151,7 +151,7 @@ def write(root: Path, name: str, text: str) -> None:
     (root / name).write_text(textwrap.dedent(text), encoding="utf-8")
 
 
-def test_ruff_target_version_wins_over_requires_python_in_ruffs_order(tmp_path):
+def test_ruff_target_version_wins_over_requires_python_in_ruffs_order(tmp_path: Path) -> None:
     write(tmp_path, "pyproject.toml", '[project]\nrequires-python = ">=3.12"\n')
     assert target.project_python(tmp_path) == ("3.12", "pyproject.toml requires-python")
     write(
@@ -169,7 +169,7 @@ def test_ruff_target_version_wins_over_requires_python_in_ruffs_order(tmp_path):
     assert target.project_python(tmp_path) == ("3.8", ".ruff.toml target-version")
 
 
-def test_broken_or_outside_files_are_passed_over(tmp_path):
+def test_broken_or_outside_files_are_passed_over(tmp_path: Path) -> None:
     outside = tmp_path / "outside.toml"
     outside.write_text('target-version = "py38"\n')
     root = tmp_path / "root"
@@ -180,7 +180,7 @@ def test_broken_or_outside_files_are_passed_over(tmp_path):
     assert target.project_python(tmp_path / "missing") is None
 
 
-def test_the_project_python_is_the_lowest_settings_source(tmp_path):
+def test_the_project_python_is_the_lowest_settings_source(tmp_path: Path) -> None:
     write(tmp_path, "pyproject.toml", '[project]\nrequires-python = ">=3.10"\n')
     assert _settings_for(tmp_path, []).pythonVersion == "3.10"
     write(
@@ -193,13 +193,13 @@ def test_the_project_python_is_the_lowest_settings_source(tmp_path):
     assert fingerprint(Settings(pythonVersion="3.10")) != fingerprint(Settings())
 
 
-def test_a_bad_python_version_setting_is_reported():
+def test_a_bad_python_version_setting_is_reported() -> None:
     settings, problems = merge({"pythonVersion": "py312"})
     assert settings.pythonVersion == ""
     assert problems and "not a Python version" in problems[0]
 
 
-def test_syntax_the_projects_python_rejects_is_an_error_that_fails_the_gate():
+def test_syntax_the_projects_python_rejects_is_an_error_that_fails_the_gate() -> None:
     source = "def f(x):\n    match x:\n        case 1:\n            return 1\n    return 0\n"
     assert review(source).passed  # on our Python, match is fine
     r = review(source, Settings(pythonVersion="3.9"))
@@ -209,7 +209,7 @@ def test_syntax_the_projects_python_rejects_is_an_error_that_fails_the_gate():
     assert r.result.metrics.syntax_error  # parsed as 3.9 would, too
 
 
-def test_feature_version_stays_within_what_our_python_parses():
+def test_feature_version_stays_within_what_our_python_parses() -> None:
     assert target.feature_version("") is None
     assert target.feature_version("3.9") == (3, 9)
     assert target.feature_version("3.2") == (3, 4)
@@ -228,7 +228,7 @@ def first[T](xs: list[T]) -> T:
 
 @pytest.mark.skipif(sys.version_info >= (3, 12), reason="needs a server Python older than 3.12")
 @pytest.mark.parametrize("python", ["", "3.12"])
-def test_syntax_newer_than_the_server_is_not_measured_not_an_error(python):
+def test_syntax_newer_than_the_server_is_not_measured_not_an_error(python: str) -> None:
     r = review(NEWER, Settings(pythonVersion=python))
     codes = [f.code for f in r.result.findings]
     assert "TAPPS-SYNTAX" not in codes and "invalid-syntax" not in codes
@@ -244,14 +244,14 @@ def test_syntax_newer_than_the_server_is_not_measured_not_an_error(python):
 
 
 @pytest.mark.skipif(sys.version_info >= (3, 12), reason="needs a server Python older than 3.12")
-def test_newer_syntax_the_project_python_rejects_is_still_an_error():
+def test_newer_syntax_the_project_python_rejects_is_still_an_error() -> None:
     r = review(NEWER, Settings(pythonVersion="3.10"))
     assert not r.passed
     assert r.gate_errors[0].code == "invalid-syntax"
     assert "TAPPS-PYTHON" not in {f.code for f in r.result.findings}
 
 
-def test_a_real_syntax_error_is_not_mistaken_for_newer_syntax():
+def test_a_real_syntax_error_is_not_mistaken_for_newer_syntax() -> None:
     r = review("def f(:\n    pass\n")
     assert r.result.metrics.syntax_error and r.result.metrics.needs_python is None
     assert "TAPPS-PYTHON" not in {f.code for f in r.result.findings}
@@ -262,7 +262,7 @@ def test_a_real_syntax_error_is_not_mistaken_for_newer_syntax():
 MATCH = "def f(x):\n    match x:\n        case 1:\n            return 1\n    return 0\n"
 
 
-def test_per_file_target_versions_are_read_from_ruffs_configuration(tmp_path):
+def test_per_file_target_versions_are_read_from_ruffs_configuration(tmp_path: Path) -> None:
     write(
         tmp_path,
         "pyproject.toml",
@@ -270,7 +270,9 @@ def test_per_file_target_versions_are_read_from_ruffs_configuration(tmp_path):
         "[tool.ruff.per-file-target-version]\n"
         '"tests/test_match.py" = "py310"\n"*_new.py" = "py312"\nbad = 3\n',
     )
-    values, where = target.python_settings(tmp_path)
+    found = target.python_settings(tmp_path)
+    assert found is not None
+    values, where = found
     assert values == {
         "pythonVersion": "3.9",
         "pythonVersionPerFile": {"tests/test_match.py": "3.10", "*_new.py": "3.12"},
@@ -290,14 +292,14 @@ def test_per_file_target_versions_are_read_from_ruffs_configuration(tmp_path):
         ("/p/src/mod.py", "3.9"),
     ],
 )
-def test_the_first_per_file_glob_matching_the_end_of_the_path_wins(path, version):
+def test_the_first_per_file_glob_matching_the_end_of_the_path_wins(path: str, version: str) -> None:
     per_file = {"tests/test_match.py": "3.10", "*_new.py": "3.12", "*.py": "3.11"}
     expected = "3.11" if version == "3.9" else version
     assert target.version_for(path, "3.9", per_file) == expected
     assert target.version_for(path, "3.9", {}) == "3.9"
 
 
-def test_a_file_with_its_own_python_is_parsed_and_linted_as_that_python():
+def test_a_file_with_its_own_python_is_parsed_and_linted_as_that_python() -> None:
     settings = Settings(pythonVersion="3.9", pythonVersionPerFile={"tests/test_match.py": "3.10"})
     own = engine.analyze(MATCH, settings, filename="/p/tests/test_match.py")
     other = engine.analyze(MATCH, settings, filename="/p/src/mod.py")
@@ -311,13 +313,13 @@ def test_a_file_with_its_own_python_is_parsed_and_linted_as_that_python():
     assert [f.to_dict() for f in batch[1].findings] == [f.to_dict() for f in other.findings]
 
 
-def test_a_bad_per_file_python_is_reported():
+def test_a_bad_per_file_python_is_reported() -> None:
     settings, problems = merge({"pythonVersionPerFile": {"a.py": "py310"}})
     assert settings.pythonVersionPerFile == {}
     assert problems and "not a version" in problems[0]
 
 
-def test_the_hover_states_the_error_condition_and_the_error():
+def test_the_hover_states_the_error_condition_and_the_error() -> None:
     from tapps_lsp import convert
 
     r = review("x = undefined_name\n")
@@ -328,7 +330,7 @@ def test_the_hover_states_the_error_condition_and_the_error():
     assert "no error-severity lint finding" not in off
 
 
-def test_the_ruff_targets_are_those_the_installed_ruff_accepts():
+def test_the_ruff_targets_are_those_the_installed_ruff_accepts() -> None:
     import re
     import subprocess
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tapps_lsp.config import Settings
@@ -14,7 +16,7 @@ def block(cc: int) -> Block:
     return Block("f", "function", 0, 0, 1, cc, "A")
 
 
-def metrics(**kw) -> Metrics:
+def metrics(**kw: Any) -> Metrics:
     return Metrics(**kw)
 
 
@@ -29,7 +31,7 @@ def metrics(**kw) -> Metrics:
         ([block(2)], True, 10.0),  # syntax error
     ],
 )
-def test_complexity(blocks, syntax_error, raw):
+def test_complexity(blocks: list[Block], syntax_error: bool, raw: float) -> None:
     m = metrics(
         blocks=blocks,
         max_complexity=max((b.complexity for b in blocks), default=0),
@@ -43,7 +45,7 @@ def test_complexity(blocks, syntax_error, raw):
     ("high", "medium", "low", "expected"),
     [(0, 0, 0, 10.0), (1, 0, 0, 7.0), (0, 2, 9, 8.0), (2, 1, 0, 3.0), (4, 0, 0, 0.0)],
 )
-def test_security(high, medium, low, expected):
+def test_security(high: int, medium: int, low: int, expected: float) -> None:
     m = metrics(security_counts={"HIGH": high, "MEDIUM": medium, "LOW": low})
     assert scoring.security(m) == expected
 
@@ -52,13 +54,13 @@ def test_security(high, medium, low, expected):
     ("mi", "syntax_error", "expected"),
     [(55.72, False, 5.572), (100.0, False, 10.0), (0.0, False, 0.0), (None, False, 5.0)],
 )
-def test_maintainability(mi, syntax_error, expected):
+def test_maintainability(mi: float | None, syntax_error: bool, expected: float) -> None:
     assert scoring.maintainability(metrics(mi=mi, syntax_error=syntax_error)) == pytest.approx(
         expected
     )
 
 
-def test_maintainability_of_a_syntax_error_is_zero():
+def test_maintainability_of_a_syntax_error_is_zero() -> None:
     assert scoring.maintainability(metrics(mi=None, syntax_error=True)) == 0.0
 
 
@@ -76,7 +78,7 @@ def test_maintainability_of_a_syntax_error_is_zero():
         (ProjectInfo(coverage_line_rate=0.5, has_coverage_report=True, is_test_file=True), None),
     ],
 )
-def test_coverage(info, expected):
+def test_coverage(info: ProjectInfo, expected: float | None) -> None:
     assert scoring.coverage(info) == (expected if expected is None else pytest.approx(expected))
 
 
@@ -89,7 +91,9 @@ def test_coverage(info, expected):
         ({}, {"cache": 1.5}, 10.0),  # capped at 10
     ],
 )
-def test_performance(penalties, bonuses, expected):
+def test_performance(
+    penalties: dict[str, float], bonuses: dict[str, float], expected: float
+) -> None:
     m = metrics(perf_penalties=penalties, perf_bonuses=bonuses)
     assert scoring.performance(m) == expected
 
@@ -98,23 +102,23 @@ def test_performance(penalties, bonuses, expected):
     ("e", "f", "w", "expected"),
     [(0, 0, 0, 10.0), (1, 1, 1, 4.5), (0, 0, 3, 8.5), (2, 2, 0, 0.0)],
 )
-def test_linting(e, f, w, expected):
+def test_linting(e: int, f: int, w: int, expected: float) -> None:
     assert scoring.linting(metrics(lint_counts={"E": e, "F": f, "W": w})) == expected
 
 
-def test_type_checking():
+def test_type_checking() -> None:
     assert scoring.type_checking(metrics(type_errors=None)) is None
     assert scoring.type_checking(metrics(type_errors=3)) == 8.5
     assert scoring.type_checking(metrics(type_errors=40)) == 0.0
 
 
-def perfect_result(**kw) -> FileResult:
+def perfect_result(**kw: Any) -> FileResult:
     return FileResult(
         metrics=metrics(blocks=[block(5)], max_complexity=5, mi=80.0, **kw),
     )
 
 
-def test_overall_with_default_weights():
+def test_overall_with_default_weights() -> None:
     # complexity 9, security 10, maintainability 8, coverage 5, performance 10,
     # structure 4, devex 6:
     # 10 x (.18x9 + .27x10 + .24x8 + .13x5 + .08x10 + .05x4 + .05x6) = 81.9
@@ -127,7 +131,7 @@ def test_overall_with_default_weights():
     assert "type_checking" not in review.scores
 
 
-def test_weights_are_normalised():
+def test_weights_are_normalised() -> None:
     settings, problems = merge({"weights": {"complexity": 2, "security": 2}})
     assert problems == ["tapps.weights sum to 4, not 1: each is divided by 4"]
     result = perfect_result(security_counts={"HIGH": 1, "MEDIUM": 0, "LOW": 0})
@@ -137,7 +141,7 @@ def test_weights_are_normalised():
     assert review.weakest == "security"
 
 
-def test_weights_notice():
+def test_weights_notice() -> None:
     assert weights_notice(Settings()) is None
     assert weights_notice(merge({"weights": {"complexity": 2, "security": 2}})[0]) == (
         "tapps.weights sum to 4, not 1: each is divided by 4"
@@ -152,7 +156,7 @@ def test_weights_notice():
     assert merge({"weights": {"complexity": 0.5, "security": 0.5}})[1] == []
 
 
-def test_unscored_type_checking_drops_out_of_the_weights():
+def test_unscored_type_checking_drops_out_of_the_weights() -> None:
     settings, _ = merge({"weights": {"complexity": 1, "type_checking": 1}})
     without = scoring.score(perfect_result(), ProjectInfo(), settings, "a.py")
     assert without.overall == pytest.approx(90.0)
@@ -164,12 +168,12 @@ def test_unscored_type_checking_drops_out_of_the_weights():
     ("overall_score", "security_score", "passed"),
     [(70.0, 8.5, True), (69.99, 10.0, False), (90.0, 8.4, False)],
 )
-def test_gate(overall_score, security_score, passed):
+def test_gate(overall_score: float, security_score: float, passed: bool) -> None:
     scores = {"security": security_score}
     assert scoring.passes(overall_score, scores, Settings()) is passed
 
 
-def test_failing_file_gets_one_gate_finding_naming_the_weakest_category():
+def test_failing_file_gets_one_gate_finding_naming_the_weakest_category() -> None:
     result = perfect_result(security_counts={"HIGH": 1, "MEDIUM": 0, "LOW": 0})
     review = scoring.score(result, ProjectInfo(has_coverage_report=True), Settings(), "a.py")
     assert not review.passed  # security 7 < 8.5
@@ -182,7 +186,7 @@ def test_failing_file_gets_one_gate_finding_naming_the_weakest_category():
     assert "security 7.0 < 8.5" in gate[0].message
 
 
-def test_skipped_file_has_no_scores_and_passes():
+def test_skipped_file_has_no_scores_and_passes() -> None:
     review = scoring.score(FileResult(skipped="too large"), ProjectInfo(), Settings(), "a.py")
     assert review.scores == {}
     assert review.passed

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,7 +29,7 @@ ALIAS_BOMB = (
 )
 
 
-def read(root: Path) -> tuple[list, list[str]]:
+def read(root: Path) -> tuple[list[Any], list[str]]:
     return asyncio.run(read_folder_sources(root.resolve()))
 
 

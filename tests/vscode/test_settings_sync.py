@@ -11,6 +11,7 @@ import dataclasses
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,9 +24,10 @@ JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", l
 WINDOW_SCOPED = {"jobs", "logLevel"}
 
 
-def _contributed() -> dict[str, dict]:
+def _contributed() -> dict[str, dict[str, Any]]:
     manifest = json.loads((CLIENT / "package.json").read_text(encoding="utf-8"))
-    return manifest["contributes"]["configuration"]["properties"]
+    properties: dict[str, dict[str, Any]] = manifest["contributes"]["configuration"]["properties"]
+    return properties
 
 
 FIELDS = [pytest.param(f, id=f.name) for f in dataclasses.fields(config.Settings)]
@@ -37,7 +39,7 @@ def test_same_keys() -> None:
 
 
 @pytest.mark.parametrize("field", FIELDS)
-def test_same_schema(field: dataclasses.Field) -> None:
+def test_same_schema(field: dataclasses.Field[Any]) -> None:
     prop = _contributed()[f"tapps.{field.name}"]
     default = config.default_value(field.name)
     assert prop["description"] == field.metadata["doc"]
