@@ -18,7 +18,7 @@ import pytest
 from tapps_lsp.config import Settings
 from tapps_lsp.review import coverage as cov
 from tapps_lsp.review import scoring
-from tapps_lsp.review.model import FileResult
+from tapps_lsp.review.model import FileResult, ProjectInfo
 from tapps_lsp.review.project import CoverageOptions, ProjectContext
 
 MODULE = '''\
@@ -200,10 +200,10 @@ def test_a_context_is_stale_once_its_data_changes(tmp_path: Path) -> None:
 
 
 def test_no_data_is_not_measured_and_says_how_to_measure() -> None:
-    review = scoring.score(FileResult(), scoring.ProjectInfo(), Settings(), "a.py")
+    review = scoring.score(FileResult(), ProjectInfo(), Settings(), "a.py")
     assert "test_coverage" not in review.scores
     why = review.not_measured["test_coverage"]
     assert why.startswith("no coverage data") and "pytest --cov --cov-report=xml" in why
     # A category weighted 0 is not mentioned at all.
     unweighted = Settings(weights={"complexity": 1.0})
-    assert scoring.score(FileResult(), scoring.ProjectInfo(), unweighted, "a.py").not_measured == {}
+    assert scoring.score(FileResult(), ProjectInfo(), unweighted, "a.py").not_measured == {}
