@@ -269,7 +269,7 @@ class Plan:
         return 4 if self.quick else 10
 
 
-SECTIONS = ("peers", "chain", "saves", "scan", "warm", "editloop", "profile")
+SECTIONS = ("peers", "chain", "saves", "scan", "warm", "editloop", "memory", "profile")
 
 
 def _peer_servers(plan: Plan, logs: Path, source: Path) -> dict[str, Any]:
@@ -383,6 +383,12 @@ def run(plan: Plan) -> dict[str, Any]:
             result["peers"]["chain"] = _chain(plan, corpus_dir, corpus, previous)
         server = tapps_bench.Server(None if plan.work_tree else snapshot(work / "server"))
         result["tapps"] = _tapps(plan, server, work, logs, corpus_dir, files, single)
+        if "memory" in plan.sections:
+            from benchmarks import memory
+
+            sizes = (2_000, 5_000) if plan.quick else memory.SIZES
+            result["memory"] = memory.measure(server, work, logs, corpus_dir, sizes)
+            memory.draw(result["memory"], memory.PLOT)
         if "profile" in plan.sections:
             from benchmarks import profile
 
@@ -801,6 +807,9 @@ def targets(result: dict[str, Any]) -> list[Row]:
             ],
         )
     )
+    from benchmarks import memory as memory_bench
+
+    rows += memory_bench.rows(result.get("memory"))
     return rows
 
 
