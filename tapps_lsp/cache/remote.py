@@ -1,5 +1,8 @@
 """The team cache: a remote `Tier` on Redis or Redis Cluster (docs/team-cache.md).
 
+Its configuration is in `remote_config`, signing in `signing`, the circuit
+breaker in `breaker`.
+
 CI machines review a tree once and write the results; every editor and
 machine of the team then reads them instead of reviewing the same content
 again. What is shared is exactly what the disk tier stores: a `FileResult`
@@ -9,7 +12,7 @@ the cache is as private as the code.
 
 - Configuration comes from the user only: `TAPPS_LSP_REMOTE_CACHE`, the
   editor's user settings (`remoteCache`), or `check --remote-cache URL`.
-  A workspace cannot set it (config.USER_ONLY_KEYS).
+  A workspace cannot set it (config.USER_ONLY).
 - Every value is signed: HMAC-SHA256 over the key and the JSON with the team
   key `TAPPS_LSP_CACHE_KEY`. An unsigned, badly signed, oversized or
   malformed value is a miss counted as `rejected`, never stored locally.
@@ -25,33 +28,21 @@ the cache is as private as the code.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import hmac
 import logging
 import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-from tapps_lsp.cache.tiers import Found, Stored, decode
+from tapps_lsp.cache.breaker import Breaker
+from tapps_lsp.cache.remote_config import ENV_AUTH, ENV_KEY, RemoteConfig, config_from, team_key
+from tapps_lsp.cache.signing import PREFIX, sign, verify
+from tapps_lsp.cache.store import ResultCache
+from tapps_lsp.cache.tiers import Found, Stored
 
-ENV_URL = "TAPPS_LSP_REMOTE_CACHE"
-ENV_KEY = "TAPPS_LSP_CACHE_KEY"
-ENV_TTL = "TAPPS_LSP_REMOTE_CACHE_TTL_DAYS"
-ENV_AUTH = "REDISCLI_AUTH"
-
-PREFIX = "tapps-lsp:v1:"
-MAGIC = b"T1"
-_MAC_BYTES = 32
-# A value larger than this was not written by us (the disk tier's largest real
-# result is a few hundred KiB; a 1 MiB file with a finding on every line is ~10 MiB).
-MAX_ENTRY_BYTES = 16 * 2**20
-DEFAULT_TTL_DAYS = 30.0
-DEFAULT_BUDGET_MS = 20
 # Seconds a scan's round trip may take before it counts as a fault.
 TIMEOUT = 2.0
 # Write batches waiting for the writer thread; more are dropped (and counted).
@@ -60,197 +51,6 @@ _MAX_PENDING_WRITES = 64
 _log = logging.getLogger(__name__)
 
 Warn = Callable[[str], None]
-
-
-# ---- configuration -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RemoteConfig:
-    """Where the team cache is and how this process uses it."""
-
-    url: str
-    write: bool = False
-    ttl_days: float = DEFAULT_TTL_DAYS
-    budget_ms: int = DEFAULT_BUDGET_MS
-    origin: str = ENV_URL
-
-    @property
-    def cluster(self) -> bool:
-        """The URL asks for a Redis Cluster (`?cluster=1`)."""
-        query = dict(parse_qsl(urlsplit(self.url).query))
-        return query.get("cluster", "").lower() in ("1", "true", "yes")
-
-    def redis_url(self) -> str:
-        """The URL for redis-py: without our own `cluster` parameter."""
-        parts = urlsplit(self.url)
-        query = [(k, v) for k, v in parse_qsl(parts.query) if k != "cluster"]
-        return urlunsplit(parts._replace(query=urlencode(query)))
-
-    def shown(self) -> str:
-        """The URL without its password, for messages and stats."""
-        parts = urlsplit(self.url)
-        host = parts.hostname or ""
-        netloc = f"{host}:{parts.port}" if parts.port else host
-        if parts.username:
-            netloc = f"{parts.username}@{netloc}"
-        return urlunsplit(parts._replace(netloc=netloc))
-
-
-def _user_values(user: Mapping[str, Any] | None) -> dict[str, Any]:
-    from tapps_lsp.settings_merge import flatten
-
-    return {k: v for k, v in flatten(user or {}).items() if k.startswith("remoteCache")}
-
-
-def _number(value: Any, lo: float, hi: float) -> float | None:
-    if isinstance(value, int | float) and not isinstance(value, bool) and lo <= value <= hi:
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return _number(float(value), lo, hi)
-        except ValueError:
-            return None
-    return None
-
-
-def config_from(
-    environ: Mapping[str, str],
-    user: Mapping[str, Any] | None = None,
-    *,
-    url: str | None = None,
-    write: bool | None = None,
-    ttl_days: float | None = None,
-) -> tuple[RemoteConfig | None, list[str]]:
-    """The team cache's configuration from the user's sources; (None, problems) when off.
-
-    Later sources win: the environment, the editor's user settings
-    (`remoteCache.url`, `.write`, `.ttlDays`, `.budgetMs`), the command line.
-    """
-    problems: list[str] = []
-    values = _user_values(user)
-    chosen, origin = environ.get(ENV_URL) or None, ENV_URL
-    if isinstance(values.get("remoteCacheUrl"), str) and values["remoteCacheUrl"]:
-        chosen, origin = values["remoteCacheUrl"], "remoteCache.url"
-    if url:
-        chosen, origin = url, "--remote-cache"
-    if not chosen:
-        return None, problems
-    if not _valid_url(chosen):
-        problems.append(
-            f"{origin}: expected a redis:// or rediss:// URL with a host (and a numeric port); "
-            "the team cache is off"
-        )
-        return None, problems
-    days = _number(environ.get(ENV_TTL, DEFAULT_TTL_DAYS), 0.001, 3650)
-    days = _number(values.get("remoteCacheTtlDays", days), 0.001, 3650) if days else None
-    if ttl_days is not None:
-        days = _number(ttl_days, 0.001, 3650)
-    if days is None:
-        problems.append(f"remote cache TTL: expected 0.001 to 3650 days; using {DEFAULT_TTL_DAYS}")
-        days = DEFAULT_TTL_DAYS
-    budget = _number(values.get("remoteCacheBudgetMs", DEFAULT_BUDGET_MS), 0, 10_000)
-    writing = values.get("remoteCacheWrite") is True if write is None else write
-    config = RemoteConfig(
-        url=chosen,
-        write=writing,
-        ttl_days=days,
-        budget_ms=int(budget if budget is not None else DEFAULT_BUDGET_MS),
-        origin=origin,
-    )
-    return config, problems
-
-
-def _valid_url(url: str) -> bool:
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError:
-        return False
-    return parts.scheme in ("redis", "rediss") and bool(parts.hostname)
-
-
-def team_key(environ: Mapping[str, str]) -> bytes | None:
-    """The signing key from `TAPPS_LSP_CACHE_KEY`, or None."""
-    key = environ.get(ENV_KEY, "")
-    return key.encode() if key else None
-
-
-# ---- signing -------------------------------------------------------------------------------
-
-
-def sign(secret: bytes, key: str, blob: bytes) -> bytes:
-    """The stored form of a value: MAGIC, HMAC-SHA256(key, value), then the JSON."""
-    mac = hmac.new(secret, f"{PREFIX}{key}\n".encode() + blob, hashlib.sha256).digest()
-    return MAGIC + mac + blob
-
-
-def verify(secret: bytes, key: str, stored: bytes) -> tuple[dict[str, Any] | None, bytes, str]:
-    """(value, JSON, "") for a good entry, else (None, b"", why it was rejected)."""
-    if len(stored) > MAX_ENTRY_BYTES:
-        return None, b"", "oversized"
-    if len(stored) < len(MAGIC) + _MAC_BYTES or not stored.startswith(MAGIC):
-        return None, b"", "unsigned"
-    mac, blob = stored[len(MAGIC) : len(MAGIC) + _MAC_BYTES], stored[len(MAGIC) + _MAC_BYTES :]
-    expected = hmac.new(secret, f"{PREFIX}{key}\n".encode() + blob, hashlib.sha256).digest()
-    if not hmac.compare_digest(mac, expected):
-        return None, b"", "badly signed"
-    value = decode(blob)
-    if value is None:
-        return None, b"", "malformed"
-    return value, blob, ""
-
-
-# ---- the circuit breaker ---------------------------------------------------------------------
-
-
-@dataclass
-class Breaker:
-    """Closed (calls go through), open (none until `retry_at`), half-open (one trial call)."""
-
-    base: float = 1.0
-    cap: float = 60.0
-    state: str = "closed"
-    failures: int = 0
-    retry_at: float = 0.0
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def allow(self) -> bool:
-        """Whether a call may go out now (an open breaker past its backoff lets one through)."""
-        with self._lock:
-            if self.state == "closed":
-                return True
-            if self.state == "open" and time.monotonic() >= self.retry_at:
-                self.state = "half-open"
-                return True
-            return False
-
-    def ready(self) -> bool:
-        """`allow` without taking the trial call."""
-        return self.state == "closed" or (
-            self.state == "open" and time.monotonic() >= self.retry_at
-        )
-
-    def success(self) -> bool:
-        """Record a call that worked; True when it closed an open breaker."""
-        with self._lock:
-            reopened = self.state != "closed"
-            self.state, self.failures = "closed", 0
-            return reopened
-
-    def failure(self) -> None:
-        """Record a fault: open, for twice as long as last time (up to `cap`)."""
-        with self._lock:
-            self.failures += 1
-            backoff = min(self.cap, self.base * 2 ** (self.failures - 1))
-            self.retry_at = time.monotonic() + backoff
-            self.state = "open"
-
-    def describe(self) -> str:
-        """The state, with the seconds until the next trial when open."""
-        if self.state == "open":
-            return f"open (retry in {max(0.0, self.retry_at - time.monotonic()):.1f} s)"
-        return self.state
 
 
 # ---- the tier ----------------------------------------------------------------------------------
@@ -509,19 +309,6 @@ def build(
     return RedisTier(config, secret, warn=warn, password=env.get(ENV_AUTH) or None)
 
 
-__all__ = [
-    "Breaker",
-    "RedisTier",
-    "RemoteConfig",
-    "build",
-    "open_cache",
-    "config_from",
-    "sign",
-    "team_key",
-    "verify",
-]
-
-
 def open_cache(
     *,
     no_cache: bool = False,
@@ -531,14 +318,12 @@ def open_cache(
     ttl_days: float | None = None,
     warn: Warn | None = None,
     environ: Mapping[str, str] | None = None,
-) -> Any:
+) -> ResultCache:
     """A `ResultCache` with the team cache behind it when the user configured one.
 
     `no_cache` keeps the local cache in memory; the team cache is still read
     (and written) when configured, as `check --no-cache --remote-cache` asks.
     """
-    from tapps_lsp.cache.store import ResultCache
-
     env = os.environ if environ is None else environ
     say = warn or _log.warning
     config, problems = config_from(env, user, url=url, write=write, ttl_days=ttl_days)

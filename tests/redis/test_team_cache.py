@@ -22,7 +22,10 @@ from redis_support import (
 )
 from redis_support import pytestmark as support_mark
 
-from tapps_lsp.cache.remote import Breaker, RedisTier, RemoteConfig, config_from, sign
+from tapps_lsp.cache.breaker import Breaker
+from tapps_lsp.cache.remote import RedisTier
+from tapps_lsp.cache.remote_config import RemoteConfig, config_from
+from tapps_lsp.cache.signing import sign
 from tapps_lsp.cache.tiers import Stored, encode
 
 pytestmark = [pytest.mark.slow, support_mark]
