@@ -10,9 +10,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tapps_lsp.features.workspace import describe
 from tapps_lsp.reports import FORMATS, Run, render, summarize
 from tapps_lsp.review.model import FileResult, Finding, Review
+from tapps_lsp.scans.runner import describe
 
 SCHEMA = json.loads(
     (Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8")

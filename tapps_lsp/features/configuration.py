@@ -21,6 +21,7 @@ from typing import Any
 from lsprotocol import types
 
 from tapps_lsp.config import Settings
+from tapps_lsp.features.base import Feature
 from tapps_lsp.server import Folder, TappsLanguageServer
 from tapps_lsp.settings_merge import Source, flatten
 from tapps_lsp.settings_sources import load_folder_settings
@@ -66,45 +67,54 @@ def explicit(source: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def register(server: TappsLanguageServer) -> None:
-    # A project found inside a workspace folder reads its settings as a folder does.
-    async def load_project(folder: Folder) -> None:
-        try:
-            await load_settings(server, [folder])
-        finally:
-            if folder.settings is None:  # never leave its reviews waiting
-                server.set_settings(folder, Settings(), [])
+class Configuration(Feature):
+    """Settings of every folder: read on `initialized`, re-read when they change."""
 
-    server.load_project_settings = load_project
+    def __init__(self, server: TappsLanguageServer) -> None:
+        self.server = server
 
-    @server.feature(types.INITIALIZED)
-    async def initialized(ls: TappsLanguageServer, params: types.InitializedParams) -> None:
-        await load_settings(ls, ls.all_folders())
-        for hook in ls.initialized_hooks:
-            await hook()
-        # Start the review worker now rather than on the first save, off the event loop.
-        ls.start_warm_up()
+    async def initialized(self) -> None:
+        """Read the settings of every folder (the other features need them)."""
+        await load_settings(self.server, self.server.all_folders())
 
-    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
-    async def did_change_configuration(
-        ls: TappsLanguageServer, params: types.DidChangeConfigurationParams
-    ) -> None:
-        # Some clients push the new values here; all answer workspace/configuration.
-        settings = params.settings
-        if isinstance(settings, Mapping) and isinstance(settings.get("tapps"), Mapping):
-            workspace = ls.client_capabilities.workspace
-            if not (workspace and workspace.configuration):
-                ls.init_options = dict(settings["tapps"])
-        await load_settings(ls, ls.all_folders())
-        ls.review_all_open()
+    def register(self) -> None:
+        """Configuration and workspace-folder changes; projects found on the way."""
+        server = self.server
 
-    @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
-    async def did_change_folders(
-        ls: TappsLanguageServer, params: types.DidChangeWorkspaceFoldersParams
-    ) -> None:
-        for removed in params.event.removed:
-            ls.remove_folder(removed.uri)
-        added = [ls.add_folder(f.uri) for f in params.event.added]
-        if added:
-            await load_settings(ls, added)
-        ls.review_all_open()
+        # A project found inside a workspace folder reads its settings as a folder does.
+        async def load_project(folder: Folder) -> None:
+            try:
+                await load_settings(server, [folder])
+            finally:
+                if folder.settings is None:  # never leave its reviews waiting
+                    server.set_settings(folder, Settings(), [])
+
+        server.load_project_settings = load_project
+        server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)(did_change_configuration)
+        server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)(did_change_folders)
+
+
+async def did_change_configuration(
+    ls: TappsLanguageServer, params: types.DidChangeConfigurationParams
+) -> None:
+    """Re-read every folder's settings and re-review the open documents."""
+    # Some clients push the new values here; all answer workspace/configuration.
+    settings = params.settings
+    if isinstance(settings, Mapping) and isinstance(settings.get("tapps"), Mapping):
+        workspace = ls.client_capabilities.workspace
+        if not (workspace and workspace.configuration):
+            ls.init_options = dict(settings["tapps"])
+    await load_settings(ls, ls.all_folders())
+    ls.review_all_open()
+
+
+async def did_change_folders(
+    ls: TappsLanguageServer, params: types.DidChangeWorkspaceFoldersParams
+) -> None:
+    """Forget removed folders, read the settings of added ones, re-review the open documents."""
+    for removed in params.event.removed:
+        ls.remove_folder(removed.uri)
+    added = [ls.add_folder(f.uri) for f in params.event.added]
+    if added:
+        await load_settings(ls, added)
+    ls.review_all_open()

@@ -1,4 +1,8 @@
-"""Background work: a task registry and throttled progress, with no LSP imports."""
+"""Background work: a task registry and throttled progress.
+
+No LSP imports here: only `lsp_progress.py`, the `$/progress` sink that the
+server side imports by its own name, speaks LSP.
+"""
 
 from tapps_lsp.tasks.progress import (
     DEFAULT_INTERVAL,
