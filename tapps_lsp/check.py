@@ -24,10 +24,10 @@ from tapps_lsp.config import Settings
 from tapps_lsp.reports import Run, render
 from tapps_lsp.reports.text import summary_lines
 from tapps_lsp.review.discovery import discover
-from tapps_lsp.review.engine import tool_versions
 from tapps_lsp.review.messages import terminal_safe
 from tapps_lsp.review.model import Review
 from tapps_lsp.review.project import project_root
+from tapps_lsp.review.versions import tool_versions
 from tapps_lsp.reviewer import UNREADABLE, Reviewer
 from tapps_lsp.settings_sources import settings_of_folder
 from tapps_lsp.shard import select

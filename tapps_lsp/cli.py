@@ -38,7 +38,7 @@ class _VersionAction(argparse.Action):
         super().__init__(option_strings, dest, nargs=0, help="show the versions and exit")
 
     def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
-        from tapps_lsp.cache import tool_versions
+        from tapps_lsp.review.versions import tool_versions
 
         tools = ", ".join(f"{k} {v}" for k, v in tool_versions().items() if k != "tapps-lsp")
         print(f"tapps-lsp {__version__} ({tools})")

@@ -1,6 +1,6 @@
 """Content-hash result cache: a memory tier in front of a hardened diskcache."""
 
-from tapps_lsp.cache.keys import content_hash, fingerprint, make_key, name_facts, tool_versions
+from tapps_lsp.cache.keys import content_hash, fingerprint, make_key, name_facts
 from tapps_lsp.cache.store import ResultCache, StatIndex, default_directory
 
 __all__ = [
@@ -11,5 +11,4 @@ __all__ = [
     "fingerprint",
     "make_key",
     "name_facts",
-    "tool_versions",
 ]

@@ -11,51 +11,30 @@ text is not (ruff offers no fix for an unused import there).
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import importlib.metadata
 import json
 import os
 import sys
 import weakref
 
-from tapps_lsp import __version__
 from tapps_lsp.config import Settings
 from tapps_lsp.review.hashing import content_hash
 from tapps_lsp.review.model import SCHEMA_VERSION
+from tapps_lsp.review.versions import tool_versions
 
-# mypy only counts when the settings enable it, so upgrading an unused mypy
-# does not throw every cached result away.
-__all__ = ["content_hash", "fingerprint", "make_key", "name_facts", "tool_versions"]
+__all__ = ["content_hash", "fingerprint", "make_key", "name_facts"]
 
+# The analyzers every fingerprint counts. mypy only counts when the settings
+# enable it, so upgrading an unused mypy does not throw every cached result away.
 _ALWAYS = ("ruff", "radon", "bandit")
-_OPTIONAL = ("mypy",)
-
-
-def _installed_version(distribution: str) -> str:
-    try:
-        return importlib.metadata.version(distribution)
-    except importlib.metadata.PackageNotFoundError:
-        return "absent"
-
-
-@functools.lru_cache(maxsize=1)
-def tool_versions() -> dict[str, str]:
-    """Versions of the analyzers installed beside tapps-lsp, read once per process.
-
-    Read from package metadata (about 1 ms each) rather than by running the
-    tools; the engine only ever runs the copies installed with it.
-    """
-    versions = {"tapps-lsp": __version__}
-    versions.update({name: _installed_version(name) for name in _ALWAYS + _OPTIONAL})
-    return versions
 
 
 def _compute_fingerprint(settings: Settings) -> str:
     versions = tool_versions()
-    used = {k: v for k, v in versions.items() if k not in _OPTIONAL}
+    # A tool that is not installed counts as "absent": installing it changes the key.
+    used = {name: versions.get(name, "absent") for name in ("tapps-lsp", *_ALWAYS)}
     if settings.mypyEnabled:
-        used["mypy"] = versions["mypy"]
+        used["mypy"] = versions.get("mypy", "absent")
     # The server's Python parses the file: newer syntax is measured on 3.12, not on 3.11.
     used["python"] = f"{sys.version_info[0]}.{sys.version_info[1]}"
     blob = json.dumps(

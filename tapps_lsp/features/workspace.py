@@ -21,7 +21,7 @@ from pygls.exceptions import JsonRpcInvalidParams
 from tapps_lsp.cache.store import default_directory
 from tapps_lsp.features.base import Feature
 from tapps_lsp.reports import export
-from tapps_lsp.review import engine
+from tapps_lsp.review.versions import tool_versions
 from tapps_lsp.scans import pull
 from tapps_lsp.scans.results import Results, read_source
 from tapps_lsp.scans.runner import ScanRunner
@@ -50,7 +50,7 @@ async def export_last_scan(ls: TappsLanguageServer, fmt: str, requested: str | N
         reports=(ls.cache.directory or default_directory()) / "reports",
         refused=getattr(ls.cache, "refused", None),
     )
-    run = replace(last.run, tools=engine.tool_versions())
+    run = replace(last.run, tools=tool_versions())
     path: Path = await asyncio.to_thread(
         export.export, last.reviews, fmt, requested, where, run=run, read_text=read_source
     )

@@ -18,7 +18,7 @@ class Run:
     seconds: float | None = None
     # Files that disappeared between discovery and analysis.
     deleted: tuple[str, ...] = ()
-    # Tool name -> version, as `engine.tool_versions()` gives them.
+    # Tool name -> version, as `review.versions.tool_versions()` gives them.
     tools: dict[str, str] = field(default_factory=dict)
     title: str = "tapps-lsp review"
 

@@ -19,12 +19,8 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import cache
-from importlib.metadata import PackageNotFoundError
-from importlib.metadata import version as dist_version
 from typing import TypeVar
 
-from tapps_lsp import __version__
 from tapps_lsp.config import Settings
 from tapps_lsp.review import fastmetrics, target
 from tapps_lsp.review.analyzers import (
@@ -482,15 +478,3 @@ def warm_up() -> None:
         ruff.binary()
     except ToolError:
         pass  # reported per file by the ruff step
-
-
-@cache
-def tool_versions() -> dict[str, str]:
-    """Versions of tapps-lsp and each analyzer; part of the cache fingerprint."""
-    versions = {"tapps-lsp": __version__}
-    for name in ("ruff", "radon", "bandit", "mypy"):
-        try:
-            versions[name] = dist_version(name)
-        except PackageNotFoundError:
-            pass
-    return versions

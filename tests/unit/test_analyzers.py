@@ -18,6 +18,7 @@ from tapps_lsp.config import Settings
 from tapps_lsp.review import engine, fastmetrics, scoring
 from tapps_lsp.review.analyzers import performance, ruff
 from tapps_lsp.review.model import FileResult, Finding, ProjectInfo
+from tapps_lsp.review.versions import tool_versions
 from tapps_lsp.settings_merge import merge
 
 # Bandit itself: these tests pin its findings (the ruff engine: test_ruff_security.py).
@@ -380,7 +381,7 @@ def test_mypy_when_enabled() -> None:
 
 
 def test_tool_versions() -> None:
-    versions = engine.tool_versions()
+    versions = tool_versions()
     assert set(versions) >= {"tapps-lsp", "ruff", "radon", "bandit"}
     assert all(isinstance(v, str) and v for v in versions.values())
 

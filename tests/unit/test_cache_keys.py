@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 import xxhash
 
-from tapps_lsp.cache import content_hash, fingerprint, make_key, tool_versions
+from tapps_lsp.cache import content_hash, fingerprint, make_key
 from tapps_lsp.config import Settings
+from tapps_lsp.review.versions import tool_versions
 
 
 @pytest.fixture(autouse=True)
