@@ -9,22 +9,20 @@ framing is lost. Here:
 - a request whose params do not fit its type gets -32602;
 - requests after `shutdown` get -32600;
 - `exit` exits 1 unless `shutdown` came first (pygls computes the code, but
-  its `start_io` swallows the `SystemExit`, so we run our own read loop);
-- a header block that is not `Name: value` lines with a Content-Length means
-  the framing is lost: the process exits 2 so the editor restarts it;
+  its `start_io` swallows the `SystemExit`, so transport.py runs the read loop);
 - a handler's exception becomes -32603 with a message and no traceback; the
   traceback goes to the log.
+
+It knows nothing of our server: what the client can do is recorded by the
+`initialize` feature (features/initialize.py), which pygls calls before it
+builds the capabilities.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import json
 import logging
-import os
-import sys
-import threading
 import typing
 from typing import Any
 
@@ -45,18 +43,7 @@ if typing.TYPE_CHECKING:
     from collections.abc import Generator
     from concurrent.futures import Future
 
-    from tapps_lsp.server import TappsLanguageServer
-
 log = logging.getLogger(__name__)
-
-# Exit status when the byte stream can no longer be framed into messages.
-EXIT_DESYNC = 2
-# Largest body we accept; a bigger Content-Length is a broken header, not a message.
-MAX_BODY = 256 * 1024 * 1024
-
-
-class FramingError(Exception):
-    """The input stream is no longer made of LSP messages."""
 
 
 class _Unstructurable:
@@ -69,30 +56,34 @@ class _Unstructurable:
 
 
 class TappsProtocol(LanguageServerProtocol):
-    _server: TappsLanguageServer
+    """pygls's LSP protocol with the gaps listed above closed."""
+
+    @property
+    def shut_down(self) -> bool:
+        """Whether `shutdown` was answered: the input may now end without an error."""
+        return bool(self._shutdown)
 
     @lsp_method(types.INITIALIZE)
     def lsp_initialize(
         self, params: types.InitializeParams
     ) -> Generator[Any, Any, types.InitializeResult]:
-        """Negotiate the position encoding our way, then let pygls build the rest.
+        """Negotiate the position encoding our way, then let pygls do the rest.
 
         pygls takes the client's first offer; we prefer UTF-8 whenever it is
         offered. pygls's document sync must use the same encoding as our
-        conversions, so we narrow the offer it sees to our choice.
+        conversions, so we narrow the offer it sees (and the `initialize`
+        feature handler sees) to our choice: it is `workspace.position_encoding`.
         """
         general = params.capabilities.general
         offered = general.position_encodings if general else None
         chosen = negotiate([str(getattr(e, "value", e)) for e in offered or []])
         if general is not None:
             general.position_encodings = [types.PositionEncodingKind(chosen)]
-        self._server.on_initialize(params, chosen)
-        result = yield from super().lsp_initialize(params)
-        if general is not None:
-            general.position_encodings = offered
-        if not self._server.pull_diagnostics:
-            # Push clients must not be told to pull as well.
-            result.capabilities.diagnostic_provider = None
+        try:
+            result: types.InitializeResult = yield from super().lsp_initialize(params)
+        finally:
+            if general is not None:
+                general.position_encodings = offered
         return result
 
     @lsp_method(types.SHUTDOWN)
@@ -239,99 +230,3 @@ def _valid_id(msg_id: Any) -> bool:
     if isinstance(msg_id, bool):
         return False
     return msg_id is None or isinstance(msg_id, (str, int, float))
-
-
-async def read_message(reader: Any) -> bytes | None:
-    """One framed body, or None at end of input; raises FramingError when lost."""
-    length: int | None = None
-    while True:
-        line = await reader.readline()
-        if not line:
-            return None
-        if line in (b"\r\n", b"\n"):
-            break
-        name, sep, value = line.partition(b":")
-        if not sep or not line.endswith(b"\n") or not name.strip() or b" " in name.strip():
-            raise FramingError(f"not a header line: {line[:80]!r}")
-        if name.strip().lower() == b"content-length":
-            text = value.strip()
-            if not text.isdigit() or int(text) > MAX_BODY:
-                raise FramingError(f"bad Content-Length: {text[:40]!r}")
-            length = int(text)
-    if length is None:
-        raise FramingError("a header block without Content-Length")
-    body = await reader.readexactly(length)
-    if len(body) < length:
-        return None
-    return body
-
-
-async def serve(reader: Any, protocol: TappsProtocol, stop_event: threading.Event) -> int:
-    """Read messages until the input ends or framing is lost; returns an exit status."""
-    while not stop_event.is_set():
-        try:
-            body = await read_message(reader)
-        except asyncio.IncompleteReadError:
-            body = None
-        except FramingError as exc:
-            log.error("lost the message framing (%s); exiting so the editor restarts us", exc)
-            return EXIT_DESYNC
-        if body is None:
-            # The client went away: without `shutdown` first, that is an abnormal end.
-            return 0 if protocol._shutdown else 1
-        protocol.parse_and_handle(body)
-    return 0
-
-
-class StdoutWriter:
-    """Writes whole messages to stdout's buffer (pygls's interface)."""
-
-    def __init__(self, stdout: typing.BinaryIO):
-        self._stdout = stdout
-
-    def close(self) -> None:
-        self._stdout.close()
-
-    def write(self, data: bytes) -> None:
-        self._stdout.write(data)
-        self._stdout.flush()
-
-
-def claim_stdio() -> tuple[typing.BinaryIO, typing.BinaryIO]:
-    """Private copies of stdin/stdout for the protocol; fds 0 and 1 are pointed elsewhere.
-
-    The copies are not inherited, so worker processes and tools cannot read
-    our input or write into the protocol stream, and a process left behind
-    does not hold the editor's pipes open. Stray prints land on stderr.
-    """
-    sys.stdout.flush()
-    protocol_in = os.fdopen(os.dup(0), "rb")
-    protocol_out = os.fdopen(os.dup(1), "wb")
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    os.close(devnull)
-    os.dup2(2, 1)
-    return protocol_in, protocol_out
-
-
-async def stdin_reader(stdin: typing.BinaryIO) -> Any:
-    """An asyncio reader over stdin; a pipe is read without a thread hop per line."""
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader(limit=MAX_BODY)
-    try:
-        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stdin)
-    except (ValueError, OSError):
-        # A regular file or other non-pipe stdin: fall back to a thread.
-        return _ThreadReader(stdin)
-    return reader
-
-
-class _ThreadReader:
-    def __init__(self, stream: typing.BinaryIO):
-        self._stream = stream
-
-    async def readline(self) -> bytes:
-        return await asyncio.to_thread(self._stream.readline)
-
-    async def readexactly(self, n: int) -> bytes:
-        return await asyncio.to_thread(self._stream.read, n)

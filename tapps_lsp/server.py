@@ -10,9 +10,7 @@ thin and call the methods here.
 from __future__ import annotations
 
 import asyncio
-import gc
 import hashlib
-import ipaddress
 import json
 import logging
 import os
@@ -29,38 +27,25 @@ from urllib.parse import quote, unquote_to_bytes, urlsplit
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
-from tapps_lsp import __version__, convert
+from tapps_lsp import __version__, client_log, convert
 from tapps_lsp.config import Settings, env_log_level
-from tapps_lsp.protocol import StdoutWriter, TappsProtocol, claim_stdio, serve, stdin_reader
+from tapps_lsp.protocol import TappsProtocol
 from tapps_lsp.review.positions import UTF16, split_lines
 from tapps_lsp.review.project import project_root
+from tapps_lsp.reviewer_host import ReviewerHost
+from tapps_lsp.scans.state import ScanState
+from tapps_lsp.transport import run_stdio, run_tcp
 
 if TYPE_CHECKING:
     from tapps_lsp.cache import ResultCache
+    from tapps_lsp.features.base import Feature
     from tapps_lsp.review.model import Review
     from tapps_lsp.reviewer import Reviewer
 
-log = logging.getLogger("tapps_lsp")
+log = logging.getLogger(__name__)
 
 # Entries kept in the per-URI memos before they are dropped wholesale.
 MEMO_SIZE = 4096
-# Scan workers run this much below the server's CPU priority (nice): a background
-# "Review all" leaves the cores to the event loop, saves and the user's programs
-# first. With the machine otherwise idle it still gets every core.
-SCAN_NICENESS = 10
-
-LOG_LEVELS = {
-    "error": logging.ERROR,
-    "warning": logging.WARNING,
-    "info": logging.INFO,
-    "debug": logging.DEBUG,
-}
-MESSAGE_TYPES = {
-    logging.ERROR: types.MessageType.Error,
-    logging.WARNING: types.MessageType.Warning,
-    logging.INFO: types.MessageType.Info,
-    logging.DEBUG: types.MessageType.Log,
-}
 
 
 def uri_to_path(uri: str) -> Path | None:
@@ -81,6 +66,7 @@ def uri_to_path(uri: str) -> Path | None:
 
 
 def is_within(path: Path, root: Path) -> bool:
+    """Whether `path` is `root` or lies below it (by path parts, no file system access)."""
     return path == root or root in path.parents
 
 
@@ -121,27 +107,9 @@ class DocState:
     fix_all: tuple[str, str | None] | None = None
 
 
-class LspLogHandler(logging.Handler):
-    """Forwards `tapps_lsp` log records to the client as window/logMessage."""
-
-    def __init__(self, server: TappsLanguageServer):
-        super().__init__()
-        self.server = server
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            message = self.format(record)
-            kind = MESSAGE_TYPES.get(record.levelno, types.MessageType.Log)
-            self.server.send_threadsafe(
-                lambda: self.server.window_log_message(
-                    types.LogMessageParams(type=kind, message=message)
-                )
-            )
-        except Exception:  # a log call must never break the server
-            self.handleError(record)
-
-
 class TappsLanguageServer(LanguageServer):
+    """The server's state (client, folders, documents, reviewer) and the methods on it."""
+
     protocol: TappsProtocol
 
     def __init__(self) -> None:
@@ -161,116 +129,42 @@ class TappsLanguageServer(LanguageServer):
         self._paths: dict[str, str] = {}
         self.loose = Folder(uri="", root=None)
         self.docs: dict[str, DocState] = {}
-        self._cache: ResultCache | None = None
-        self._reviewer: Reviewer | None = None
-        # The reviewer and cache are built by the warm-up thread or, if needed first, on the
-        # loop; the cache has its own lock so that cacheStats need not wait for the worker.
-        self._build_lock = threading.RLock()
-        self._cache_lock = threading.Lock()
-        self._warm_up: asyncio.Future[None] | None = None
-        self._closed = False
+        self.host = ReviewerHost(lambda: self.init_options, self._jobs, self.warn_once)
         self._shown: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
         self.rule_docs: dict[str, str] = {}
-        # Awaited once the settings are loaded on `initialized` (dynamic registrations).
-        self.initialized_hooks: list[Callable[[], Awaitable[None]]] = []
+        # Feature objects with a lifecycle (features/base.py), in the order setup.py gives.
+        self.features: list[Feature] = []
+        # Workspace reviews: tasks, results of files that are not open, the last scan.
+        self.scans = ScanState()
         # Projects nested in workspace folders, by their root; `load_project_settings`
         # (features/configuration.py) reads the settings of one found on the way.
         self._projects: dict[Path, Folder] = {}
         self.load_project_settings: Callable[[Folder], Awaitable[None]] | None = None
-        self.log_handler = LspLogHandler(self)
-        self.log_handler.setFormatter(logging.Formatter("%(message)s"))
+        self.log_handler = client_log.LspLogHandler(self._send_log)
 
-    # ---- transport ----------------------------------------------------------
+    # ---- transport (transport.py runs the loop; we are its Session) ------------------
 
     def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
-        """Serve on stdio; exits with our status (see protocol.py), not pygls's 0."""
-        if stdin is None or stdout is None:
-            stdin, stdout = claim_stdio()
+        """Serve on stdio; exits with our status (see transport.py), not pygls's 0."""
         self._stop_event = threading.Event()
-        self.protocol.set_writer(StdoutWriter(stdout))
-        sys.exit(asyncio.run(self._serve_stdio(stdin)))
-
-    async def _serve_stdio(self, stdin: BinaryIO) -> int:
-        self._bind_loop()
-        self._connected()
-        reader = await stdin_reader(stdin)
-        assert self._stop_event is not None
-        try:
-            return await serve(reader, self.protocol, self._stop_event)
-        finally:
-            self._close()
+        sys.exit(run_stdio(self.protocol, self, self._stop_event, stdin, stdout))
 
     def start_tcp(self, host: str, port: int) -> None:
-        """Serve one client on a TCP socket (the editor connects to us).
+        """Serve one client on a TCP socket (see transport.run_tcp)."""
+        self._stop_event = threading.Event()
+        sys.exit(run_tcp(self.protocol, self, self._stop_event, host, port))
 
-        The first connection is the client. Any later one is closed at once and
-        logged: a second client would take over the replies (they go to the
-        latest writer) and could run commands as the user. The session ends
-        when the client goes away. A host that is not a loopback address is
-        reachable from other machines: that is warned about.
-        """
-        self._stop_event = stop_event = threading.Event()
-        done: asyncio.Future[int] | None = None
-        client: list[str] = []
-
-        async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            peer = _peer(writer)
-            if client:
-                log.warning(
-                    "refused a connection from %s: this server has its client (%s); "
-                    "start another server for another editor",
-                    peer,
-                    client[0],
-                )
-                writer.close()
-                return
-            client.append(peer)
-            log.info("client connected from %s", peer)
-            self.protocol.set_writer(_SocketWriter(writer))
-            self._connected()
-            status = await serve(reader, self.protocol, stop_event)
-            if done is not None and not done.done():
-                done.set_result(status)
-
-        async def main() -> int:
-            nonlocal done
-            self._bind_loop()
-            done = asyncio.get_running_loop().create_future()
-            if not is_loopback(host):
-                log.warning(
-                    "listening on %s, which other machines can reach: whoever connects "
-                    "first is the client and can read files and run commands as you. "
-                    "Use 127.0.0.1 (the default) unless the network is yours alone.",
-                    host or "every address",
-                )
-            server = await asyncio.start_server(connection, host, port, limit=2**28)
-            log.info("serving on %s", ", ".join(str(s.getsockname()) for s in server.sockets))
-            async with server:
-                try:
-                    return await done
-                finally:
-                    self._close()
-
-        sys.exit(asyncio.run(main()))
-
-    def _bind_loop(self) -> None:
+    def bind_loop(self) -> None:
+        """Remember the event loop: log records from other threads are sent through it."""
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
 
-    def _connected(self) -> None:
-        """A client is there: from now on our log goes to it, and only to it.
-
-        Each record reaches the client once, as window/logMessage with its own
-        level. Not also on stderr: clients show a server's stderr as errors (VS
-        Code's output channel logged every review twice, once as a red
-        `[error]`). Stderr keeps what comes before the session and after it.
-        """
-        logger = logging.getLogger("tapps_lsp")
-        logger.addHandler(self.log_handler)
-        logger.propagate = False
+    def connected(self) -> None:
+        """A client is there: from now on our log goes to it, and only to it."""
+        self.log_handler.attach()
 
     def send_threadsafe(self, send: Callable[[], None]) -> None:
         """Run `send` on the event loop: two threads writing stdout would mix bytes."""
@@ -279,54 +173,25 @@ class TappsLanguageServer(LanguageServer):
         elif not self._loop.is_closed():
             self._loop.call_soon_threadsafe(send)
 
-    def _close(self) -> None:
-        logger = logging.getLogger("tapps_lsp")
-        logger.removeHandler(self.log_handler)
-        logger.propagate = True
-        # Under the lock: a warm-up still running must not start a worker after this.
-        with self._build_lock:
-            self._closed = True
-            if self._reviewer is not None:
-                self._reviewer.shutdown()
-                self._reviewer = None
-        with self._cache_lock:
-            if self._cache is not None:
-                self._cache.close()
-                self._cache = None
+    def _send_log(self, params: types.LogMessageParams) -> None:
+        self.send_threadsafe(lambda: self.window_log_message(params))
 
-    # ---- initialisation ---------------------------------------------------------
+    async def start_features(self) -> None:
+        """`initialized`: each feature's `initialized`, in order (the settings first)."""
+        for feature in self.features:
+            await feature.initialized()
 
-    def on_initialize(self, params: types.InitializeParams, encoding: str) -> None:
-        """Record what the client can do; called before pygls builds our capabilities."""
-        caps = params.capabilities
-        self.encoding = encoding
-        text_document = caps.text_document
-        workspace = caps.workspace
-        self.refresh_support = bool(
-            workspace and workspace.diagnostics and workspace.diagnostics.refresh_support
-        )
-        # Pull only when we can also ask for a re-pull: Neovim 0.11 pulls on open
-        # and change but not on save and has no refresh, so it would keep showing
-        # results from before the save. Such clients get push.
-        self.pull_diagnostics = bool(
-            text_document and text_document.diagnostic and self.refresh_support
-        )
-        hover = text_document.hover if text_document else None
-        formats = (hover.content_format if hover else None) or []
-        self.markdown = not formats or types.MarkupKind.Markdown in formats
-        options = params.initialization_options
-        if isinstance(options, dict):
-            nested = options.get("tapps")
-            self.init_options = dict(nested if isinstance(nested, dict) else options)
-        level = self.init_options.get("logLevel", env_log_level())
-        self.set_log_level(level if isinstance(level, str) else env_log_level())
-        self.loose = Folder(uri="", root=None)
-        for folder in params.workspace_folders or []:
-            self.add_folder(folder.uri)
-        if not params.workspace_folders and params.root_uri:
-            self.add_folder(params.root_uri)
+    def end_session(self) -> None:
+        """The client is gone: features shut down, log to stderr again, workers stop."""
+        for feature in reversed(self.features):
+            feature.shutdown()
+        self.log_handler.detach()
+        self.host.close()
+
+    # ---- workspace folders ---------------------------------------------------------
 
     def add_folder(self, uri: str) -> Folder:
+        """Add a workspace folder (its settings are loaded by the caller)."""
         path = uri_to_path(uri)
         folder = Folder(uri=uri, root=Path(os.path.realpath(path)) if path else None)
         self.folders[uri] = folder
@@ -334,6 +199,7 @@ class TappsLanguageServer(LanguageServer):
         return folder
 
     def remove_folder(self, uri: str) -> None:
+        """Forget a workspace folder."""
         self.folders.pop(uri, None)
         self.forget_projects()
 
@@ -343,7 +209,8 @@ class TappsLanguageServer(LanguageServer):
         self._projects.clear()
 
     def set_log_level(self, level: str) -> None:
-        logging.getLogger("tapps_lsp").setLevel(LOG_LEVELS.get(level, logging.INFO))
+        """Set the package's log level by its settings name."""
+        client_log.set_level(level)
 
     # ---- folders and settings ---------------------------------------------------
 
@@ -404,6 +271,7 @@ class TappsLanguageServer(LanguageServer):
         return None
 
     def set_settings(self, folder: Folder, settings: Settings, problems: list[str]) -> None:
+        """A folder's settings are in: record them, show their problems, set the log level."""
         from tapps_lsp.cache import fingerprint
 
         folder.settings = settings
@@ -417,12 +285,14 @@ class TappsLanguageServer(LanguageServer):
         if "TAPPS_LSP_LOG_LEVEL" in os.environ:
             # Set where the server is started, to look closer: settings do not quiet it.
             levels.append(env_log_level())
-        self.set_log_level(min(levels, key=lambda name: LOG_LEVELS.get(name, logging.INFO)))
+        self.set_log_level(client_log.most_verbose(levels))
 
     def all_folders(self) -> list[Folder]:
+        """Workspace folders, nested projects and the pseudo-folder for loose files."""
         return [*self.folders.values(), *self._projects.values(), self.loose]
 
     async def settings_of(self, folder: Folder) -> Settings:
+        """The folder's settings, once they are loaded."""
         await folder.loaded.wait()
         assert folder.settings is not None
         return folder.settings
@@ -439,72 +309,30 @@ class TappsLanguageServer(LanguageServer):
         )
         self.send_threadsafe(lambda: self.window_show_message(params))
 
-    # ---- cache and reviewer -----------------------------------------------------
+    # ---- cache and reviewer (reviewer_host.py) ----------------------------------------
+
+    def _jobs(self) -> int:
+        return self.loose.settings.jobs if self.loose.settings else 0
 
     @property
     def cache(self) -> ResultCache:
-        if self._cache is None:
-            with self._cache_lock:
-                if self._cache is None:
-                    from tapps_lsp.cache.remote import open_cache
-
-                    # The team cache only from the user: environment, initializationOptions.
-                    self._cache = open_cache(user=self.init_options, warn=self.warn_once)
-        return self._cache
+        """The session's result cache, opened on first use."""
+        return self.host.cache
 
     @property
     def reviewer(self) -> Reviewer:
-        """Built on first use: initialize must not wait for the cache or worker processes.
-
-        Async paths use `ready_reviewer()`, which waits for the warm-up thread
-        instead of blocking the loop on the lock while that thread builds it.
-        """
-        if self._reviewer is None:
-            with self._build_lock:
-                if self._reviewer is None:
-                    from tapps_lsp.reviewer import Reviewer
-
-                    jobs = self.loose.settings.jobs if self.loose.settings else 0
-                    self._reviewer = Reviewer(
-                        self.cache, jobs=jobs, log=self._reviewer_log, scan_niceness=SCAN_NICENESS
-                    )
-        return self._reviewer
-
-    def start_warm_up(self) -> None:
-        """Build the reviewer and start its worker process in a thread.
-
-        Importing the engine, opening the cache and starting the forkserver
-        take 0.3-1 s; on the event loop they held up every request of the
-        session's first second. A review asked for meanwhile waits for the
-        warm-up in `ready_reviewer()`.
-        """
-        if self._warm_up is None:
-            self._warm_up = self.spawn(self._warm())
-
-    async def _warm(self) -> None:
-        await asyncio.to_thread(self._warm_in_thread)
-        # What start-up imported lives as long as the process: out of the collector's
-        # sight, a full collection no longer walks it in the middle of a save.
-        gc.freeze()
-
-    def _warm_in_thread(self) -> None:
-        with self._build_lock:
-            if not self._closed:
-                self.reviewer.warm()
+        """The session's reviewer, built on first use (async paths use `ready_reviewer`)."""
+        return self.host.reviewer
 
     async def ready_reviewer(self) -> Reviewer:
-        """The reviewer, once the warm-up thread (if started) is done with it.
+        """The reviewer, once the warm-up thread (if started) is done with it."""
+        return await self.host.ready()
 
-        Its worker pool is created lazily: never from two threads at once.
-        """
-        if self._warm_up is not None and not self._warm_up.done():
-            await asyncio.wait([self._warm_up])
-        return self.reviewer
+    def start_warm_up(self) -> None:
+        """Build the reviewer and start its worker process in a thread."""
+        self.host.start_warm_up(self.spawn)
 
-    def _reviewer_log(self, level: str, message: str) -> None:
-        log.log(LOG_LEVELS.get(level, logging.INFO), message)
-
-    def spawn(self, coro: Any) -> asyncio.Task[Any]:
+    def spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
         """A background task that is kept alive and whose failure is logged."""
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
@@ -553,13 +381,14 @@ class TappsLanguageServer(LanguageServer):
         looked_up: Settings | None = None
         path = self.doc_path(uri)
         # The file's project (coverage data, layout) is read in a thread the first time.
+        reviewer = self.host.built
         if (
             folder.settings is not None
-            and self._reviewer is not None
-            and self._reviewer.project_ready(path, folder.settings, folder.root)
+            and reviewer is not None
+            and reviewer.project_ready(path, folder.settings, folder.root)
         ):
             looked_up = folder.settings
-            review = self._reviewer.lookup(text, path, looked_up, folder.root)
+            review = reviewer.lookup(text, path, looked_up, folder.root)
             if review is not None:
                 log.debug("%s answered from the cache", review.path)
                 self.deliver(state, review, text, version, folder, refresh=refresh)
@@ -573,12 +402,13 @@ class TappsLanguageServer(LanguageServer):
         doc = self.workspace.text_documents.get(uri)
         state = self.docs.get(uri)
         folder = self.folder_for(uri)
-        if doc is None or state is None or folder.settings is None or self._reviewer is None:
+        reviewer = self.host.built
+        if doc is None or state is None or folder.settings is None or reviewer is None:
             return False
         path = self.doc_path(uri)
-        if not self._reviewer.project_ready(path, folder.settings, folder.root):
+        if not reviewer.project_ready(path, folder.settings, folder.root):
             return False
-        review = self._reviewer.lookup(doc.source, path, folder.settings, folder.root)
+        review = reviewer.lookup(doc.source, path, folder.settings, folder.root)
         if review is None:
             return False
         state.generation += 1
@@ -700,6 +530,7 @@ class TappsLanguageServer(LanguageServer):
         return state
 
     def close_document(self, uri: str) -> None:
+        """Forget a closed document (a push client gets its diagnostics cleared)."""
         state = self.docs.pop(uri, None)
         if state is not None:
             self._cancel_pending(state)
@@ -720,31 +551,3 @@ class TappsLanguageServer(LanguageServer):
         if pending:
             await asyncio.wait(pending)
         self.workspace_diagnostic_refresh(None)
-
-
-def is_loopback(host: str) -> bool:
-    """Whether `host` names this machine only (127.0.0.0/8, ::1, localhost)."""
-    if host.lower() in ("localhost", "localhost."):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False  # a name: it may resolve to any address
-
-
-def _peer(writer: asyncio.StreamWriter) -> str:
-    address = writer.get_extra_info("peername")
-    if isinstance(address, tuple) and len(address) >= 2:
-        return f"{address[0]}:{address[1]}"
-    return str(address)
-
-
-class _SocketWriter:
-    def __init__(self, writer: asyncio.StreamWriter):
-        self._writer = writer
-
-    def close(self) -> None:
-        self._writer.close()
-
-    def write(self, data: bytes) -> None:
-        self._writer.write(data)

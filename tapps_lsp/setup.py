@@ -1,4 +1,4 @@
-"""Builds the server: one TappsLanguageServer, each feature module wired once."""
+"""Builds the server: one TappsLanguageServer, each feature wired once, features in order."""
 
 from __future__ import annotations
 
@@ -12,15 +12,27 @@ import lsprotocol  # noqa: F401
 import pygls  # noqa: F401
 
 if TYPE_CHECKING:
+    from lsprotocol.types import InitializedParams
+
     from tapps_lsp.server import TappsLanguageServer
 
 
+async def initialized(ls: TappsLanguageServer, params: InitializedParams) -> None:
+    """The client is ready: every feature's `initialized` in order, then the warm-up."""
+    await ls.start_features()
+    # Start the review worker now rather than on the first save, off the event loop.
+    ls.start_warm_up()
+
+
 def create_server() -> TappsLanguageServer:
+    """The server with every feature wired (see docs/architecture.md)."""
     # The imports below create most of the process's long-lived objects (lsprotocol's
     # thousand attrs classes above all): the collector would walk them again and again
     # while `initialize` waits. Frozen afterwards, full collections skip them for good.
     gc.disable()
     try:
+        from lsprotocol import types
+
         from tapps_lsp.features import (
             code_actions,
             code_lens,
@@ -28,6 +40,7 @@ def create_server() -> TappsLanguageServer:
             configuration,
             diagnostics,
             hover,
+            initialize,
             workspace,
         )
         from tapps_lsp.server import TappsLanguageServer
@@ -35,16 +48,14 @@ def create_server() -> TappsLanguageServer:
         # pygls logs every message body at INFO; at our volume that is slow and noisy.
         logging.getLogger("pygls").setLevel(logging.WARNING)
         server = TappsLanguageServer()
-        for feature in (
-            configuration,
-            diagnostics,
-            code_actions,
-            hover,
-            code_lens,
-            commands,
-            workspace,
-        ):
-            feature.register(server)
+        for module in (initialize, diagnostics, code_actions, hover, code_lens, commands):
+            module.register(server)
+        # Features with a lifecycle (features/base.py): started in this order, the settings
+        # first; shut down in the reverse order.
+        server.features = [configuration.Configuration(server), workspace.Workspace(server)]
+        for feature in server.features:
+            feature.register()
+        server.feature(types.INITIALIZED)(initialized)
     finally:
         gc.enable()
     gc.freeze()
