@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test check lint install test-deps bench fuzz test-differential vsix clean
+.PHONY: run test check lint install test-deps bench fuzz test-differential vsix clean dogfood
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -36,10 +36,22 @@ test-deps: $(TEST_STAMP)
 	@if [ -x scripts/install-e2e.sh ]; then scripts/install-e2e.sh; fi
 
 lint: $(TEST_STAMP)
-	$(VENV)/bin/ruff check tapps_lsp tests benchmarks
-	$(VENV)/bin/ruff format --check tapps_lsp tests benchmarks
+	$(VENV)/bin/ruff check tapps_lsp tests benchmarks scripts
+	$(VENV)/bin/ruff format --check tapps_lsp tests benchmarks scripts
 	$(VENV)/bin/mypy
 	@if [ -f vscode-client/package.json ]; then $(MAKE) -C vscode-client lint; fi
+
+## The project's own review of itself: every test under coverage (with the servers,
+## `tapps-lsp check` runs and review workers the tests start: [tool.coverage.run] in
+## pyproject.toml), combined into coverage.xml, then `tapps-lsp check tapps_lsp`, which
+## reads it as the measured coverage. Fails if any file fails its gate or any function
+## is over complexity 15 (scripts/dogfood.py). Slower than `make test`; not run by CI.
+dogfood: test-deps
+	rm -f .coverage .coverage.* coverage.xml
+	$(PY) -m coverage run -m pytest -p no:cacheprovider -q
+	$(PY) -m coverage combine --quiet
+	$(PY) -m coverage xml --quiet -o coverage.xml
+	$(PY) scripts/dogfood.py
 
 bench: install
 	$(PY) -m pip install --quiet -e '.[bench]'
@@ -57,4 +69,4 @@ vsix:
 	$(MAKE) -C vscode-client vsix
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .e2e test-output
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .e2e test-output .coverage .coverage.* coverage.xml
