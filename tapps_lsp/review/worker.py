@@ -98,6 +98,7 @@ class Read:
 
     @property
     def hash(self) -> str:
+        """The content hash of the text read (of "" when none was)."""
         return content_hash(self.text or "")
 
     @property
@@ -139,6 +140,8 @@ def read_file(path: str, max_size: int) -> Read:
 
 @dataclass
 class Hashed:
+    """A file read and hashed, its text dropped."""
+
     read: Read
     hash: str = ""
 
@@ -156,6 +159,8 @@ def hash_files(paths: list[str], max_size: int) -> list[Hashed]:
 
 @dataclass
 class Analysed:
+    """A file read, hashed and analysed (no result when it could not be read)."""
+
     read: Read
     hash: str = ""
     result: FileResult | None = None

@@ -29,6 +29,8 @@ HISTORY = 50
 
 
 class TaskState(str, enum.Enum):
+    """Where a task is in its life: queued, running, then done, cancelled or failed."""
+
     QUEUED = "queued"
     RUNNING = "running"
     DONE = "done"
@@ -65,10 +67,12 @@ class Task:
 
     @property
     def active(self) -> bool:
+        """Queued or running."""
         return self.state in (TaskState.QUEUED, TaskState.RUNNING)
 
     @property
     def cancel_requested(self) -> bool:
+        """Whether someone asked the task to stop."""
         return self.cancel_event.is_set()
 
     def progress(self, done: int, total: int, current: str = "") -> None:
@@ -78,6 +82,7 @@ class Task:
             self._reporter.update(done, total, current)
 
     def to_dict(self) -> dict[str, Any]:
+        """The task as tapps.taskStatus and tapps.listTasks answer it."""
         return {
             "taskId": self.id,
             "key": self.key,
@@ -136,9 +141,11 @@ class TaskRegistry:
         return task
 
     def get(self, task_id: str) -> Task | None:
+        """The task with this id, if it is still remembered."""
         return self._tasks.get(task_id)
 
     def list(self) -> list[Task]:
+        """Every remembered task, oldest first."""
         return list(self._tasks.values())
 
     def cancel(self, task_id: str) -> bool:
