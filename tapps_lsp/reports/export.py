@@ -14,16 +14,17 @@ disk: call them in a thread.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tapps_lsp.folders import uri_to_path
 from tapps_lsp.reports import render
 from tapps_lsp.reports.summary import Run
 from tapps_lsp.review.model import Review
-from tapps_lsp.server import uri_to_path
 
 EXPORT_SUFFIXES = {
     "json": (".json",),
@@ -103,7 +104,8 @@ def write_atomic(path: Path, text: str) -> None:
         temporary.write_text(text, encoding="utf-8")
         os.replace(temporary, path)
     except OSError as exc:
-        temporary.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            temporary.unlink()
         raise ValueError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
