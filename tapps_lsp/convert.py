@@ -17,7 +17,7 @@ from tapps_lsp.review import scoring
 from tapps_lsp.review.messages import gate_reasons, shown_score
 from tapps_lsp.review.messages import md_escape as escape
 from tapps_lsp.review.messages import md_inline as inline
-from tapps_lsp.review.model import Block, Edit, Finding, Review
+from tapps_lsp.review.model import Block, Edit, Finding, Review, overridden_severity
 from tapps_lsp.review.positions import to_units
 
 SEVERITY = {
@@ -46,6 +46,7 @@ def position(lines: list[str], line: int, col: int, encoding: str) -> types.Posi
 def to_range(
     lines: list[str], line: int, col: int, end_line: int, end_col: int, encoding: str
 ) -> types.Range:
+    """A code-point range -> an LSP range (clamped, never ending before it starts)."""
     start = position(lines, line, col, encoding)
     end = position(lines, end_line, end_col, encoding)
     if (end.line, end.character) < (start.line, start.character):
@@ -54,18 +55,19 @@ def to_range(
 
 
 def severity(finding: Finding, overrides: Mapping[str, str]) -> types.DiagnosticSeverity:
-    """The finding's severity, or the override with the longest prefix of its code."""
-    best = ""
-    for prefix in overrides:
-        if finding.code.startswith(prefix) and len(prefix) > len(best):
-            best = prefix
-    name = overrides[best] if best else finding.severity
+    """The finding's severity with `severityOverrides` applied (`model.overridden_severity`).
+
+    The engine has applied them to its findings already; this covers the findings
+    made after it, the gate's.
+    """
+    name = overridden_severity(finding.code, finding.severity, overrides)
     return SEVERITY.get(name, types.DiagnosticSeverity.Information)
 
 
 def diagnostic(
     finding: Finding, lines: list[str], encoding: str, overrides: Mapping[str, str] = {}
 ) -> types.Diagnostic:
+    """One finding as an LSP diagnostic."""
     tags = [TAGS[t] for t in finding.tags if t in TAGS]
     return types.Diagnostic(
         range=to_range(
@@ -83,10 +85,12 @@ def diagnostic(
 def diagnostics(
     review: Review, lines: list[str], encoding: str, overrides: Mapping[str, str] = {}
 ) -> list[types.Diagnostic]:
+    """Every finding of a review (the gate's included) as LSP diagnostics."""
     return [diagnostic(f, lines, encoding, overrides) for f in review.findings]
 
 
 def text_edits(edits: Iterable[Edit], lines: list[str], encoding: str) -> list[types.TextEdit]:
+    """Edits of the review model as LSP text edits."""
     return [
         types.TextEdit(
             range=to_range(lines, e.line, e.col, e.end_line, e.end_col, encoding), new_text=e.text
@@ -96,6 +100,7 @@ def text_edits(edits: Iterable[Edit], lines: list[str], encoding: str) -> list[t
 
 
 def whole_document(lines: list[str], encoding: str) -> types.Range:
+    """The range of the whole document."""
     last = len(lines) - 1
     return types.Range(
         start=types.Position(line=0, character=0),
@@ -110,6 +115,7 @@ def quality_title(review: Review) -> str:
 
 
 def complexity_title(block: Block) -> str:
+    """The code lens above a complex block."""
     return f"Complexity {block.complexity} (rank {block.rank})"
 
 

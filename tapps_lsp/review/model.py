@@ -14,7 +14,8 @@ Two layers:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -36,6 +37,8 @@ class Edit:
 
 @dataclass(frozen=True)
 class Fix:
+    """A tool's fix for a finding: edits applied together."""
+
     message: str
     edits: tuple[Edit, ...]
     safe: bool = True
@@ -43,6 +46,8 @@ class Fix:
 
 @dataclass(frozen=True)
 class Finding:
+    """One diagnostic: a tool's finding, or a notice of ours, at a code-point range."""
+
     source: str  # "ruff" | "bandit" | "tapps" | "mypy"
     code: str  # "F401", "B602", "TAPPS-CC", ...
     message: str
@@ -57,7 +62,39 @@ class Finding:
     fix: Fix | None = None
     data: dict[str, Any] = field(default_factory=dict)  # e.g. {"cwe": 78, "confidence": "HIGH"}
 
+    @classmethod
+    def notice(
+        cls,
+        code: str,
+        message: str,
+        *,
+        category: str = "file",
+        severity: str = "information",
+        url: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> Finding:
+        """A finding about the whole file, on line 1 (TAPPS-SKIP, TAPPS-BUDGET, TAPPS-GATE, ...)."""
+        return cls(
+            source="tapps",
+            code=code,
+            message=message,
+            severity=severity,
+            category=category,
+            line=0,
+            col=0,
+            end_line=0,
+            end_col=0,
+            url=url,
+            data=data if data is not None else {},
+        )
+
+    def overridden(self, overrides: Mapping[str, str]) -> Finding:
+        """This finding with `severityOverrides` applied (itself when nothing changes)."""
+        severity = overridden_severity(self.code, self.severity, overrides)
+        return self if severity == self.severity else replace(self, severity=severity)
+
     def to_dict(self) -> dict[str, Any]:
+        """The JSON shape the cache and the reports store."""
         # Spelt out: dataclasses.asdict recurses and deep-copies every value, 5x slower,
         # and a scan or a report converts every finding of every file. Values of `data`
         # are scalars, so a shallow copy is a full one.
@@ -95,6 +132,7 @@ class Finding:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Finding:
+        """The finding `to_dict` wrote."""
         fix = d.get("fix")
         if fix is None and d.keys() == _FINDING_FIELDS:
             values = dict(d)
@@ -122,6 +160,16 @@ class Finding:
             else None,
             data=dict(d.get("data", {})),
         )
+
+
+def overridden_severity(code: str, severity: str, overrides: Mapping[str, str]) -> str:
+    """The one rule of `severityOverrides`: the override of the longest prefix of `code`.
+
+    The engine applies it to every finding it makes; `convert` to the findings
+    made after it (the gate's) when it shows them.
+    """
+    best = max((p for p in overrides if code.startswith(p)), key=len, default=None)
+    return severity if best is None else overrides[best]
 
 
 @dataclass(frozen=True)
@@ -159,6 +207,7 @@ class Metrics:
     needs_python: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON shape the cache and the reports store."""
         # Spelt out for speed, as Finding.to_dict.
         return {
             "blocks": [
@@ -188,6 +237,7 @@ class Metrics:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Metrics:
+        """The metrics `to_dict` wrote."""
         # Copy the inner dicts: `d` may be the memory tier's shared entry.
         d = {k: dict(v) if isinstance(v, dict) else v for k, v in d.items()}
         d["blocks"] = [
@@ -228,6 +278,7 @@ class FileResult:
     timings: dict[str, float] = field(default_factory=dict, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON shape the cache stores (with the schema version)."""
         return {
             "schema": SCHEMA_VERSION,
             "findings": [f.to_dict() for f in self.findings],
@@ -239,6 +290,7 @@ class FileResult:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> FileResult:
+        """The result `to_dict` wrote; ValueError for another schema."""
         if d.get("schema") != SCHEMA_VERSION:
             raise ValueError(f"unsupported result schema {d.get('schema')!r}")
         return cls(
@@ -291,21 +343,12 @@ class Review:
         return self.result.findings + ([] if self.passed else [self.gate_finding()])
 
     def gate_finding(self) -> Finding:
+        """The TAPPS-GATE warning on line 1 of a file that fails the gate."""
         # The wording lives in one function (messages.gate_message); the hover on
         # line 1 gives the details.
         from tapps_lsp.review.messages import gate_message
 
-        return Finding(
-            source="tapps",
-            code="TAPPS-GATE",
-            message=gate_message(self),
-            severity="warning",
-            category="gate",
-            line=0,
-            col=0,
-            end_line=0,
-            end_col=0,
-        )
+        return Finding.notice("TAPPS-GATE", gate_message(self), category="gate", severity="warning")
 
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON shape of one file in `check --format json` and reports."""
