@@ -93,13 +93,20 @@ def private_dir() -> str:
 
 @dataclass(frozen=True)
 class Completed:
+    """A tool process that ran to its end."""
+
     returncode: int
     stdout: bytes
     stderr: bytes
 
 
 def run_tool(
-    name: str, argv: list[str], *, stdin: bytes | None, timeout: float, env: dict | None = None
+    name: str,
+    argv: list[str],
+    *,
+    stdin: bytes | None,
+    timeout: float,
+    env: dict[str, str] | None = None,
 ) -> Completed:
     """Run a tool to completion or kill its process group after `timeout` seconds."""
     shown = argv if len(argv) <= 20 else [*argv[:20], f"... ({len(argv) - 20} more)"]
@@ -130,7 +137,8 @@ def run_tool(
     return Completed(proc.returncode, out, err)
 
 
-def _kill_group(proc: subprocess.Popen) -> None:
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """Kill a tool's whole process group and reap the tool."""
     try:
         if hasattr(os, "killpg"):
             os.killpg(proc.pid, signal.SIGKILL)

@@ -18,8 +18,10 @@ import logging
 import tokenize
 import warnings
 from functools import cache
+from typing import Any
 
 from tapps_lsp.review.analyzers import ToolError
+from tapps_lsp.review.analyzers.base import Analyzer, Outcome, Source, Stage
 from tapps_lsp.review.model import Finding
 from tapps_lsp.review.positions import utf8_byte_to_codepoint
 
@@ -29,7 +31,8 @@ _STDIN = "<stdin>"
 
 
 @cache
-def _manager():  # -> bandit.core.manager.BanditManager (imported lazily: it is slow)
+def _manager() -> Any:  # bandit.core.manager.BanditManager (imported lazily: it is slow)
+    """Bandit's manager with every plugin loaded, once per process."""
     # Bandit warns for every in-memory file that it cannot derive a module name,
     # and its plugin loader logs an error for each optional report formatter
     # whose package is absent; neither concerns a review.
@@ -91,7 +94,7 @@ def scan(text: str, lines: list[str], tree: ast.Module) -> tuple[list[Finding], 
     return findings, counts
 
 
-def _no_nosec(context: dict, test_result: object = None) -> None:
+def _no_nosec(context: dict[str, Any], test_result: object = None) -> None:
     """BanditTester._get_nosecs_from_contexts for a file without `# nosec` comments."""
     return None
 
@@ -112,7 +115,8 @@ def _nosec_lines(data: bytes) -> dict[int, set[str] | None]:
     return found
 
 
-def _finding(issue, lines: list[str], url: str) -> Finding:
+def _finding(issue: Any, lines: list[str], url: str) -> Finding:
+    """One of bandit's issues as a finding."""
     line = max(issue.lineno - 1, 0)
     text = lines[line] if line < len(lines) else ""
     first = issue.linerange[0] if issue.linerange else issue.lineno
@@ -130,7 +134,7 @@ def _finding(issue, lines: list[str], url: str) -> Finding:
         # No usable end from bandit: underline to the end of the line.
         end_line, end_col = line, len(text)
     cwe = issue.cwe.id if issue.cwe and issue.cwe.id else None
-    data: dict = {"confidence": issue.confidence, "test": issue.test}
+    data: dict[str, Any] = {"confidence": issue.confidence, "test": issue.test}
     if cwe:
         data["cwe"] = cwe
     return Finding(
@@ -146,3 +150,33 @@ def _finding(issue, lines: list[str], url: str) -> Finding:
         url=url,
         data=data,
     )
+
+
+class Bandit(Analyzer):
+    """Security with bandit: the `bandit` engine, and the stand-in when ruff could not run,
+    so that a broken ruff never reads as a clean security score."""
+
+    name = "bandit"
+    stage = Stage.TREE
+
+    def _engine(self, source: Source) -> bool:
+        return source.settings.securityEngine == "bandit" or source.lint is None
+
+    def prepare(self, source: Source) -> None:
+        """Load bandit once per process, outside the budget: it is not this file's cost."""
+        if self._engine(source):
+            warm_up()
+
+    def wanted(self, source: Source) -> bool:
+        """For a file that parses, when bandit is the security engine (or stands in)."""
+        return source.module is not None and self._engine(source)
+
+    def analyze(self, source: Source) -> Outcome:
+        """Bandit's issues; the last of the tree's users: bandit annotates the nodes."""
+        tree = source.module
+        assert tree is not None  # wanted() said so
+        findings, counts = scan(source.text, source.lines, tree)
+        return Outcome(findings, {"security_counts": counts})
+
+
+ANALYZER = Bandit()

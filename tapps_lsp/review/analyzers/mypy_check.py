@@ -13,9 +13,11 @@ import os
 import sys
 import tempfile
 from importlib.util import find_spec
+from typing import Any
 
 from tapps_lsp.config import Settings
 from tapps_lsp.review.analyzers import ToolError, first_lines, private_dir, run_tool
+from tapps_lsp.review.analyzers.base import Analyzer, Outcome, Source, Stage
 from tapps_lsp.review.model import Finding
 from tapps_lsp.review.positions import utf8_byte_to_codepoint
 
@@ -66,7 +68,8 @@ def check(text: str, filename: str, lines: list[str], settings: Settings) -> lis
     return findings
 
 
-def _finding(row: dict, lines: list[str]) -> Finding:
+def _finding(row: dict[str, Any], lines: list[str]) -> Finding:
+    """One of mypy's JSON rows as a finding."""
     line = max(int(row.get("line") or 1) - 1, 0)
     text = lines[line] if line < len(lines) else ""
     col = utf8_byte_to_codepoint(text, max(int(row.get("column") or 0), 0))
@@ -88,3 +91,22 @@ def _finding(row: dict, lines: list[str]) -> Finding:
         end_col=end_col,
         url=f"https://mypy.readthedocs.io/en/stable/_refs.html#code-{code}",
     )
+
+
+class Mypy(Analyzer):
+    """Type errors with mypy, when `mypyEnabled`; after the budget (a tool process)."""
+
+    name = "mypy"
+    stage = Stage.AFTER
+
+    def wanted(self, source: Source) -> bool:
+        """Only when the settings turn mypy on."""
+        return source.settings.mypyEnabled
+
+    def analyze(self, source: Source) -> Outcome:
+        """mypy's errors and their count."""
+        found = check(source.text, source.filename, source.lines, source.settings)
+        return Outcome(found, {"type_errors": len(found)})
+
+
+ANALYZER = Mypy()

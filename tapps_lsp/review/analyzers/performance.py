@@ -15,6 +15,7 @@ import ast
 import re
 from dataclasses import dataclass, field
 
+from tapps_lsp.review.analyzers.base import Analyzer, Outcome, Source, Stage
 from tapps_lsp.review.model import Finding
 from tapps_lsp.review.positions import utf8_byte_to_codepoint
 
@@ -48,12 +49,15 @@ _HINT = re.compile(r"\b(?:for|yield)\b")
 
 @dataclass
 class Performance:
+    """What the heuristics found in one file."""
+
     penalties: dict[str, float] = field(default_factory=dict)
     bonuses: dict[str, float] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
 
 
 def analyze(tree: ast.Module, lines: list[str]) -> Performance:
+    """The penalties, bonuses and findings of one module."""
     visitor = _Visitor(lines)
     visitor.scope(tree.body, "module")
     return visitor.result
@@ -73,7 +77,7 @@ class _Visitor:
         if first is None:  # arguments, withitem, ...: no position to judge by
             return True
         last = min(getattr(node, "end_lineno", None) or first, len(self.lines))
-        return self.hints[last] > self.hints[min(first, last + 1) - 1]
+        return bool(self.hints[last] > self.hints[min(first, last + 1) - 1])
 
     def penalise(self, kind: str, amount: float) -> None:
         self.result.penalties[kind] = max(self.result.penalties.get(kind, 0.0), amount)
@@ -227,3 +231,28 @@ def _decorator_name(node: ast.expr) -> str:
     if isinstance(node, ast.Name):
         return node.id
     return ""
+
+
+class Heuristics(Analyzer):
+    """The performance heuristics as an analyzer: findings, penalties and bonuses."""
+
+    name = "performance"
+    stage = Stage.TREE
+
+    def wanted(self, source: Source) -> bool:
+        """For a file that parses."""
+        return source.module is not None
+
+    def analyze(self, source: Source) -> Outcome:
+        """The heuristics on the file's tree."""
+        tree = source.module
+        assert tree is not None  # wanted() said so
+        found = analyze(tree, source.lines)
+        metrics: dict[str, object] = {
+            "perf_penalties": found.penalties,
+            "perf_bonuses": found.bonuses,
+        }
+        return Outcome(found.findings, metrics)
+
+
+ANALYZER = Heuristics()

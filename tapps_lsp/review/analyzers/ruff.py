@@ -1,9 +1,13 @@
-"""Lint with ruff: the binary installed beside tapps-lsp, never one from the workspace.
+"""ruff: the binary installed beside tapps-lsp, never one from the workspace.
 
-One file goes to ruff on stdin; a batch goes as temp files in our private
-directory (one ruff process for the whole chunk, which ruff parallelises).
-`--isolated` makes ruff ignore every configuration file, so only our settings
-apply. ruff reports 1-based rows and 1-based code-point columns.
+The one place that builds ruff's command lines (check, the newer-syntax probe,
+fix-all, rule) and runs them, through `run_tool`: each is logged, has a
+timeout and runs in our private directory. `--isolated` makes ruff ignore every
+configuration file, so only our settings apply.
+
+As an analyzer (`Ruff`): one file goes to ruff on stdin; a batch goes as temp
+files in our private directory (one ruff process for the whole chunk, which ruff
+parallelises). ruff reports 1-based rows and 1-based code-point columns.
 """
 
 from __future__ import annotations
@@ -12,12 +16,14 @@ import json
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
 from tapps_lsp.config import Settings
 from tapps_lsp.review.analyzers import ToolError, first_lines, private_dir, run_tool
+from tapps_lsp.review.analyzers.base import Analyzer, Outcome, Source, Stage
 from tapps_lsp.review.model import Edit, Finding, Fix
 from tapps_lsp.review.positions import ruff_to_internal
 from tapps_lsp.review.target import ruff_target
@@ -38,7 +44,7 @@ def binary() -> str:
     try:
         from ruff.__main__ import find_ruff_bin
 
-        return find_ruff_bin()
+        return str(find_ruff_bin())
     except (ImportError, FileNotFoundError):
         pass
     candidate = os.path.join(sys.prefix, "bin", "ruff")
@@ -48,6 +54,7 @@ def binary() -> str:
 
 
 def _argv(settings: Settings) -> list[str]:
+    """`ruff check` with the review's rules and options, for JSON output."""
     argv = [binary(), "check", "--isolated", "--no-cache", "--output-format", "json"]
     if settings.lintSelect:
         argv += ["--select", ",".join(settings.lintSelect)]
@@ -110,6 +117,54 @@ def check_batch(items: list[tuple[str, str]], settings: Settings) -> list[list[F
         return out
 
 
+def probe_syntax(text: str, filename: str, target: str, timeout: float) -> bytes:
+    """ruff's JSON rows for `text` told Python `target` ("py311"), syntax errors only."""
+    argv = [binary(), "check", "--isolated", "--no-cache", "--output-format", "json"]
+    argv += ["--select", "E902", "--target-version", target, "--stdin-filename", filename, "-"]
+    return run_tool(
+        "ruff", argv, stdin=text.encode("utf-8", "surrogatepass"), timeout=timeout
+    ).stdout
+
+
+def fix_argv(settings: Settings, filename: str) -> list[str]:
+    """ruff's fix-all on stdin with the rules and options the review used."""
+    argv = [binary(), "check", "--fix-only", "--isolated", "--no-cache", "--quiet"]
+    if settings.lintSelect:
+        argv += ["--select", ",".join(settings.lintSelect)]
+    if settings.lintIgnore:
+        argv += ["--ignore", ",".join(settings.lintIgnore)]
+    return argv + ["--line-length", str(settings.lineLength), "--stdin-filename", filename, "-"]
+
+
+def fix_all(text: str, settings: Settings, filename: str) -> str | None:
+    """The text with every safe fix applied (ruff iterates to a fixed point); None when
+    ruff failed. Raises ToolError when ruff cannot run or times out."""
+    done = run_tool(
+        "ruff",
+        fix_argv(settings, filename),
+        stdin=text.encode("utf-8", "surrogatepass"),
+        timeout=settings.toolTimeout,
+    )
+    if done.returncode != 0:
+        return None
+    return done.stdout.decode("utf-8", "surrogatepass")
+
+
+def rule_explanation(code: str, timeout: float = 10.0) -> str:
+    """`ruff rule CODE`'s explanation ("" when ruff knows no such rule).
+
+    Raises ToolError when ruff cannot run or times out."""
+    argv = [binary(), "rule", code, "--output-format", "json"]
+    done = run_tool("ruff", argv, stdin=None, timeout=timeout)
+    if done.returncode != 0:
+        return ""
+    try:
+        rule = json.loads(done.stdout)
+    except ValueError:
+        return ""
+    return str(rule.get("explanation", "")) if isinstance(rule, dict) else ""
+
+
 def _parse(returncode: int, stdout: bytes, stderr: bytes) -> list[dict[str, Any]]:
     # 0: no violations, 1: violations; anything else is ruff failing.
     if returncode not in (0, 1):
@@ -133,6 +188,7 @@ def severity_for(code: str) -> str:
 
 
 def _finding(row: dict[str, Any]) -> Finding:
+    """One of ruff's JSON rows as a linting finding."""
     code = row.get("code") or "invalid-syntax"
     loc, end = row.get("location") or {}, row.get("end_location") or {}
     line, col = ruff_to_internal(loc.get("row", 1), loc.get("column", 1))
@@ -158,6 +214,7 @@ def _finding(row: dict[str, Any]) -> Finding:
 
 
 def _fix(fix: dict[str, Any] | None, message: str) -> Fix | None:
+    """A row's fix; "display-only" fixes are not meant to be applied."""
     # "display-only" fixes are not meant to be applied.
     if not fix or fix.get("applicability") not in ("safe", "unsafe"):
         return None
@@ -181,3 +238,72 @@ def lint_counts(findings: Iterable[Finding]) -> dict[str, int]:
         if family in counts:
             counts[family] += 1
     return counts
+
+
+def is_security(code: str) -> bool:
+    """Whether `code` is one of ruff's flake8-bandit rules (S101, ...; not SIM, SLF)."""
+    return code.startswith("S") and code[1:].isdigit()
+
+
+def lint_only(findings: Iterable[Finding]) -> list[Finding]:
+    """Ruff's findings without its `S` ones (security is measured apart, or not at all)."""
+    return [f for f in findings if not is_security(f.code)]
+
+
+class Ruff(Analyzer):
+    """Lint: ruff's findings, and `Source.lint` for the analyzers built on ruff's rules."""
+
+    name = "ruff"
+    stage = Stage.TOOL
+
+    def wanted(self, source: Source) -> bool:
+        """Always: lint is every file's."""
+        return True
+
+    def warm_up(self) -> None:
+        """Find the binary once per process."""
+        try:
+            binary()
+        except ToolError:
+            pass  # reported per file
+
+    def analyze(self, source: Source) -> Outcome:
+        """One file, on stdin."""
+        source.lint = check_text(source.text, source.filename, source.settings)
+        return _outcome(source)
+
+    def analyze_batch(self, sources: list[Source]) -> list[Outcome | None]:
+        """One ruff process per Python the files target (one, unless pythonVersionPerFile).
+
+        Measured on the first 40 standard-library modules (1 MiB): one ruff over temp
+        files takes 0.06 s, one ruff per file on stdin 0.20 s (2 cores).
+        """
+        out: list[Outcome | None] = [None] * len(sources)
+        groups: dict[str, list[int]] = {}
+        for i, source in enumerate(sources):
+            groups.setdefault(source.settings.pythonVersion, []).append(i)
+        for group in groups.values():
+            started = time.perf_counter()
+            try:
+                found = check_batch(
+                    [(sources[i].filename, sources[i].text) for i in group],
+                    sources[group[0]].settings,
+                )
+            except ToolError:
+                continue  # each file finds out on its own, so one bad file does not fail all
+            seconds = (time.perf_counter() - started) / len(group)
+            for i, lint in zip(group, found, strict=True):
+                sources[i].lint = lint
+                out[i] = _outcome(sources[i], seconds)
+        return out
+
+
+def _outcome(source: Source, seconds: float | None = None) -> Outcome:
+    """The lint findings shown: the `S` ones are security's with the ruff engine."""
+    lint = source.lint or []
+    if source.settings.securityEngine == "ruff":
+        lint = lint_only(lint)
+    return Outcome(lint, {"lint_counts": lint_counts(lint)}, seconds=seconds)
+
+
+ANALYZER = Ruff()
