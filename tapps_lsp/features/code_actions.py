@@ -11,7 +11,6 @@ import asyncio
 import io
 import logging
 import re
-import tempfile
 import tokenize
 from pathlib import Path
 
@@ -19,8 +18,9 @@ from lsprotocol import types
 
 from tapps_lsp import convert
 from tapps_lsp.config import Settings
-from tapps_lsp.review.model import Edit, Finding
-from tapps_lsp.server import DocState, TappsLanguageServer
+from tapps_lsp.documents import DocState
+from tapps_lsp.review.model import Edit, Finding, Fix
+from tapps_lsp.server import TappsLanguageServer
 
 log = logging.getLogger(__name__)
 
@@ -73,46 +73,16 @@ def suppression(line_text: str, line: int, finding: Finding) -> Edit | None:
     return Edit(line, end, line, len(line_text), f"  # {keyword} {finding.code}")
 
 
-def ruff_command(settings: Settings, filename: str) -> list[str]:
-    """ruff's fix-all on stdin with the rules and options the review used."""
-    # Imported on first use: the analyzers are not needed to answer `initialize`.
-    from tapps_lsp.review.analyzers import ruff
-
-    args = [ruff.binary(), "check", "--fix-only", "--isolated", "--no-cache", "--quiet"]
-    if settings.lintSelect:
-        args += ["--select", ",".join(settings.lintSelect)]
-    if settings.lintIgnore:
-        args += ["--ignore", ",".join(settings.lintIgnore)]
-    args += ["--line-length", str(settings.lineLength), "--stdin-filename", filename, "-"]
-    return args
-
-
 async def fix_all_text(text: str, settings: Settings, filename: str) -> str | None:
     """The text with every safe ruff fix applied (ruff iterates to a fixed point)."""
-    from tapps_lsp.review.analyzers import ToolError
+    # Imported on first use: the analyzers are not needed to answer `initialize`.
+    from tapps_lsp.review.analyzers import ToolError, ruff
 
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *ruff_command(settings, filename),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            cwd=tempfile.gettempdir(),
-        )
-    except (OSError, ToolError) as exc:
+        return await asyncio.to_thread(ruff.fix_all, text, settings, filename)
+    except ToolError as exc:
         log.warning("ruff cannot run for fix-all: %s", exc)
         return None
-    try:
-        out, _ = await asyncio.wait_for(
-            proc.communicate(text.encode("utf-8", "surrogatepass")), settings.toolTimeout
-        )
-    except asyncio.TimeoutError:
-        proc.kill()
-        await proc.wait()
-        return None
-    if proc.returncode != 0:
-        return None
-    return out.decode("utf-8", "surrogatepass")
 
 
 def _intersects(finding: Finding, rng: types.Range) -> bool:
@@ -153,75 +123,110 @@ class _Builder:
 async def code_actions(
     ls: TappsLanguageServer, params: types.CodeActionParams
 ) -> list[types.CodeAction]:
-    uri = params.text_document.uri
-    state = await ls.current(uri)
-    doc = ls.workspace.text_documents.get(uri)
-    if state is None or doc is None or state.review is None or state.settings is None:
+    """Quick fixes and suppressions for the findings in the range, and fix-all."""
+    build = await _builder(ls, params.text_document.uri)
+    if build is None:
         return []
-    if state.version != doc.version and not ls.review_from_cache(uri):
-        return []
-    version = doc.version
-    assert version is not None and state.review is not None and state.settings is not None
-    build = _Builder(ls, state, version)
     only = [str(k) for k in params.context.only] if params.context.only else None
     actions: list[types.CodeAction] = []
-    findings = state.review.findings
     if _wants(only, types.CodeActionKind.QuickFix):
-        for index, finding in enumerate(findings):
-            if not _intersects(finding, params.range) or finding.source == "tapps":
-                continue
-            diag = [state.diagnostics[index]]
-            if finding.fix is not None and finding.fix.edits:
-                title = finding.fix.message or f"Fix {finding.code}"
-                actions.append(
-                    types.CodeAction(
-                        title=f"{title} ({finding.code})"
-                        + ("" if finding.fix.safe else " (unsafe)"),
-                        kind=types.CodeActionKind.QuickFix,
-                        diagnostics=diag,
-                        is_preferred=finding.fix.safe,
-                        edit=build.edit(build.convert(list(finding.fix.edits))),
-                    )
-                )
-            if finding.source in ("ruff", "bandit"):
-                line = directive_line(state.text, state.lines, finding.line)
-                sup = suppression(state.lines[line], line, finding)
-                if sup is not None:
-                    word = "nosec" if finding.source == "bandit" else "noqa"
-                    actions.append(
-                        types.CodeAction(
-                            title=f"Suppress {finding.code} on this line (# {word})",
-                            kind=types.CodeActionKind.QuickFix,
-                            diagnostics=diag,
-                            edit=build.edit(build.convert([sup])),
-                        )
-                    )
-    fixable = any(f.source == "ruff" and f.fix is not None and f.fix.safe for f in findings)
-    if fixable and _wants(only, FIX_ALL):
-        result_id, text = state.result_id or "", state.text
-        if state.fix_all is None or state.fix_all[0] != result_id:
-            fixed = await fix_all_text(text, state.settings, Path(ls.doc_path(uri)).name)
-            state.fix_all = (result_id, fixed)
-        fixed = state.fix_all[1] if state.fix_all[0] == result_id else None
-        current = ls.workspace.text_documents.get(uri)
-        if (
-            fixed is not None
-            and fixed != text
-            and current is not None
-            and (current.version == version)
-        ):
-            whole = convert.whole_document(state.lines, ls.encoding)
-            actions.append(
-                types.CodeAction(
-                    title="Fix all auto-fixable problems (tapps)",
-                    kind=FIX_ALL,
-                    edit=build.edit([types.TextEdit(range=whole, new_text=fixed)]),
-                )
-            )
+        actions += _quick_fixes(build, params.range)
+    if _wants(only, FIX_ALL):
+        fix_all = await _fix_all(build)
+        if fix_all is not None:
+            actions.append(fix_all)
     return actions
 
 
+async def _builder(ls: TappsLanguageServer, uri: str) -> _Builder | None:
+    """The builder for a document whose last review is of its current text, else None."""
+    state = await ls.documents.current(uri)
+    doc = ls.workspace.text_documents.get(uri)
+    if state is None or doc is None or state.review is None or state.settings is None:
+        return None
+    if state.version != doc.version and not ls.documents.review_from_cache(uri):
+        return None
+    version = doc.version
+    assert version is not None and state.review is not None and state.settings is not None
+    return _Builder(ls, state, version)
+
+
+def _quick_fixes(build: _Builder, rng: types.Range) -> list[types.CodeAction]:
+    """Each finding's fix and suppression, for the findings the range touches."""
+    state = build.state
+    assert state.review is not None
+    actions: list[types.CodeAction] = []
+    for index, finding in enumerate(state.review.findings):
+        if not _intersects(finding, rng) or finding.source == "tapps":
+            continue
+        diag = [state.diagnostics[index]]
+        if finding.fix is not None and finding.fix.edits:
+            actions.append(_fix_action(build, finding, finding.fix, diag))
+        if finding.source in ("ruff", "bandit"):
+            suppress = _suppress_action(build, finding, diag)
+            if suppress is not None:
+                actions.append(suppress)
+    return actions
+
+
+def _fix_action(
+    build: _Builder, finding: Finding, fix: Fix, diag: list[types.Diagnostic]
+) -> types.CodeAction:
+    """The quick fix of a finding with a tool's fix."""
+    title = fix.message or f"Fix {finding.code}"
+    return types.CodeAction(
+        title=f"{title} ({finding.code})" + ("" if fix.safe else " (unsafe)"),
+        kind=types.CodeActionKind.QuickFix,
+        diagnostics=diag,
+        is_preferred=fix.safe,
+        edit=build.edit(build.convert(list(fix.edits))),
+    )
+
+
+def _suppress_action(
+    build: _Builder, finding: Finding, diag: list[types.Diagnostic]
+) -> types.CodeAction | None:
+    """The `# noqa` / `# nosec` quick fix; None when a directive already covers it."""
+    state = build.state
+    line = directive_line(state.text, state.lines, finding.line)
+    sup = suppression(state.lines[line], line, finding)
+    if sup is None:
+        return None
+    word = "nosec" if finding.source == "bandit" else "noqa"
+    return types.CodeAction(
+        title=f"Suppress {finding.code} on this line (# {word})",
+        kind=types.CodeActionKind.QuickFix,
+        diagnostics=diag,
+        edit=build.edit(build.convert([sup])),
+    )
+
+
+async def _fix_all(build: _Builder) -> types.CodeAction | None:
+    """`source.fixAll.tapps` when a safe ruff fix exists and ruff's text still applies."""
+    ls, state = build.ls, build.state
+    assert state.review is not None and state.settings is not None
+    if not any(
+        f.source == "ruff" and f.fix is not None and f.fix.safe for f in state.review.findings
+    ):
+        return None
+    result_id, text = state.result_id or "", state.text
+    if state.fix_all is None or state.fix_all[0] != result_id:
+        fixed = await fix_all_text(text, state.settings, Path(ls.documents.path(state.uri)).name)
+        state.fix_all = (result_id, fixed)
+    fixed = state.fix_all[1] if state.fix_all[0] == result_id else None
+    current = ls.workspace.text_documents.get(state.uri)
+    if fixed is None or fixed == text or current is None or current.version != build.version:
+        return None
+    whole = convert.whole_document(state.lines, ls.encoding)
+    return types.CodeAction(
+        title="Fix all auto-fixable problems (tapps)",
+        kind=FIX_ALL,
+        edit=build.edit([types.TextEdit(range=whole, new_text=fixed)]),
+    )
+
+
 def register(server: TappsLanguageServer) -> None:
+    """Wire textDocument/codeAction with its two kinds."""
     server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
         types.CodeActionOptions(

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import tempfile
 
 from lsprotocol import types
 
@@ -20,25 +18,9 @@ async def ruff_explanation(ls: TappsLanguageServer, code: str) -> str | None:
     from tapps_lsp.review.analyzers import ToolError, ruff
 
     try:
-        binary = ruff.binary()
+        explanation = await asyncio.to_thread(ruff.rule_explanation, code)
     except ToolError:
-        return None
-    proc = await asyncio.create_subprocess_exec(
-        binary,
-        "rule",
-        code,
-        "--output-format",
-        "json",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-        cwd=tempfile.gettempdir(),
-    )
-    try:
-        out, _ = await asyncio.wait_for(proc.communicate(), 10)
-        explanation = str(json.loads(out).get("explanation", "")) if proc.returncode == 0 else ""
-    except (asyncio.TimeoutError, ValueError):
-        proc.kill()
-        explanation = ""
+        explanation = ""  # ruff missing, or it could not start or timed out
     ls.rule_docs[code] = explanation
     return explanation or None
 
@@ -59,7 +41,8 @@ async def explanation_of(ls: TappsLanguageServer, source: str, code: str) -> str
 
 
 async def hover(ls: TappsLanguageServer, params: types.HoverParams) -> types.Hover | None:
-    state = await ls.current(params.text_document.uri)
+    """The score table on line 1, and each finding on the line with its rule's excerpt."""
+    state = await ls.documents.current(params.text_document.uri)
     if state is None or state.review is None or state.settings is None:
         return None
     line = params.position.line
@@ -77,4 +60,5 @@ async def hover(ls: TappsLanguageServer, params: types.HoverParams) -> types.Hov
 
 
 def register(server: TappsLanguageServer) -> None:
+    """Wire textDocument/hover."""
     server.feature(types.TEXT_DOCUMENT_HOVER)(hover)
