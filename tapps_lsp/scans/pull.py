@@ -38,8 +38,12 @@ def reports(ls: TappsLanguageServer, known: dict[str, str], *, changed_only: boo
     return out
 
 
-def stream(ls: TappsLanguageServer, token: int | str, changed: list[Report]) -> None:
-    """Send `changed` as partial results on `token`, PARTIAL_ITEMS at a time."""
+def stream(
+    ls: TappsLanguageServer, token: int | str, changed: list[Report], known: dict[str, str]
+) -> None:
+    """Send `changed` as partial results on `token`, PARTIAL_ITEMS at a time; the client
+    knows them from now on."""
+    known.update((report.uri, report.result_id or "") for report in changed)
     for start in range(0, len(changed), PARTIAL_ITEMS):
         ls.progress(
             types.ProgressParams(
@@ -64,8 +68,7 @@ async def workspace_diagnostic(
         if changed and token is None:
             return types.WorkspaceDiagnosticReport(items=reports(ls, known, changed_only=False))
         if changed and token is not None:
-            stream(ls, token, changed)
-            known.update((report.uri, report.result_id or "") for report in changed)
+            stream(ls, token, changed, known)
             streamed = True
         if streamed and not ls.scans.scanning:
             return types.WorkspaceDiagnosticReport(items=[])

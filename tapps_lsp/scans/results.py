@@ -17,12 +17,13 @@ from urllib.parse import quote
 
 from lsprotocol import types
 
-from tapps_lsp import convert
+from tapps_lsp import convert, documents
 from tapps_lsp.cache import content_hash
+from tapps_lsp.folders import Folder
 from tapps_lsp.review.model import Review
 from tapps_lsp.review.positions import split_lines
 from tapps_lsp.scans.state import GONE, Entry
-from tapps_lsp.server import Folder, TappsLanguageServer
+from tapps_lsp.server import TappsLanguageServer
 
 # Files converted to diagnostics between two yields to the event loop (about 10-20 ms).
 ABSORB_SLICE = 32
@@ -95,6 +96,12 @@ def _read_texts(paths: Iterable[str]) -> dict[str, str]:
     return texts
 
 
+async def _texts_of(fresh: list[Fresh]) -> dict[str, str]:
+    """The current text of each reviewed file with findings (in a thread)."""
+    wanted = [review.path for review, *_ in fresh if review.findings and review.content_hash]
+    return await asyncio.to_thread(_read_texts, wanted) if wanted else {}
+
+
 def _lines(text: str) -> list[str]:
     """`split_lines`, ten times faster for the usual text without CR (a warm scan converts
     the diagnostics of hundreds of files on the event loop)."""
@@ -131,8 +138,7 @@ class Results:
         read: a warm re-scan converts nothing.
         """
         fresh = [item for item in map(self._fresh, batch) if item is not None]
-        wanted = [review.path for review, *_ in fresh if review.findings and review.content_hash]
-        texts = await asyncio.to_thread(_read_texts, wanted) if wanted else {}
+        texts = await _texts_of(fresh)
         for count, (review, folder, uri, result_id) in enumerate(fresh, 1):
             if count % ABSORB_SLICE == 0:
                 await asyncio.sleep(0)  # let a save or a progress report through
@@ -174,9 +180,9 @@ class Results:
         return convert.diagnostics(review, lines, self.ls.encoding, overrides)
 
     def result_id(self, review: Review, folder: Folder) -> str:
-        """The result id of a file's diagnostics (see `TappsLanguageServer.result_id`)."""
+        """The result id of a file's diagnostics (see `documents.result_id`)."""
         if review.content_hash:
-            return self.ls.result_id(review, folder)
+            return documents.result_id(review, folder)
         # Skipped unread (unreadable, too large): no content hash; the notice is the result.
         notice = hashlib.sha256((review.result.skipped or "").encode()).hexdigest()[:16]
         return f"skipped.{notice}.{folder.view_digest}"
