@@ -28,7 +28,8 @@ from tapps_lsp.review.messages import terminal_safe
 from tapps_lsp.review.model import Review
 from tapps_lsp.review.project import project_root
 from tapps_lsp.review.versions import tool_versions
-from tapps_lsp.reviewer import UNREADABLE, Reviewer
+from tapps_lsp.reviewer import Reviewer
+from tapps_lsp.scan_pipeline import UNREADABLE
 from tapps_lsp.settings_sources import settings_of_folder
 from tapps_lsp.shard import select
 

@@ -12,14 +12,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from review_helpers import review_files_sync, worker_pids
 
-from tapps_lsp import reviewer as reviewer_module
+from tapps_lsp import supervised_pool
 from tapps_lsp.cache import ResultCache
 from tapps_lsp.config import Settings
-from tapps_lsp.reviewer import UNREADABLE, Reviewer
+from tapps_lsp.review import worker
+from tapps_lsp.reviewer import Reviewer
+from tapps_lsp.scan_pipeline import UNREADABLE
 
 SETTINGS = Settings()
-# Long enough ago that a stat entry is trusted (see reviewer._RACY_NS).
+# Long enough ago that a stat entry is trusted (see scan_pipeline._RACY_NS).
 PAST_NS = time.time_ns() - 3600 * 10**9
 
 
@@ -95,7 +98,7 @@ def test_warm_scan_does_not_read_unchanged_files(
     target = write(root / "mod.py", "x = 1\n", PAST_NS)
     other = write(root / "other.py", module_text(1), PAST_NS)
     first = fresh(cache_dir)
-    cold = first.review_files_sync([target, other], SETTINGS, root)
+    cold = review_files_sync(first, [target, other], SETTINGS, root)
     first.shutdown()
     first.cache.close()
     assert [r.from_cache for r in cold] == [False, False]
@@ -103,22 +106,22 @@ def test_warm_scan_does_not_read_unchanged_files(
 
     # Files the stat index does not know are read and hashed here (the real one runs).
     hashed: list[str] = []
-    real_hash_files = reviewer_module.worker.hash_files
+    real_hash_files = worker.hash_files
 
     def hash_files(paths: list[str], max_size: int) -> list:
         hashed.extend(paths)
         return real_hash_files(paths, max_size)
 
-    monkeypatch.setattr(reviewer_module.worker, "hash_files", hash_files)
+    monkeypatch.setattr(worker, "hash_files", hash_files)
     second = fresh(cache_dir)
-    warm = second.review_files_sync([target, other], SETTINGS, root)
+    warm = review_files_sync(second, [target, other], SETTINGS, root)
     assert [r.from_cache for r in warm] == [True, True]
     assert hashed == [], "the warm scan read a file the stat index knew"
 
     # Same size, mtime put back (`touch -r`): the new ctime makes the index miss, as in
     # git, so the file is read and the change seen (issue 13).
     write(target, "x = y\n", PAST_NS)
-    third = second.review_files_sync([target, other], SETTINGS, root)
+    third = review_files_sync(second, [target, other], SETTINGS, root)
     assert "F821" in codes(third[0]) and not third[0].from_cache
     assert hashed == [str(target)] and third[1].from_cache
     second.shutdown()
@@ -155,10 +158,10 @@ async def test_warm_scan_serves_many_slices_in_order(tmp_path: Path, cache_dir: 
 
 def test_recently_modified_files_are_always_read(tmp_path: Path, reviewer: Reviewer) -> None:
     target = write(tmp_path / "ws" / "mod.py", "x = 1\n")
-    reviewer.review_files_sync([target], SETTINGS, tmp_path / "ws")
+    review_files_sync(reviewer, [target], SETTINGS, tmp_path / "ws")
     stamp = target.stat().st_mtime_ns
     write(target, "x = y\n", stamp)
-    again = reviewer.review_files_sync([target], SETTINGS, tmp_path / "ws")
+    again = review_files_sync(reviewer, [target], SETTINGS, tmp_path / "ws")
     assert "F821" in codes(again[0])
 
 
@@ -166,8 +169,8 @@ def test_same_content_elsewhere_is_a_cache_hit(tmp_path: Path, reviewer: Reviewe
     text = module_text(2)
     a = write(tmp_path / "a" / "mod.py", text)
     b = write(tmp_path / "b" / "copy.py", text)
-    assert not reviewer.review_files_sync([a], SETTINGS, tmp_path / "a")[0].from_cache
-    review = reviewer.review_files_sync([b], SETTINGS, tmp_path / "b")[0]
+    assert not review_files_sync(reviewer, [a], SETTINGS, tmp_path / "a")[0].from_cache
+    review = review_files_sync(reviewer, [b], SETTINGS, tmp_path / "b")[0]
     assert review.from_cache and review.path == str(b)
 
 
@@ -214,7 +217,7 @@ async def test_small_files_keep_coming_while_a_large_one_is_analysed(
 ) -> None:
     root = tmp_path / "ws"
     large = [write(root / f"large{i}.py", module_text(300 + i, functions=320)) for i in range(2)]
-    assert all(p.stat().st_size > reviewer_module._LARGE_BYTES for p in large)
+    assert all(p.stat().st_size > supervised_pool._LARGE_BYTES for p in large)
     small = [write(root / f"small{i}.py", f"small_{i} = {i}\n") for i in range(6)]
     order: list[str] = []
     await reviewer.review_files(
@@ -234,7 +237,7 @@ async def test_cancel_stops_workers_within_a_second(tmp_path: Path, reviewer: Re
 
     def on_result(review: object) -> None:
         if not cancel.is_set():
-            seen.extend(reviewer.worker_pids())
+            seen.extend(worker_pids(reviewer))
             cancelled_at.append(time.monotonic())
             cancel.set()
 
@@ -242,7 +245,7 @@ async def test_cancel_stops_workers_within_a_second(tmp_path: Path, reviewer: Re
     assert time.monotonic() - cancelled_at[0] < 1.0
     assert 0 < len(reviews) < len(paths)
     assert seen and wait_gone(seen) == []
-    assert reviewer.worker_pids() == []
+    assert worker_pids(reviewer) == []
 
 
 async def test_dead_worker_is_replaced_and_its_files_retried(
@@ -256,7 +259,7 @@ async def test_dead_worker_is_replaced_and_its_files_retried(
 
     def on_result(review: object) -> None:
         if not killed:
-            killed.extend(reviewer.worker_pids())
+            killed.extend(worker_pids(reviewer))
             for pid in killed:
                 os.kill(pid, signal.SIGKILL)
 
@@ -297,12 +300,12 @@ def test_rescored_when_scoring_settings_or_project_change(
     root = tmp_path / "ws"
     target = write(root / "mod.py", module_text(7), PAST_NS)
     lenient = Settings(qualityThreshold=1.0, minSecurity=0.0)
-    first = reviewer.review_files_sync([target], lenient, root)[0]
+    first = review_files_sync(reviewer, [target], lenient, root)[0]
     # No coverage data: test_coverage is not measured (not 0).
     assert first.passed and "test_coverage" not in first.scores
     assert "test_coverage" in first.not_measured
     # Weights and thresholds do not change the cached result, only its score.
-    strict = reviewer.review_files_sync([target], Settings(qualityThreshold=99.0), root)[0]
+    strict = review_files_sync(reviewer, [target], Settings(qualityThreshold=99.0), root)[0]
     assert strict.from_cache and not strict.passed
     # Coverage data appearing changes the project: the next scan sees it (by its mtime)
     # and re-scores from the cache, without being told.
@@ -312,14 +315,14 @@ def test_rescored_when_scoring_settings_or_project_change(
         '<class filename="mod.py"><lines><line number="1" hits="1"/>'
         '<line number="2" hits="0"/></lines></class></classes></package></packages></coverage>',
     )
-    again = reviewer.review_files_sync([target], lenient, root)[0]
+    again = review_files_sync(reviewer, [target], lenient, root)[0]
     assert again.from_cache and again.scores["test_coverage"] == 5.0
     assert again.not_measured == {}
     # And so does the heuristic, when asked for: a test file appearing.
     (root / "coverage.xml").unlink()
     write(root / "tests" / "test_mod.py", "def test_it():\n    pass\n")
     guessed = Settings(qualityThreshold=1.0, minSecurity=0.0, coverageHeuristic=True)
-    third = reviewer.review_files_sync([target], guessed, root)[0]
+    third = review_files_sync(reviewer, [target], guessed, root)[0]
     assert third.from_cache and third.scores["test_coverage"] == 5.0
 
 
