@@ -37,7 +37,6 @@ from tapps_lsp.review.positions import split_lines
 # message to the editor. The scores count them all; the most severe are kept.
 MAX_FINDINGS = 1000
 _SEVERITY_RANK = {"error": 0, "warning": 1, "information": 2, "hint": 3}
-_STAGES = {stage: [a for a in REGISTRY if a.stage is stage] for stage in Stage}
 
 
 def analyze(text: str, settings: Settings, *, filename: str = "file.py") -> FileResult:
@@ -78,12 +77,17 @@ def analyze_batch(items: list[tuple[str, str]], settings: Settings) -> list[File
 def _batched(sources: list[Source]) -> dict[int, dict[str, Outcome]]:
     """id(source) -> analyzer name -> the outcome its TOOL analyzer gave for the chunk."""
     ready: dict[int, dict[str, Outcome]] = {}
-    for analyzer in _STAGES[Stage.TOOL]:
+    for analyzer in _stage(Stage.TOOL):
         wanted = [s for s in sources if analyzer.wanted(s)]
         for source, outcome in zip(wanted, analyzer.analyze_batch(wanted), strict=True):
             if outcome is not None:
                 ready.setdefault(id(source), {})[analyzer.name] = outcome
     return ready
+
+
+def _stage(stage: Stage) -> list[Analyzer]:
+    """The analyzers of one stage, in registry order."""
+    return [a for a in REGISTRY if a.stage is stage]
 
 
 def _source(text: str, settings: Settings, filename: str) -> Source:
@@ -150,7 +154,7 @@ class _Run:
 
     def stage(self, stage: Stage) -> None:
         """Run the wanted analyzers of one stage, in registry order."""
-        for analyzer in _STAGES[stage]:
+        for analyzer in _stage(stage):
             if analyzer.wanted(self.source):
                 self.outcomes[analyzer.name] = self.run(analyzer)
 
@@ -212,7 +216,7 @@ def _analyze(source: Source, ready: dict[str, Outcome]) -> FileResult:
     """One file through the three stages; the budget covers the parse and the TREE stage."""
     run = _Run(source, ready)
     run.stage(Stage.TOOL)
-    for analyzer in _STAGES[Stage.TREE]:
+    for analyzer in _stage(Stage.TREE):
         analyzer.prepare(source)
     settings = source.settings
     try:
@@ -268,7 +272,7 @@ def _budget_result(run: _Run, settings: Settings) -> FileResult:
         "Lint findings are shown; complexity, maintainability, security and "
         "performance are not measured."
     )
-    tools = [run.outcomes[a.name] for a in _STAGES[Stage.TOOL] if a.name in run.outcomes]
+    tools = [run.outcomes[a.name] for a in _stage(Stage.TOOL) if a.name in run.outcomes]
     kept = ruff.lint_only(f for outcome in tools for f in outcome.findings)
     return FileResult(
         findings=[Finding.notice("TAPPS-BUDGET", reason), *kept],
