@@ -1,10 +1,11 @@
 """TappsLanguageServer: the one owner of the server's state.
 
-Settings per workspace folder, the Reviewer (built on first use so that
-`initialize` answers fast), one pending review per document, the latest
-result per document (diagnostics and their result id), the negotiated
-position encoding and the push/pull choice. Handlers in `features/` stay
-thin and call the methods here.
+What the client can do (recorded by features/initialize.py: position encoding,
+push or pull), the workspace folders and nested projects with their settings,
+the open documents (documents.py), the reviewer and its cache (reviewer_host.py)
+and the workspace scans (scans/). The transport (transport.py) runs the read
+loop with this object as its session. Handlers in `features/` stay thin and
+call the methods here.
 """
 
 from __future__ import annotations
@@ -16,21 +17,21 @@ import logging
 import os
 import sys
 import threading
-import time
-import zlib
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
-from urllib.parse import quote, unquote_to_bytes, urlsplit
+from urllib.parse import quote
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
-from tapps_lsp import __version__, client_log, convert
+from tapps_lsp import __version__, client_log
 from tapps_lsp.config import Settings, env_log_level
+from tapps_lsp.documents import Documents
+from tapps_lsp.folders import Folder, is_within, uri_to_path
 from tapps_lsp.protocol import TappsProtocol
-from tapps_lsp.review.positions import UTF16, split_lines
+from tapps_lsp.review.positions import UTF16
 from tapps_lsp.review.project import project_root
 from tapps_lsp.reviewer_host import ReviewerHost
 from tapps_lsp.scans.state import ScanState
@@ -39,72 +40,12 @@ from tapps_lsp.transport import run_stdio, run_tcp
 if TYPE_CHECKING:
     from tapps_lsp.cache import ResultCache
     from tapps_lsp.features.base import Feature
-    from tapps_lsp.review.model import Review
     from tapps_lsp.reviewer import Reviewer
 
 log = logging.getLogger(__name__)
 
-# Entries kept in the per-URI memos before they are dropped wholesale.
+# Entries kept in the per-URI memo of folders before it is dropped wholesale.
 MEMO_SIZE = 4096
-
-
-def uri_to_path(uri: str) -> Path | None:
-    """The local path a `file:` URI names, with `..` collapsed; None for anything else.
-
-    `%2e%2e` is decoded before collapsing, so it cannot smuggle a `..` past
-    the containment check; `file://host/share` (UNC) is not local. Percent
-    escapes are decoded to bytes and then to a file name as the OS does
-    (`caf%E9.py` is the Linux name `caf\\xe9.py`, held as a lone surrogate).
-    """
-    parts = urlsplit(uri)
-    if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
-        return None
-    path = os.fsdecode(unquote_to_bytes(parts.path))
-    if not path.startswith("/") or "\x00" in path:
-        return None
-    return Path(os.path.normpath(path))
-
-
-def is_within(path: Path, root: Path) -> bool:
-    """Whether `path` is `root` or lies below it (by path parts, no file system access)."""
-    return path == root or root in path.parents
-
-
-@dataclass
-class Folder:
-    """A workspace folder and its settings (the pseudo-folder for loose files has no root).
-
-    A project nested in a workspace folder (a folder below it with its own
-    pyproject.toml, setup.cfg, setup.py or .git) is a Folder too, with the
-    workspace folder as `parent`: its files take its settings, as `check` does.
-    """
-
-    uri: str
-    root: Path | None
-    settings: Settings | None = None
-    fingerprint: str = ""
-    # Digest of everything besides content that shapes the diagnostics we send.
-    view_digest: str = ""
-    loaded: asyncio.Event = field(default_factory=asyncio.Event)
-    parent: Folder | None = None
-
-
-@dataclass
-class DocState:
-    """One open document: its pending review and what was last delivered for it."""
-
-    uri: str
-    generation: int = 0
-    task: asyncio.Task[None] | None = None
-    review: Review | None = None
-    version: int | None = None
-    text: str = ""
-    lines: list[str] = field(default_factory=list)
-    diagnostics: list[types.Diagnostic] = field(default_factory=list)
-    result_id: str | None = None
-    settings: Settings | None = None
-    # ruff's fix-all output for the result `result_id` names: editors ask on every cursor move.
-    fix_all: tuple[str, str | None] | None = None
 
 
 class TappsLanguageServer(LanguageServer):
@@ -126,10 +67,9 @@ class TappsLanguageServer(LanguageServer):
         self.init_options: dict[str, Any] = {}
         self.folders: dict[str, Folder] = {}
         self._folder_of: dict[str, Folder] = {}
-        self._paths: dict[str, str] = {}
         self.loose = Folder(uri="", root=None)
-        self.docs: dict[str, DocState] = {}
-        self.host = ReviewerHost(lambda: self.init_options, self._jobs, self.warn_once)
+        self.reviewer_host = ReviewerHost(lambda: self.init_options, self._jobs, self.warn_once)
+        self.documents = Documents(self)
         self._shown: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -186,7 +126,7 @@ class TappsLanguageServer(LanguageServer):
         for feature in reversed(self.features):
             feature.shutdown()
         self.log_handler.detach()
-        self.host.close()
+        self.reviewer_host.close()
 
     # ---- workspace folders ---------------------------------------------------------
 
@@ -317,20 +257,20 @@ class TappsLanguageServer(LanguageServer):
     @property
     def cache(self) -> ResultCache:
         """The session's result cache, opened on first use."""
-        return self.host.cache
+        return self.reviewer_host.cache
 
     @property
     def reviewer(self) -> Reviewer:
         """The session's reviewer, built on first use (async paths use `ready_reviewer`)."""
-        return self.host.reviewer
+        return self.reviewer_host.reviewer
 
     async def ready_reviewer(self) -> Reviewer:
         """The reviewer, once the warm-up thread (if started) is done with it."""
-        return await self.host.ready()
+        return await self.reviewer_host.ready()
 
     def start_warm_up(self) -> None:
         """Build the reviewer and start its worker process in a thread."""
-        self.host.start_warm_up(self.spawn)
+        self.reviewer_host.start_warm_up(self.spawn)
 
     def spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
         """A background task that is kept alive and whose failure is logged."""
@@ -343,211 +283,3 @@ class TappsLanguageServer(LanguageServer):
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("background task failed", exc_info=task.exception())
-
-    # ---- reviews ----------------------------------------------------------------
-
-    def doc_path(self, uri: str) -> str:
-        """The path a document is reviewed as; an unsaved buffer gets a `.py` name."""
-        known = self._paths.get(uri)
-        if known is not None:
-            return known
-        path = uri_to_path(uri)
-        if path is not None:
-            name = str(path)
-        else:
-            name = uri.rsplit("/", 1)[-1].rsplit(":", 1)[-1] or "untitled"
-            name = name if name.endswith(".py") else f"{name}.py"
-        if len(self._paths) >= MEMO_SIZE:
-            self._paths.clear()
-        self._paths[uri] = name
-        return name
-
-    def review_document(self, uri: str, *, refresh: bool = False) -> None:
-        """Review an open document's current text: from the cache at once, else in the worker.
-
-        A newer call supersedes an older one (its result is dropped). `refresh`
-        asks a pull client to re-pull once the result is in (after a save or a
-        settings change; on open and change the client pulls by itself).
-        """
-        doc = self.workspace.text_documents.get(uri)
-        if doc is None:
-            return
-        state = self.docs.setdefault(uri, DocState(uri))
-        state.generation += 1
-        self._cancel_pending(state)
-        folder = self.folder_for(uri)
-        text, version = doc.source, doc.version
-        # Until the warm-up thread has built the reviewer, reviews take the async path.
-        looked_up: Settings | None = None
-        path = self.doc_path(uri)
-        # The file's project (coverage data, layout) is read in a thread the first time.
-        reviewer = self.host.built
-        if (
-            folder.settings is not None
-            and reviewer is not None
-            and reviewer.project_ready(path, folder.settings, folder.root)
-        ):
-            looked_up = folder.settings
-            review = reviewer.lookup(text, path, looked_up, folder.root)
-            if review is not None:
-                log.debug("%s answered from the cache", review.path)
-                self.deliver(state, review, text, version, folder, refresh=refresh)
-                return
-        state.task = self.spawn(
-            self._review(state, state.generation, text, version, folder, refresh, looked_up)
-        )
-
-    def review_from_cache(self, uri: str) -> bool:
-        """Bring an edited document's result up to date when its text is cached."""
-        doc = self.workspace.text_documents.get(uri)
-        state = self.docs.get(uri)
-        folder = self.folder_for(uri)
-        reviewer = self.host.built
-        if doc is None or state is None or folder.settings is None or reviewer is None:
-            return False
-        path = self.doc_path(uri)
-        if not reviewer.project_ready(path, folder.settings, folder.root):
-            return False
-        review = reviewer.lookup(doc.source, path, folder.settings, folder.root)
-        if review is None:
-            return False
-        state.generation += 1
-        self._cancel_pending(state)
-        self.deliver(state, review, doc.source, doc.version, folder)
-        return True
-
-    def schedule_review(self, uri: str, delay_ms: int) -> None:
-        """Debounced review while typing: only the last keystroke's text is reviewed.
-
-        The wait is the document's pending task, so a pull that arrives
-        meanwhile is answered with the review of the text it was pulled for.
-        """
-        state = self.docs.setdefault(uri, DocState(uri))
-        state.generation += 1
-        self._cancel_pending(state)
-        state.task = self.spawn(self._debounced(state, state.generation, delay_ms / 1000))
-
-    async def _debounced(self, state: DocState, generation: int, delay: float) -> None:
-        await asyncio.sleep(delay)
-        if state.generation == generation:
-            state.task = None  # the review below replaces this task; it must not cancel it
-            self.review_document(state.uri)
-
-    def _cancel_pending(self, state: DocState) -> None:
-        if state.task is not None and not state.task.done():
-            state.task.cancel()
-        state.task = None
-
-    async def _review(
-        self,
-        state: DocState,
-        generation: int,
-        text: str,
-        version: int | None,
-        folder: Folder,
-        refresh: bool,
-        looked_up: Settings | None = None,
-    ) -> None:
-        """Analyse a miss; `looked_up` names the settings its cache lookup just missed with."""
-        settings = await self.settings_of(folder)
-        reviewer = await self.ready_reviewer()
-        started = time.perf_counter()
-        try:
-            # Off the event loop: a project's coverage data is a workspace file like any other.
-            path = self.doc_path(state.uri)
-            await asyncio.to_thread(reviewer.load_projects, [path], settings, folder.root)
-            review = await reviewer.review_text(
-                text,
-                self.doc_path(state.uri),
-                settings,
-                folder.root,
-                looked_up=settings is looked_up,
-            )
-        except Exception as exc:  # the document keeps its last result; the next save retries
-            log.error("reviewing %s failed: %s", state.uri, exc, exc_info=exc)
-            return
-        log.info(
-            "reviewed %s in %.0f ms: %.1f/100, %d findings",
-            self.doc_path(state.uri),
-            (time.perf_counter() - started) * 1000,
-            review.overall,
-            len(review.findings),
-        )
-        # Stale: a newer review was asked for while this one ran, or the document closed.
-        if state.generation != generation or self.docs.get(state.uri) is not state:
-            return
-        self.deliver(state, review, text, version, folder, refresh=refresh)
-
-    def deliver(
-        self,
-        state: DocState,
-        review: Review,
-        text: str,
-        version: int | None,
-        folder: Folder,
-        *,
-        refresh: bool = False,
-    ) -> None:
-        """Store a document's new result and hand it to the client (push or refresh)."""
-        assert folder.settings is not None
-        result_id = self.result_id(review, folder)
-        if result_id != state.result_id:
-            # The same id means the same text, settings and scores: the same diagnostics.
-            state.lines = split_lines(text)
-            state.diagnostics = convert.diagnostics(
-                review, state.lines, self.encoding, folder.settings.severityOverrides
-            )
-        state.review, state.text, state.version = review, text, version
-        state.settings = folder.settings
-        state.result_id = result_id
-        if not self.pull_diagnostics:
-            self.text_document_publish_diagnostics(
-                types.PublishDiagnosticsParams(
-                    uri=state.uri, diagnostics=state.diagnostics, version=version
-                )
-            )
-        elif refresh:
-            self.workspace_diagnostic_refresh(None)
-
-    def result_id(self, review: Review, folder: Folder) -> str:
-        """The cache key of the content, plus what else shapes the diagnostics.
-
-        Settings that only change the presentation are in the folder's view
-        digest; the scores (which word the gate diagnostic) in the last part.
-        """
-        from tapps_lsp.cache import make_key
-
-        key = make_key(review.content_hash, folder.fingerprint, review.path)
-        scores = repr((review.overall, review.passed, review.weakest, review.scores))
-        return f"{key}.{folder.view_digest}.{zlib.crc32(scores.encode()):08x}"
-
-    async def current(self, uri: str) -> DocState | None:
-        """The document's state once any pending review is in (for pulls and actions)."""
-        state = self.docs.get(uri)
-        while state is not None and (state.task is not None and not state.task.done()):
-            await asyncio.wait([state.task])
-            state = self.docs.get(uri)
-        return state
-
-    def close_document(self, uri: str) -> None:
-        """Forget a closed document (a push client gets its diagnostics cleared)."""
-        state = self.docs.pop(uri, None)
-        if state is not None:
-            self._cancel_pending(state)
-        if not self.pull_diagnostics:
-            self.text_document_publish_diagnostics(
-                types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
-            )
-
-    def review_all_open(self) -> None:
-        """Re-review every open document (settings changed); pull clients re-pull once."""
-        for uri in list(self.workspace.text_documents):
-            self.review_document(uri)
-        if self.pull_diagnostics:
-            self.spawn(self._refresh_when_done())
-
-    async def _refresh_when_done(self) -> None:
-        pending = [s.task for s in self.docs.values() if s.task is not None]
-        if pending:
-            await asyncio.wait(pending)
-        self.workspace_diagnostic_refresh(None)

@@ -11,8 +11,9 @@ from tapps_lsp.server import TappsLanguageServer
 async def code_lens(
     ls: TappsLanguageServer, params: types.CodeLensParams
 ) -> list[types.CodeLens] | None:
+    """The score lens on line 1 and the complexity lenses, from the last review."""
     uri = params.text_document.uri
-    state = await ls.current(uri)
+    state = await ls.documents.current(uri)
     if state is None or state.review is None or state.settings is None:
         return None
     return convert.code_lenses(
@@ -21,6 +22,7 @@ async def code_lens(
 
 
 def register(server: TappsLanguageServer) -> None:
+    """Register textDocument/codeLens (no resolve step)."""
     server.feature(types.TEXT_DOCUMENT_CODE_LENS, types.CodeLensOptions(resolve_provider=False))(
         code_lens
     )

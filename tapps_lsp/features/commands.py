@@ -33,11 +33,13 @@ async def review_file(ls: TappsLanguageServer, uri: str) -> dict[str, Any]:
             raise JsonRpcInvalidParams(f"cannot read {uri}: {exc.strerror}") from exc
     settings = await ls.settings_of(folder)
     reviewer = await ls.ready_reviewer()
-    review = await reviewer.review_text(text, ls.doc_path(uri), settings, folder.root)
+    review = await reviewer.review_text(text, ls.documents.path(uri), settings, folder.root)
     return review.to_dict()
 
 
 def register(server: TappsLanguageServer) -> None:
+    """Register the tapps.* workspace/executeCommand commands."""
+
     @server.command("tapps.reviewFile")
     async def tapps_review_file(ls: TappsLanguageServer, uri: str) -> dict[str, Any]:
         return await review_file(ls, uri)

@@ -22,7 +22,8 @@ from lsprotocol import types
 
 from tapps_lsp.config import Settings
 from tapps_lsp.features.base import Feature
-from tapps_lsp.server import Folder, TappsLanguageServer
+from tapps_lsp.folders import Folder
+from tapps_lsp.server import TappsLanguageServer
 from tapps_lsp.settings_merge import Source, flatten
 from tapps_lsp.settings_sources import load_folder_settings
 
@@ -105,7 +106,7 @@ async def did_change_configuration(
         if not (workspace and workspace.configuration):
             ls.init_options = dict(settings["tapps"])
     await load_settings(ls, ls.all_folders())
-    ls.review_all_open()
+    ls.documents.review_all_open()
 
 
 async def did_change_folders(
@@ -117,4 +118,4 @@ async def did_change_folders(
     added = [ls.add_folder(f.uri) for f in params.event.added]
     if added:
         await load_settings(ls, added)
-    ls.review_all_open()
+    ls.documents.review_all_open()

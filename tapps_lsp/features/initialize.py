@@ -13,7 +13,8 @@ from typing import Any
 from lsprotocol import types
 
 from tapps_lsp.config import env_log_level
-from tapps_lsp.server import Folder, TappsLanguageServer
+from tapps_lsp.folders import Folder
+from tapps_lsp.server import TappsLanguageServer
 
 
 def pulls(caps: types.ClientCapabilities) -> tuple[bool, bool]:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tapps_lsp.config import Settings
+from tapps_lsp.folders import Folder
 from tapps_lsp.reports import summarize
 from tapps_lsp.reports.summary import Run, counted
 from tapps_lsp.review.discovery import discover
@@ -24,7 +25,7 @@ from tapps_lsp.review.model import Review
 from tapps_lsp.review.project import project_root
 from tapps_lsp.scans.results import Intake, Results, file_uri
 from tapps_lsp.scans.state import LastScan
-from tapps_lsp.server import Folder, TappsLanguageServer
+from tapps_lsp.server import TappsLanguageServer
 from tapps_lsp.tasks import Outcome, ProgressSink, Task
 from tapps_lsp.tasks.lsp_progress import open_progress
 

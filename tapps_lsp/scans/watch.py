@@ -19,10 +19,11 @@ from pathlib import Path
 from lsprotocol import types
 
 from tapps_lsp.features.configuration import load_settings
+from tapps_lsp.folders import Folder, uri_to_path
 from tapps_lsp.review.coverage import DATA_FILES as COVERAGE_FILES
 from tapps_lsp.scans.results import Results, file_uri
 from tapps_lsp.scans.runner import ScanRunner
-from tapps_lsp.server import Folder, TappsLanguageServer, uri_to_path
+from tapps_lsp.server import TappsLanguageServer
 from tapps_lsp.settings_sources import PYPROJECT, TAPPS_AGENTS
 from tapps_lsp.tasks import Outcome, Task
 
@@ -160,7 +161,7 @@ class WatchedFiles:
         # New coverage data: every file is re-scored, from the cache (nothing re-analysed).
         for folder in [*found.configs.values(), *found.coverage.values()]:
             self.ls.reviewer.invalidate_project(folder.root)
-            self.ls.review_all_open()
+            self.ls.documents.review_all_open()
             top = folder.parent or folder
             if top.uri in self.state.scanned:
                 found.sources.pop(top.uri, None)  # the new scan covers them

@@ -21,9 +21,9 @@ import pytest
 from robustness.raw import Raw
 
 from security.conftest import limit_address_space, run_check
+from tapps_lsp.folders import uri_to_path
 from tapps_lsp.review import discovery
 from tapps_lsp.review.discovery import MAX_DEPTH, MAX_PATTERNS, discover
-from tapps_lsp.server import uri_to_path
 
 # Catastrophic for a backtracking matcher: 12 stars against 60 `a`s and no `b`.
 BACKTRACKING = "*a" * 12 + "*b"
