@@ -155,25 +155,15 @@ def imports(tree: ast.Module, lines: list[str]) -> list[Finding]:
     for node in ast.walk(tree):
         if not isinstance(node, ast.Import | ast.ImportFrom):
             continue
-        module = getattr(node, "module", None)
-        prefix = module + "." if module else ""
-        match = next(
-            (
-                (code, alias.name)
-                for code, modules in IMPORTS
-                for alias in node.names
-                if (prefix + alias.name).startswith(modules)
-            ),
-            None,
-        )
+        match = _blacklisted(node)
         if match is None:
             continue
         code, name = match
-        if noqa(lines[node.lineno - 1] if node.lineno <= len(lines) else "", code):
-            continue
         line = node.lineno - 1
-        end_line = (node.end_lineno or node.lineno) - 1
         text = lines[line] if line < len(lines) else ""
+        if noqa(text, code):
+            continue
+        end_line = (node.end_lineno or node.lineno) - 1
         found.append(
             Finding(
                 source="tapps",
@@ -188,6 +178,21 @@ def imports(tree: ast.Module, lines: list[str]) -> list[Finding]:
             )
         )
     return found
+
+
+def _blacklisted(node: ast.Import | ast.ImportFrom) -> tuple[str, str] | None:
+    """(S code, imported name) of the first blacklisted name the import binds, or None."""
+    module = getattr(node, "module", None)
+    prefix = module + "." if module else ""
+    return next(
+        (
+            (code, alias.name)
+            for code, modules in IMPORTS
+            for alias in node.names
+            if (prefix + alias.name).startswith(modules)
+        ),
+        None,
+    )
 
 
 # ruff's names of the rules `extras` adds findings of (their documentation pages).
