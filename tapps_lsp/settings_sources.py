@@ -72,7 +72,7 @@ def _yaml_loader() -> type:
         """A SafeLoader that stops at the first `&anchor` or `*alias`."""
 
         def compose_node(self, parent: Any, index: Any) -> Any:
-            event = self.peek_event()
+            event = self.peek_event()  # type: ignore[no-untyped-call]  # untyped in types-PyYAML
             if getattr(event, "anchor", None) is not None:
                 line = event.start_mark.line + 1 if event.start_mark else 0
                 raise AliasRefused(line)
