@@ -37,7 +37,8 @@ class ReviewerHost:
 
     `user()` gives the user's own options (environment and initializationOptions:
     the only source of the team cache), `jobs()` the worker count, both read when
-    the thing is built; `warn` shows a problem (the cache reports a broken directory).
+    the thing is built; `warn` shows a problem (the cache reports a broken directory);
+    `spawn` runs the warm-up as a background task of the server.
     """
 
     def __init__(
@@ -45,8 +46,9 @@ class ReviewerHost:
         user: Callable[[], Mapping[str, Any]],
         jobs: Callable[[], int],
         warn: Callable[[str], None],
+        spawn: Callable[[Coroutine[Any, Any, None]], asyncio.Task[Any]],
     ) -> None:
-        self._user, self._jobs, self._warn = user, jobs, warn
+        self._user, self._jobs, self._warn, self._spawn = user, jobs, warn, spawn
         self._cache: ResultCache | None = None
         self._reviewer: Reviewer | None = None
         # The reviewer and cache are built by the warm-up thread or, if needed first, on the
@@ -88,15 +90,13 @@ class ReviewerHost:
         """The reviewer if it is built already (the fast path of a cached review), else None."""
         return self._reviewer
 
-    def start_warm_up(
-        self, spawn: Callable[[Coroutine[Any, Any, None]], asyncio.Task[Any]]
-    ) -> None:
+    def start_warm_up(self) -> None:
         """Build the reviewer and start its worker process in a thread, once.
 
         A review asked for meanwhile waits for the warm-up in `ready()`.
         """
         if self._warm_up is None:
-            self._warm_up = spawn(self._warm())
+            self._warm_up = self._spawn(self._warm())
 
     async def _warm(self) -> None:
         await asyncio.to_thread(self._warm_in_thread)
@@ -110,11 +110,16 @@ class ReviewerHost:
                 self.reviewer.warm_up()
 
     async def ready(self) -> Reviewer:
-        """The reviewer, once the warm-up thread (if started) is done with it.
+        """The reviewer, once the warm-up thread is done with it.
 
-        Its worker pool is created lazily: never from two threads at once.
+        A review may come before the warm-up was started (the settings of its
+        folder are in, other features are still starting): it starts it, since
+        building the reviewer on the event loop would hold up every request. Its
+        worker pool is created lazily: never from two threads at once.
         """
-        if self._warm_up is not None and not self._warm_up.done():
+        self.start_warm_up()
+        assert self._warm_up is not None
+        if not self._warm_up.done():
             await asyncio.wait([self._warm_up])
         return self.reviewer
 

@@ -68,7 +68,9 @@ class TappsLanguageServer(LanguageServer):
         self.folders: dict[str, Folder] = {}
         self._folder_of: dict[str, Folder] = {}
         self.loose = Folder(uri="", root=None)
-        self.reviewer_host = ReviewerHost(lambda: self.init_options, self._jobs, self.warn_once)
+        self.reviewer_host = ReviewerHost(
+            lambda: self.init_options, self._jobs, self.warn_once, self.spawn
+        )
         self.documents = Documents(self)
         self._shown: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -270,7 +272,7 @@ class TappsLanguageServer(LanguageServer):
 
     def start_warm_up(self) -> None:
         """Build the reviewer and start its worker process in a thread."""
-        self.reviewer_host.start_warm_up(self.spawn)
+        self.reviewer_host.start_warm_up()
 
     def spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
         """A background task that is kept alive and whose failure is logged."""
