@@ -20,21 +20,21 @@ import weakref
 from tapps_lsp.config import Settings
 from tapps_lsp.review.hashing import content_hash
 from tapps_lsp.review.model import SCHEMA_VERSION
-from tapps_lsp.review.versions import tool_versions
+from tapps_lsp.review.versions import ANALYZERS, tool_versions
 
 __all__ = ["content_hash", "fingerprint", "make_key", "name_facts"]
 
-# The analyzers every fingerprint counts. mypy only counts when the settings
-# enable it, so upgrading an unused mypy does not throw every cached result away.
-_ALWAYS = ("ruff", "radon", "bandit")
+# mypy only counts when the settings enable it, so upgrading an unused mypy
+# does not throw every cached result away; every other analyzer always counts.
+_OPTIONAL = ("mypy",)
+_ALWAYS = tuple(name for name in ANALYZERS if name not in _OPTIONAL)
 
 
 def _compute_fingerprint(settings: Settings) -> str:
     versions = tool_versions()
     # A tool that is not installed counts as "absent": installing it changes the key.
-    used = {name: versions.get(name, "absent") for name in ("tapps-lsp", *_ALWAYS)}
-    if settings.mypyEnabled:
-        used["mypy"] = versions.get("mypy", "absent")
+    counted = ("tapps-lsp", *ANALYZERS) if settings.mypyEnabled else ("tapps-lsp", *_ALWAYS)
+    used = {name: versions.get(name, "absent") for name in counted}
     # The server's Python parses the file: newer syntax is measured on 3.12, not on 3.11.
     used["python"] = f"{sys.version_info[0]}.{sys.version_info[1]}"
     blob = json.dumps(
