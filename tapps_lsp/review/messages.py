@@ -8,12 +8,64 @@ from __future__ import annotations
 
 import math
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import Protocol
 
-if TYPE_CHECKING:  # model.py builds its gate finding with gate_message
-    from collections.abc import Sequence
 
-    from tapps_lsp.review.model import Finding, Review
+# What the wording reads of model.Finding and model.Review, as protocols: model.py builds
+# its gate finding with gate_message, so this module must not import model.py.
+class FindingFacts(Protocol):
+    """A finding as the gate's wording reads it (model.Finding)."""
+
+    @property
+    def code(self) -> str:
+        """The finding's code, e.g. F821."""
+        ...
+
+    @property
+    def line(self) -> int:
+        """Its 0-based line."""
+        ...
+
+    @property
+    def message(self) -> str:
+        """Its message."""
+        ...
+
+
+class ReviewFacts(Protocol):
+    """A review as the gate's wording reads it (model.Review)."""
+
+    @property
+    def overall(self) -> float:
+        """The overall score, 0-100."""
+        ...
+
+    @property
+    def threshold(self) -> float:
+        """The gate's threshold on the overall score."""
+        ...
+
+    @property
+    def min_security(self) -> float:
+        """The gate's minimum security score."""
+        ...
+
+    @property
+    def scores(self) -> Mapping[str, float]:
+        """Category -> score, 0-10."""
+        ...
+
+    @property
+    def weakest(self) -> str:
+        """The weakest weighted category."""
+        ...
+
+    @property
+    def gate_errors(self) -> Sequence[FindingFacts]:
+        """Error-severity findings that fail the gate (gateOnErrors)."""
+        ...
+
 
 SKIP_PREFIX = "File skipped: "
 
@@ -35,7 +87,7 @@ def shown_score(value: float, limit: float) -> str:
     return shown
 
 
-def gate_reasons(review: Review) -> list[str]:
+def gate_reasons(review: ReviewFacts) -> list[str]:
     """Why a review fails the gate: "F821 on line 3: ...", "53.8/100 < 70", "security 7.0 < 8.5"."""
     reasons = [error_reason(review.gate_errors)] if review.gate_errors else []
     if review.overall < review.threshold:
@@ -50,7 +102,7 @@ def gate_reasons(review: Review) -> list[str]:
     return reasons
 
 
-def error_reason(errors: Sequence[Finding]) -> str:
+def error_reason(errors: Sequence[FindingFacts]) -> str:
     """The first gate error, and how many more: "F821 on line 3: Undefined name `x` (+1 error)"."""
     first = errors[0]
     more = len(errors) - 1
@@ -58,7 +110,7 @@ def error_reason(errors: Sequence[Finding]) -> str:
     return f"{first.code} on line {first.line + 1}: {first.message}{extra}"
 
 
-def gate_message(review: Review) -> str:
+def gate_message(review: ReviewFacts) -> str:
     """The gate diagnostic, short enough for a Problems row.
 
     "Quality gate failed: 53.8/100 < 70 (weakest: maintainability 4.9)"; the
