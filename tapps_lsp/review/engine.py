@@ -228,6 +228,8 @@ def _analyze(source: Source, ready: dict[str, Outcome]) -> FileResult:
     else:
         run.stage(Stage.AFTER)
         result = run.result()
+    # Free the tree now, inside the collector's pause: a scan's chunk keeps its sources.
+    source.tree = source.lint = None
     if settings.severityOverrides:
         result.findings = [f.overridden(settings.severityOverrides) for f in result.findings]
     result.findings = _capped(result.findings)
