@@ -1,6 +1,7 @@
 """Analyzers: each turns one file's text into findings and raw metrics.
 
-Shared here: the error an analyzer raises when its tool cannot run, the one
+Each implements the `Analyzer` protocol (`base.py`) and is listed in
+`registry.py`, which is all the engine knows of them. Shared here: the error an analyzer raises when its tool cannot run, the one
 way we start a tool process (argument list, no shell, a private working
 directory, a timeout that kills the whole process group, the command logged),
 and the CPU budget that stops a file's in-process analysis.
