@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import threading
 import time
 from pathlib import Path
@@ -251,8 +252,9 @@ def test_a_slow_redis_costs_a_save_its_budget_only(redis_node: Node, tmp_path: P
         return waited
 
     try:
-        # The event loop waited the budget (20 ms) and not the 2 s socket timeout.
-        assert asyncio.run(save()) < 0.5
+        # The event loop waited the budget (20 ms), not the 2 s socket timeout; the bound
+        # sits between the two, far from both, so load does not move the verdict.
+        assert asyncio.run(save()) < 1.0
     finally:
         redis_node.process.send_signal(signal.SIGCONT)
     assert cache.get("slow") == {"a": 1}, "the late answer was not stored locally"
@@ -315,10 +317,17 @@ def test_configuration_comes_from_the_user_only() -> None:
 def test_writes_never_hold_up_the_caller(redis_node: Node) -> None:
     tier = RedisTier(RemoteConfig(redis_node.url, write=True), TEAM_KEY.encode())
     items = [Stored(f"w{i}", {"i": i}, encode({"i": i})) for i in range(500)]
-    caller = threading.get_ident()
-    started = time.perf_counter()
-    tier.put_many(items)
-    assert time.perf_counter() - started < 0.05 and threading.get_ident() == caller
+    # With Redis stopped, a write that waited for it would never return; the caller's
+    # put_many returns anyway, and the background writer delivers once Redis runs again.
+    assert redis_node.process is not None
+    redis_node.process.send_signal(signal.SIGSTOP)
+    try:
+        caller = threading.Thread(target=tier.put_many, args=(items,))
+        caller.start()
+        caller.join(timeout=30)
+        assert not caller.is_alive(), "put_many waited for a stopped Redis"
+    finally:
+        redis_node.process.send_signal(signal.SIGCONT)
     assert tier.flush() and redis_node.keys() == 500
     ttl = int(cli(redis_node.port, "ttl", "tapps-lsp:v1:w1"))
     assert 29 * 86400 < ttl <= 30 * 86400
