@@ -22,7 +22,7 @@ import pytest
 from radon import raw as radon_raw
 
 from tapps_lsp.config import Settings
-from tapps_lsp.review import engine, fastmetrics
+from tapps_lsp.review import engine, fastmetrics, fastraw
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 RADON = Path(sys.executable).with_name("radon")
@@ -91,13 +91,13 @@ TRICKY = {
 @pytest.mark.parametrize("source", TRICKY.values(), ids=TRICKY.keys())
 def test_raw_metrics_equal_radons_on_tricky_code(source: str) -> None:
     ast.parse(source)
-    assert astuple(fastmetrics.raw_metrics(source)[0]) == tuple(radon_raw.analyze(source))
+    assert astuple(fastraw.raw_metrics(source)[0]) == tuple(radon_raw.analyze(source))
 
 
 def test_raw_metrics_equal_radons_on_standard_library_files() -> None:
     for name in FEW:
         source = (STDLIB / name).read_text(encoding="utf-8")
-        assert astuple(fastmetrics.raw_metrics(source)[0]) == tuple(radon_raw.analyze(source)), name
+        assert astuple(fastraw.raw_metrics(source)[0]) == tuple(radon_raw.analyze(source)), name
 
 
 def test_a_few_standard_library_files() -> None:

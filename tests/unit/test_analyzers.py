@@ -15,7 +15,7 @@ from types import FrameType
 import pytest
 
 from tapps_lsp.config import Settings
-from tapps_lsp.review import engine, fastmetrics, scoring
+from tapps_lsp.review import engine, fastmetrics, fastraw, scoring
 from tapps_lsp.review.analyzers import performance, ruff
 from tapps_lsp.review.model import FileResult, Finding, ProjectInfo
 from tapps_lsp.review.versions import tool_versions
@@ -205,7 +205,7 @@ def test_mi_of_a_very_long_statement_is_computed_in_linear_time() -> None:
     assert result.analyzer_errors == {}
     assert result.timings["metrics"] < 5
     # One statement of 2002 source lines; radon counts a dict with a colon as 2 logical lines.
-    assert astuple(fastmetrics.raw_metrics(source)[0]) == (2002, 2, 2002, 0, 0, 0, 0)
+    assert astuple(fastraw.raw_metrics(source)[0]) == (2002, 2, 2002, 0, 0, 0, 0)
     assert result.metrics.loc == result.metrics.sloc == 2002
     assert result.metrics.mi is not None
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from radon import raw as radon_raw
 
 from tapps_lsp.config import Settings
-from tapps_lsp.review import engine, fastmetrics, scoring
+from tapps_lsp.review import engine, fastmetrics, fastraw, scoring
 from tapps_lsp.review.model import FileResult, ProjectInfo
 from tapps_lsp.review.positions import split_lines
 
@@ -87,7 +87,7 @@ def test_fuzz_engine_never_raises_and_ranges_fit(text: str) -> None:
     assert result == FileResult.from_dict(result.to_dict())
     if result.skipped is None and not result.metrics.syntax_error:
         code = text.removeprefix("\ufeff")  # as the engine gives it to radon
-        assert astuple(fastmetrics.raw_metrics(code)[0]) == tuple(radon_raw.analyze(code))
+        assert astuple(fastraw.raw_metrics(code)[0]) == tuple(radon_raw.analyze(code))
     review = scoring.score(result, ProjectInfo(), Settings(), "f.py")
     assert 0.0 <= review.overall <= 100.0
     assert all(0.0 <= v <= 10.0 for v in review.scores.values())

@@ -19,7 +19,7 @@ from radon.complexity import cc_rank, cc_visit
 from radon.metrics import h_visit, mi_compute, mi_visit
 from radon.raw import analyze
 
-from tapps_lsp.review import fastmetrics
+from tapps_lsp.review import fastmetrics, fastraw
 
 
 def assert_as_radon(source: str) -> fastmetrics.FastMetrics:
@@ -276,7 +276,7 @@ def test_a_single_quoted_string_with_a_form_feed() -> None:
     ours = fastmetrics.compute(source)
     assert ours.raw_note is not None and "error token" in ours.raw_note
     # str.splitlines: "x = 'a", "b'", "y = 1": three code lines, each one logical line.
-    assert ours.raw == fastmetrics.Raw(loc=3, lloc=3, sloc=3)
+    assert ours.raw == fastraw.Raw(loc=3, lloc=3, sloc=3)
     assert ours.mi == 100.0  # no operators: Halstead volume 0
     assert ours.total_complexity == 1
 
@@ -459,16 +459,16 @@ SCANNER_CASES = [
 def test_the_scan_counts_as_tokenize_does(source: str) -> None:
     lines = [line.strip() for line in source.splitlines()]
     stream = "\n".join(lines)
-    scanned = fastmetrics._raw_by_scan(lines, stream)
-    assert scanned == fastmetrics._raw_by_tokenize(lines, stream)[0]
+    scanned = fastraw._raw_by_scan(lines, stream)
+    assert scanned == fastraw._raw_by_tokenize(lines, stream)[0]
     assert astuple(scanned) == tuple(analyze(source))
 
 
 @pytest.mark.parametrize("source", ["x = 'a\x0cb'", "x = (1,", "x = '''a", "x = 1 \\", "a $ b"])
 def test_the_scan_leaves_what_radon_cannot_tokenize_to_tokenize(source: str) -> None:
     lines = [line.strip() for line in source.splitlines()]
-    assert fastmetrics._raw_by_scan(lines, "\n".join(lines)) is None
-    assert fastmetrics.raw_metrics(source)[1] is not None
+    assert fastraw._raw_by_scan(lines, "\n".join(lines)) is None
+    assert fastraw.raw_metrics(source)[1] is not None
 
 
 def test_an_identifier_tokenize_does_not_know() -> None:
@@ -480,7 +480,7 @@ def test_an_identifier_tokenize_does_not_know() -> None:
         mi_visit(source, True)
     ours = fastmetrics.compute(source)
     assert ours.raw_note is not None
-    assert ours.raw == fastmetrics.Raw(loc=3, lloc=3, sloc=3)
+    assert ours.raw == fastraw.Raw(loc=3, lloc=3, sloc=3)
     assert [block_tree(b) for b in ours.blocks] == [block_tree(b) for b in cc_visit(source)]
     assert ours.halstead == (1, 2, 1, 2)
     # radon's formula on these counts: volume 3 x log2(3), total CC 1, 3 logical lines.
@@ -500,6 +500,6 @@ def test_f_strings_go_to_tokenize_where_it_splits_them(
     """From Python 3.12 tokenize splits f-strings (a format spec's `:` becomes a
     token radon counts), so a group with one is tokenized alone; here, on any
     Python, that route must still give radon's counts."""
-    monkeypatch.setattr(fastmetrics, "_FSTRING_PARTS", True)
+    monkeypatch.setattr(fastraw, "_FSTRING_PARTS", True)
     source += "\nreturn f'{x:>10}', 1\nif x: y = rf'{a!r}'\n"
-    assert astuple(fastmetrics.raw_metrics(source)[0]) == tuple(analyze(source))
+    assert astuple(fastraw.raw_metrics(source)[0]) == tuple(analyze(source))
