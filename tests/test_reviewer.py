@@ -108,7 +108,7 @@ def test_warm_scan_does_not_read_unchanged_files(
     hashed: list[str] = []
     real_hash_files = worker.hash_files
 
-    def hash_files(paths: list[str], max_size: int) -> list:
+    def hash_files(paths: list[str], max_size: int) -> list[worker.Hashed]:
         hashed.extend(paths)
         return real_hash_files(paths, max_size)
 
