@@ -214,12 +214,19 @@ async def test_a_killed_server_leaves_no_process_behind(raw: Raw, workspace: Pat
     await raw.request(
         "workspace/executeCommand", {"command": "tapps.reviewWorkspace", "arguments": []}
     )
-    await raw.notification("$/progress", lambda p: p["value"].get("kind") == "report")
-    tree = descendants(raw.pid)
-    assert len(tree) >= 4, tree  # fork server, resource tracker, workers
-    # The scan runs below the server's priority; the interactive worker does not.
+    await raw.notification("$/progress", lambda p: p["value"].get("kind") == "begin")
     own = nice_of(raw.pid)
     assert own is not None
+
+    def scan_workers_running() -> list[int] | None:
+        # The first report may come before the pool has forked (the cached files are
+        # counted first): wait for the workers themselves, below the server's priority.
+        tree = descendants(raw.pid)
+        return tree if own is not None and own + 10 in {nice_of(p) for p in tree} else None
+
+    tree = await poll(scan_workers_running, 60, "the scan workers to start")
+    assert len(tree) >= 4, tree  # fork server, resource tracker, workers
+    # The scan runs below the server's priority; the interactive worker does not.
     priorities = {nice_of(pid) for pid in tree} - {None}
     assert {own, own + 10} <= priorities, (own, priorities)
     await raw.kill()
