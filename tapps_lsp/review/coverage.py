@@ -28,9 +28,9 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from xml.parsers import expat
 
-from tapps_lsp.safe_io import brief, read_inside
+from tapps_lsp.review.coverage_formats import CoverageError, cobertura_rates, data_key, lcov_rates
+from tapps_lsp.safe_io import read_inside
 
 # Data files looked for at a project root, in this order when equally new: the
 # reports first, which count statements themselves.
@@ -50,11 +50,6 @@ MAX_MEASURED = 20_000
 # decodes 64 MiB of bits into line numbers would need gigabytes.
 MAX_NUMBITS = 128 * 1024
 MAX_ARCS = 2_000_000
-_CHUNK = 1 << 20
-
-
-class CoverageError(ValueError):
-    """A coverage data file we could not use; `str()` says why, for a user."""
 
 
 @dataclass(frozen=True)
@@ -150,9 +145,9 @@ def read_report(boundary: Path, root: Path, path: Path) -> CoverageReport:
     uncounted: dict[str, str] = {}
     try:
         if name.endswith(".xml"):
-            rates = _cobertura_rates(data, root)
+            rates = cobertura_rates(data, root)
         elif name.endswith(".info") or name.endswith(".lcov"):
-            rates = _lcov_rates(data.decode("utf-8", "replace"), root)
+            rates = lcov_rates(data.decode("utf-8", "replace"), root)
         else:
             rates, uncounted = _coverage_py_rates(data, boundary, root)
     except CoverageError as exc:
@@ -171,150 +166,6 @@ def _reason(exc: OSError) -> str:
     text = str(exc)
     # safe_io's messages start with the path; we name the file ourselves.
     return text.split(": ", 1)[1] if ": " in text else (exc.strerror or text)
-
-
-# ---- paths ------------------------------------------------------------------------------------
-
-
-def _key(root: Path, name: str) -> str:
-    """The root-relative POSIX path a data file's path means, else the path itself."""
-    pure = PurePosixPath(name.replace("\\", "/"))
-    if pure.is_absolute():
-        for base in (root, Path(os.path.realpath(root))):
-            try:
-                return PurePosixPath(os.path.normpath(pure)).relative_to(base.as_posix()).as_posix()
-            except ValueError:
-                continue
-        return pure.as_posix()
-    return PurePosixPath(os.path.normpath(pure)).as_posix()
-
-
-# ---- Cobertura ----------------------------------------------------------------------------------
-
-
-def _cobertura_rates(data: bytes, root: Path) -> dict[str, float]:
-    """Line rate per file of a Cobertura report: hit lines / lines, as coverage.py counts.
-
-    Files are named relative to one of the report's `<source>` folders; each
-    reading is kept. A class without lines takes its `line-rate` attribute.
-    """
-    sources, counts, rates = _parse_cobertura(data)
-    out: dict[str, float] = {}
-    for filename, (covered, total) in counts.items():
-        rate = covered / total if total else rates.get(filename, 0.0)
-        for source in ["", *sources]:
-            full = f"{source.rstrip('/')}/{filename}" if source else filename
-            out.setdefault(_key(root, full), rate)
-    return out
-
-
-def _parse_cobertura(
-    data: bytes,
-) -> tuple[list[str], dict[str, list[int]], dict[str, float]]:
-    """(sources, [covered, total] per filename, line-rate per filename) by streaming expat."""
-    parser = expat.ParserCreate()
-    stack: list[str] = []
-    sources: list[str] = []
-    text: list[str] = []
-    counts: dict[str, list[int]] = {}
-    rates: dict[str, float] = {}
-    current: list[str | None] = [None]
-    root_name: list[str] = []
-
-    def start(name: str, attrs: dict[str, str]) -> None:
-        if not stack and not root_name:
-            root_name.append(name)
-        parent = stack[-1] if stack else ""
-        grandparent = stack[-2] if len(stack) > 1 else ""
-        stack.append(name)
-        if name == "class":
-            filename = attrs.get("filename") or None
-            current[0] = filename
-            if filename is not None:
-                counts.setdefault(filename, [0, 0])
-                rates.setdefault(filename, _number(attrs.get("line-rate"), 0.0))
-        elif name == "line" and parent == "lines" and grandparent == "class" and current[0]:
-            seen = counts[current[0]]
-            seen[1] += 1
-            if _number(attrs.get("hits"), 0.0) > 0:
-                seen[0] += 1
-        elif name == "source":
-            text.clear()
-
-    def end(name: str) -> None:
-        stack.pop()
-        if name == "source":
-            value = "".join(text).strip()
-            if value:
-                sources.append(value)
-        elif name == "class":
-            current[0] = None
-
-    def characters(chunk: str) -> None:
-        if stack and stack[-1] == "source" and len(text) < 4096:
-            text.append(chunk)
-
-    def refuse(*_args: object) -> None:
-        raise CoverageError("declares XML entities; not read")
-
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = characters
-    parser.EntityDeclHandler = refuse
-    parser.UnparsedEntityDeclHandler = refuse
-    parser.ExternalEntityRefHandler = refuse  # type: ignore[assignment]
-    try:
-        for offset in range(0, max(len(data), 1), _CHUNK):
-            parser.Parse(data[offset : offset + _CHUNK], offset + _CHUNK >= len(data))
-    except expat.ExpatError as exc:
-        raise CoverageError(f"not valid XML ({expat.ErrorString(exc.code)})") from None
-    if root_name != ["coverage"]:
-        shown = brief(root_name[0] if root_name else "", 40)
-        raise CoverageError(f"not a Cobertura report (root element {shown})")
-    return sources, counts, rates
-
-
-def _number(value: str | None, default: float) -> float:
-    try:
-        return float(value) if value is not None else default
-    except ValueError:
-        return default
-
-
-# ---- lcov ---------------------------------------------------------------------------------------
-
-
-def _lcov_rates(text: str, root: Path) -> dict[str, float]:
-    """Line rate per `SF:` record of an lcov tracefile: `DA` lines hit / `DA` lines.
-
-    A record without `DA` lines takes `LH` / `LF`.
-    """
-    out: dict[str, float] = {}
-    name: str | None = None
-    covered = total = 0
-    found = hit = 0
-    for raw in text.splitlines():
-        line = raw.strip()
-        if line.startswith("SF:"):
-            name, covered, total, found, hit = line[3:], 0, 0, 0, 0
-        elif name is None:
-            continue
-        elif line.startswith("DA:"):
-            fields = line[3:].split(",")
-            total += 1
-            if len(fields) > 1 and _number(fields[1], 0.0) > 0:
-                covered += 1
-        elif line.startswith("LF:"):
-            found = int(_number(line[3:], 0.0))
-        elif line.startswith("LH:"):
-            hit = int(_number(line[3:], 0.0))
-        elif line == "end_of_record":
-            rate = covered / total if total else (hit / found if found else 0.0)
-            out.setdefault(_key(root, name), min(1.0, max(0.0, rate)))
-            name = None
-    if not out and "SF:" not in text:
-        raise CoverageError("not an lcov tracefile (no SF: record)")
-    return out
 
 
 # ---- coverage.py ---------------------------------------------------------------------------
@@ -355,9 +206,9 @@ def _coverage_py_rates(
         if source is None:
             continue  # measured elsewhere, not a file of this project
         try:
-            out.setdefault(_key(root, name), _statement_rate(boundary, source, lines))
+            out.setdefault(data_key(root, name), _statement_rate(boundary, source, lines))
         except Exception as exc:  # unreadable, refused, or not Python this Python parses
-            uncounted.setdefault(_key(root, name), _uncountable(exc))
+            uncounted.setdefault(data_key(root, name), _uncountable(exc))
     return out, uncounted
 
 
@@ -409,7 +260,7 @@ def _statement_rate(boundary: Path, source: Path, lines: list[int]) -> float:
 
 def _local_source(root: Path, name: str) -> Path | None:
     """The file inside `root` a measured path names (data from elsewhere: by its tail)."""
-    key = _key(root, name)
+    key = data_key(root, name)
     pure = PurePosixPath(key)
     if not pure.is_absolute():
         return root / pure if ".." not in pure.parts else None

@@ -21,34 +21,13 @@ from pathlib import Path, PurePosixPath
 
 from tapps_lsp.config import Settings
 from tapps_lsp.review import coverage as cov
+from tapps_lsp.review.discovery import SKIPPED_DIRS
 from tapps_lsp.review.model import ProjectInfo
 from tapps_lsp.safe_io import try_read_text_inside
 
 # Files and folders that make a folder a project root (as ruff looks for pyproject.toml).
 ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
 
-# Folders that never hold the project's own tests.
-SKIP_DIRS = frozenset(
-    {
-        ".git",
-        ".hg",
-        ".svn",
-        ".venv",
-        "venv",
-        "env",
-        "node_modules",
-        "__pycache__",
-        ".tox",
-        ".nox",
-        ".mypy_cache",
-        ".pytest_cache",
-        ".ruff_cache",
-        "site-packages",
-        "build",
-        "dist",
-        ".eggs",
-    }
-)
 MAX_WALK_ENTRIES = 50_000  # directory entries looked at when collecting test files
 MAX_COVERAGE_BYTES = cov.COVERAGE_CAP
 
@@ -292,7 +271,7 @@ class ProjectContext:
                 name = entry.name
                 try:
                     if entry.is_dir(follow_symlinks=False):
-                        if name not in SKIP_DIRS and not name.endswith(".egg-info"):
+                        if name not in SKIPPED_DIRS and not name.endswith(".egg-info"):
                             stack.append(Path(entry.path))
                     elif name.startswith("test_") and name.endswith(".py"):
                         stems.add(name[5:-3])

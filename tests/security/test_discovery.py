@@ -22,8 +22,9 @@ from robustness.raw import Raw
 
 from security.conftest import limit_address_space, run_check
 from tapps_lsp.folders import uri_to_path
-from tapps_lsp.review import discovery
-from tapps_lsp.review.discovery import MAX_DEPTH, MAX_PATTERNS, discover
+from tapps_lsp.review import gitignore
+from tapps_lsp.review.discovery import MAX_DEPTH, discover
+from tapps_lsp.review.gitignore import MAX_PATTERNS
 
 # Catastrophic for a backtracking matcher: 12 stars against 60 `a`s and no `b`.
 BACKTRACKING = "*a" * 12 + "*b"
@@ -45,14 +46,14 @@ if sys.argv[3] == "no-re2":
             if name == "re2" or name.startswith("re2."):
                 raise ModuleNotFoundError(f"No module named {name!r}", name=name)
     sys.meta_path.insert(0, _NoRe2())
-from tapps_lsp.review import discovery
+from tapps_lsp.review import discovery, gitignore
 messages = []
 root = Path(sys.argv[1])
 files = discovery.discover(root, json.loads(sys.argv[2]), warn=messages.append)
 print(json.dumps({
     "files": [p.relative_to(root).as_posix() for p in files],
     "messages": messages,
-    "re2": discovery.RE2_PROBLEM,
+    "re2": gitignore.RE2_PROBLEM,
 }))
 """
 
@@ -152,7 +153,7 @@ def test_patterns_built_to_defeat_re2s_cache_are_dropped_after_the_time_budget(
     result = discover_in_child(repo, timeout=60)
     [message] = result["messages"]
     assert message.startswith(".gitignore: its patterns took ")
-    assert f"over the budget of {discovery.MATCH_BUDGET:g} s" in message
+    assert f"over the budget of {gitignore.MATCH_BUDGET:g} s" in message
 
 
 def test_patterns_beyond_the_workspace_budget_are_dropped_with_one_message(repo: Path) -> None:
@@ -382,4 +383,4 @@ def test_check_with_a_non_utf8_name_and_hostile_patterns(repo: Path, tmp_path: P
 def test_the_linear_matcher_is_in_use() -> None:
     # google-re2 is a pinned dependency: without it every pattern with more than
     # two wildcards would be dropped.
-    assert discovery.RE2_PROBLEM is None
+    assert gitignore.RE2_PROBLEM is None

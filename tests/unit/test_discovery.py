@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tapps_lsp.review import discovery
+from tapps_lsp.review import discovery, gitignore
 from tapps_lsp.review.discovery import discover
 
 
@@ -125,11 +125,11 @@ def test_unlistable_folder_is_reported(tmp_path: Path) -> None:
 
 def test_last_matching_pattern_wins_across_re2_groups(tmp_path: Path) -> None:
     # More patterns than one re2 set holds: the last matching pattern still decides.
-    filler = [f"nothing_{i}.py" for i in range(2 * discovery._GROUP)]
+    filler = [f"nothing_{i}.py" for i in range(2 * gitignore._GROUP)]
     lines = ["*.py", *filler, "!keep.py", *filler, "keep_not*.py"]
     (tmp_path / ".gitignore").write_text("\n".join(lines) + "\n", encoding="utf-8")
     write(tmp_path, "keep.py", "keep_not_this.py", "other.py")
-    rules = discovery._rules(lines, "test", discovery._Budget(discovery._Reporter(None)))
+    rules = gitignore.compile_rules(lines, "test", gitignore.Budget(gitignore.Reporter(None)))
     assert rules is not None and len(rules.groups) > 2
     assert rel(tmp_path, discover(tmp_path, [])) == ["keep.py"]
 
@@ -141,13 +141,13 @@ def test_patterns_match_names_that_are_not_utf8(tmp_path: Path) -> None:
 
 
 def test_messages_of_one_walk_are_capped(tmp_path: Path) -> None:
-    count = discovery.MAX_MESSAGES + 10
+    count = gitignore.MAX_MESSAGES + 10
     for i in range(count):
         write(tmp_path, f"d{i:02d}/mod.py")
         os.mkfifo(tmp_path / f"d{i:02d}" / ".gitignore")
     messages: list[str] = []
     assert len(discover(tmp_path, [], warn=messages.append)) == count
-    assert len(messages) == discovery.MAX_MESSAGES + 1
+    assert len(messages) == gitignore.MAX_MESSAGES + 1
     assert messages[-1] == f"{tmp_path}: 10 more discovery problems not shown"
 
 
