@@ -143,7 +143,7 @@ class _Progress:
         self.clear()
 
 
-class _ClearingHandler(logging.StreamHandler):
+class _ClearingHandler(logging.StreamHandler[TextIO]):
     """Writes a log line on the bar's line, then draws the bar again under it."""
 
     def __init__(self, progress: _Progress) -> None:
@@ -194,6 +194,29 @@ def run_check(
     `#!` line) is a usage error unless `force` is set.
     """
     # Every file to review; a usage problem stops before any work.
+    named = _named_files(paths, exclude or [], force)
+    if isinstance(named, int):
+        return named
+    groups = _by_project(named, exclude or [])
+    if shard is not None:  # check --shard K/N: this machine's part of every folder
+        groups = [(root, s, select(files, root, shard)) for root, s, files in groups]
+    reviews, run = _review(named, groups, no_cache=no_cache, jobs=jobs, remote=remote)
+    status = _deliver(render(reviews, fmt, run), output)
+    if status:
+        return status
+    if output or fmt != "text":
+        # The report went elsewhere (or is machine-readable): the summary goes to stderr.
+        _write(sys.stderr, "\n".join(summary_lines(reviews, run)) + "\n")
+    unreadable = [r.path for r in reviews if (r.result.skipped or "").startswith(UNREADABLE)]
+    if unreadable:
+        names = ", ".join(terminal_safe(p) for p in unreadable)
+        print(f"tapps-lsp check: cannot read {names}", file=sys.stderr)
+        return 2
+    return 1 if any(not r.passed for r in reviews) else 0
+
+
+def _named_files(paths: list[str], exclude: list[str], force: bool) -> list[Path] | int:
+    """Every file `paths` name or hold, or the status of the first usage error."""
     named: list[Path] = []
     for raw in paths:
         path = Path(raw)
@@ -206,15 +229,24 @@ def run_check(
                 "--force reviews it as Python anyway)",
             )
         if path.is_dir():
-            settings = _settings_for(path, exclude or [])
+            settings = _settings_for(path, exclude)
             named += discover(path, settings.exclude, warn=log.warning)
         elif path.is_file():
             named.append(path)
         else:
             return _usage_error(raw, "not a file or folder")
-    groups = _by_project(named, exclude or [])
-    if shard is not None:  # check --shard K/N: this machine's part of every folder
-        groups = [(root, s, select(files, root, shard)) for root, s, files in groups]
+    return named
+
+
+def _review(
+    named: list[Path],
+    groups: list[tuple[Path, Settings, list[Path]]],
+    *,
+    no_cache: bool,
+    jobs: int | None,
+    remote: dict[str, Any] | None,
+) -> tuple[list[Review], Run]:
+    """Review every group's files with one Reviewer, in the order they were named."""
     total = sum(len(files) for _, _, files in groups)
     cache = open_cache(no_cache=no_cache, warn=log.warning, **(remote or {}))
     reviewer = Reviewer(
@@ -223,7 +255,6 @@ def run_check(
         log=_log,
     )
     progress = _Progress(total, sys.stderr) if sys.stderr.isatty() and total else None
-    shown = progress or contextlib.nullcontext()
     deleted: list[str] = []
     started = time.perf_counter()
 
@@ -242,30 +273,26 @@ def run_check(
         return sorted(reviews, key=lambda r: order.get(r.path, len(order)))
 
     try:
-        with shown:
+        with progress or contextlib.nullcontext():
             reviews = asyncio.run(review_all())
     finally:
         reviewer.shutdown()
         cache.close()
     run = Run(seconds=time.perf_counter() - started, deleted=tuple(deleted), tools=tool_versions())
-    report = render(reviews, fmt, run)
-    if output:
-        try:
-            with open(output, "w", encoding="utf-8", errors="surrogateescape") as f:
-                f.write(report)
-        except OSError as exc:
-            return _usage_error(output, f"cannot write: {exc.strerror}")
-    else:
+    return reviews, run
+
+
+def _deliver(report: str, output: str | None) -> int:
+    """Write `report` to `output`, or to stdout; a status of 2 if it cannot be written."""
+    if not output:
         _write(sys.stdout, report)
-    if output or fmt != "text":
-        # The report went elsewhere (or is machine-readable): the summary goes to stderr.
-        _write(sys.stderr, "\n".join(summary_lines(reviews, run)) + "\n")
-    unreadable = [r.path for r in reviews if (r.result.skipped or "").startswith(UNREADABLE)]
-    if unreadable:
-        names = ", ".join(terminal_safe(p) for p in unreadable)
-        print(f"tapps-lsp check: cannot read {names}", file=sys.stderr)
-        return 2
-    return 1 if any(not r.passed for r in reviews) else 0
+        return 0
+    try:
+        with open(output, "w", encoding="utf-8", errors="surrogateescape") as f:
+            f.write(report)
+    except OSError as exc:
+        return _usage_error(output, f"cannot write: {exc.strerror}")
+    return 0
 
 
 def _write(stream: TextIO, text: str) -> None:

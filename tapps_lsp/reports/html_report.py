@@ -12,6 +12,7 @@ import base64
 import hashlib
 from collections.abc import Sequence
 from html import escape
+from typing import Any
 
 from tapps_lsp import __version__
 from tapps_lsp.reports.summary import (
@@ -226,12 +227,9 @@ _TOOLS = (
 )
 
 
-def render_html(reviews: Sequence[Review], run: Run) -> str:
-    s = summarize(reviews, run)
-    threshold = reviews[0].threshold if reviews else 70.0
-    min_security = reviews[0].min_security if reviews else 8.5
+def _cards(s: dict[str, Any]) -> list[str]:
+    """The summary's figures as cards."""
     mean = f"{s['meanScore']:.1f}" if s["meanScore"] is not None else "n/a"
-    index = {id(r): i for i, r in enumerate(reviews)}
     cards = [
         _card("files", s["files"]),
         _card("mean score", mean),
@@ -241,22 +239,49 @@ def render_html(reviews: Sequence[Review], run: Run) -> str:
     ]
     if s["seconds"] is not None:
         cards.append(_card("seconds", f"{s['seconds']:.2f}"))
-    severity_rows = "".join(
-        f'<tr><td class="sev-{escape(sev)}">{escape(sev)}</td><td class="num">{n}</td></tr>'
-        for sev, n in s["findingsBySeverity"].items()
-    )
-    worst_rows = "".join(
+    return cards
+
+
+def _worst_rows(reviews: Sequence[Review]) -> str:
+    """Table rows of the worst files, each linking to its details."""
+    index = {id(r): i for i, r in enumerate(reviews)}
+    return "".join(
         f'<tr><td><a href="#file-{index[id(r)]}"><code>{escape(r.path)}</code></a></td>'
         f'<td class="num">{shown_score(r.overall, r.threshold)}</td><td>{_gate(r)}</td>'
         f"<td>{escape(r.weakest)} ({r.scores.get(r.weakest, 0.0):.1f})</td></tr>"
         for r in worst(reviews)
     )
-    deleted = (
+
+
+def _deleted(paths: list[str]) -> str:
+    """The files deleted during the review, or nothing."""
+    if not paths:
+        return ""
+    return (
         "<p>Deleted during the review: "
-        + ", ".join(f"<code>{escape(p)}</code>" for p in s["deleted"])
+        + ", ".join(f"<code>{escape(p)}</code>" for p in paths)
         + "</p>"
-        if s["deleted"]
-        else ""
+    )
+
+
+def _not_measured(not_measured: dict[str, list[dict[str, Any]]]) -> str:
+    """One paragraph per reason a category was not measured."""
+    return "".join(
+        f"<p>Not measured: {escape(category)} in {item['files']} of the files: "
+        f"{escape(item['reason'])}.</p>"
+        for category, reasons in not_measured.items()
+        for item in reasons
+    )
+
+
+def render_html(reviews: Sequence[Review], run: Run) -> str:
+    """The report as one self-contained HTML page (inline style and script, strict CSP)."""
+    s = summarize(reviews, run)
+    threshold = reviews[0].threshold if reviews else 70.0
+    min_security = reviews[0].min_security if reviews else 8.5
+    severity_rows = "".join(
+        f'<tr><td class="sev-{escape(sev)}">{escape(sev)}</td><td class="num">{n}</td></tr>'
+        for sev, n in s["findingsBySeverity"].items()
     )
     tools = ", ".join(
         f"{escape(k)} {escape(v)}" for k, v in sorted(run.tools.items()) if k != "tapps-lsp"
@@ -270,14 +295,9 @@ def render_html(reviews: Sequence[Review], run: Run) -> str:
             f"<h1>{escape(run.title)}</h1>",
             f'<p class="muted">tapps-lsp {escape(__version__)}',
             f"{' &middot; ' + tools if tools else ''}</p>",
-            f'<div class="cards">{"".join(cards)}</div>',
-            deleted,
-            "".join(
-                f"<p>Not measured: {escape(category)} in {item['files']} of the files: "
-                f"{escape(item['reason'])}.</p>"
-                for category, reasons in s["notMeasured"].items()
-                for item in reasons
-            ),
+            f'<div class="cards">{"".join(_cards(s))}</div>',
+            _deleted(s["deleted"]),
+            _not_measured(s["notMeasured"]),
             '<div class="charts"><section><h2>Score distribution</h2>',
             _histogram_svg(reviews, threshold),
             f'<p class="muted">Quality gate: overall &ge; {threshold:g} and security &ge; '
@@ -289,7 +309,7 @@ def render_html(reviews: Sequence[Review], run: Run) -> str:
             "</table></section></div>",
             '<h2>Worst files</h2><table><tr><th>File</th><th class="num">Score</th>',
             "<th>Gate</th><th>Weakest category</th></tr>",
-            worst_rows,
+            _worst_rows(reviews),
             "</table><h2>Files</h2>",
             _TOOLS,
             '<div id="files">',

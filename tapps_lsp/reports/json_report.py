@@ -66,5 +66,6 @@ def report_dict(reviews: Sequence[Review], run: Run) -> dict[str, Any]:
 
 
 def render_json(reviews: Sequence[Review], run: Run) -> str:
+    """The JSON report (report_dict) as one line."""
     # No indent: json only uses its C encoder without one (6x faster on the stdlib).
     return json.dumps(report_dict(reviews, run)) + "\n"

@@ -20,6 +20,7 @@ def _row(*cells: object) -> str:
 
 
 def render_markdown(reviews: Sequence[Review], run: Run) -> str:
+    """The report as Markdown: the summary, then each file with findings."""
     s = summarize(reviews, run)
     mean = f"{s['meanScore']:.1f}" if s["meanScore"] is not None else "n/a"
     out = [

@@ -76,6 +76,7 @@ def sarif_dict(
     *,
     read_text: Callable[[str], str | None] | None = None,
 ) -> dict[str, Any]:
+    """The SARIF 2.1.0 log of `reviews` as a dict; `read_text` reads a file's text for columns."""
     read = read_text or _read_from_disk
     rules: list[dict[str, Any]] = []
     rule_index: dict[str, int] = {}
@@ -89,66 +90,21 @@ def sarif_dict(
         location: dict[str, Any] = {"uri": uri, "index": len(artifacts)}
         if base:
             location["uriBaseId"] = base
-        artifacts.append(
-            {
-                "location": {k: v for k, v in location.items() if k != "index"},
-                "properties": {
-                    "overall": round(review.overall, 2),
-                    "passed": review.passed,
-                    "weakest": review.weakest,
-                    "scores": {k: round(v, 2) for k, v in review.scores.items()},
-                    "skipped": review.result.skipped,
-                },
-            }
-        )
-        for tool, message in sorted(review.result.analyzer_errors.items()):
-            notifications.append(
-                {
-                    "level": "error",
-                    "message": {"text": f"{tool}: {message}"},
-                    "locations": [{"physicalLocation": {"artifactLocation": location}}],
-                }
-            )
+        artifacts.append(_artifact(review, location))
+        notifications += _analyzer_errors(review, location)
         findings = sorted_findings(review)
         columns = _Columns(read(review.path) if findings else None)
         for finding in findings:
             if finding.code not in rule_index:
                 rule_index[finding.code] = len(rules)
                 rules.append(_rule(finding))
-            results.append(
-                {
-                    "ruleId": finding.code,
-                    "ruleIndex": rule_index[finding.code],
-                    "level": _LEVELS.get(finding.severity, "note"),
-                    "message": {"text": finding.message},
-                    "locations": [
-                        {
-                            "physicalLocation": {
-                                "artifactLocation": location,
-                                "region": _region(finding, columns),
-                            }
-                        }
-                    ],
-                    "properties": {
-                        "category": finding.category,
-                        "source": finding.source,
-                        "severity": finding.severity,
-                    },
-                }
-            )
+            results.append(_result(finding, rule_index[finding.code], location, columns))
     for path in run.deleted:
         notifications.append(
             {"level": "note", "message": {"text": f"{path} was deleted during the review"}}
         )
     sarif_run: dict[str, Any] = {
-        "tool": {
-            "driver": {"name": "tapps-lsp", "version": __version__, "rules": rules},
-            "extensions": [
-                {"name": name, "version": version}
-                for name, version in sorted(run.tools.items())
-                if name != "tapps-lsp"
-            ],
-        },
+        "tool": _tool(rules, run),
         "columnKind": "utf16CodeUnits",
         "artifacts": artifacts,
         "results": results,
@@ -158,6 +114,69 @@ def sarif_dict(
     if relative:
         sarif_run["originalUriBaseIds"] = {_SRCROOT: {"uri": Path.cwd().as_uri() + "/"}}
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [sarif_run]}
+
+
+def _artifact(review: Review, location: dict[str, Any]) -> dict[str, Any]:
+    """A file's artifact entry: where it is and its scores."""
+    return {
+        "location": {k: v for k, v in location.items() if k != "index"},
+        "properties": {
+            "overall": round(review.overall, 2),
+            "passed": review.passed,
+            "weakest": review.weakest,
+            "scores": {k: round(v, 2) for k, v in review.scores.items()},
+            "skipped": review.result.skipped,
+        },
+    }
+
+
+def _analyzer_errors(review: Review, location: dict[str, Any]) -> list[dict[str, Any]]:
+    """One error notification per analyzer that failed on the file."""
+    return [
+        {
+            "level": "error",
+            "message": {"text": f"{tool}: {message}"},
+            "locations": [{"physicalLocation": {"artifactLocation": location}}],
+        }
+        for tool, message in sorted(review.result.analyzer_errors.items())
+    ]
+
+
+def _result(
+    finding: Finding, rule_index: int, location: dict[str, Any], columns: _Columns
+) -> dict[str, Any]:
+    """One finding as a SARIF result."""
+    return {
+        "ruleId": finding.code,
+        "ruleIndex": rule_index,
+        "level": _LEVELS.get(finding.severity, "note"),
+        "message": {"text": finding.message},
+        "locations": [
+            {
+                "physicalLocation": {
+                    "artifactLocation": location,
+                    "region": _region(finding, columns),
+                }
+            }
+        ],
+        "properties": {
+            "category": finding.category,
+            "source": finding.source,
+            "severity": finding.severity,
+        },
+    }
+
+
+def _tool(rules: list[dict[str, Any]], run: Run) -> dict[str, Any]:
+    """The driver (tapps-lsp and its rules) and the tools it ran as extensions."""
+    return {
+        "driver": {"name": "tapps-lsp", "version": __version__, "rules": rules},
+        "extensions": [
+            {"name": name, "version": version}
+            for name, version in sorted(run.tools.items())
+            if name != "tapps-lsp"
+        ],
+    }
 
 
 def _rule(finding: Finding) -> dict[str, Any]:
@@ -180,5 +199,6 @@ def render_sarif(
     *,
     read_text: Callable[[str], str | None] | None = None,
 ) -> str:
+    """The SARIF 2.1.0 log of `reviews` as one line of JSON."""
     # No indent: json only uses its C encoder without one.
     return json.dumps(sarif_dict(reviews, run, read_text=read_text)) + "\n"

@@ -37,13 +37,9 @@ def summarize(reviews: Sequence[Review], run: Run | None = None) -> dict[str, An
     """
     run = run or Run()
     analysed = [r for r in reviews if r.result.skipped is None]
-    severities: Counter[str] = Counter()
-    categories: Counter[str] = Counter()
-    for review in reviews:
-        for finding in review.findings:
-            severities[finding.severity] += 1
-            categories[finding.category] += 1
+    severities, categories = _finding_counts(reviews)
     mean = sum(r.overall for r in analysed) / len(analysed) if analysed else None
+    passed = sum(1 for r in reviews if r.passed)
     return {
         "files": len(reviews),
         "analysed": len(analysed),
@@ -51,14 +47,25 @@ def summarize(reviews: Sequence[Review], run: Run | None = None) -> dict[str, An
         "deleted": list(run.deleted),
         "fromCache": sum(1 for r in reviews if r.from_cache),
         "meanScore": round(mean, 2) if mean is not None else None,
-        "passed": sum(1 for r in reviews if r.passed),
-        "failingGate": sum(1 for r in reviews if not r.passed),
+        "passed": passed,
+        "failingGate": len(reviews) - passed,
         "findings": sum(severities.values()),
         "findingsBySeverity": {s: severities.get(s, 0) for s in SEVERITIES},
         "findingsByCategory": dict(sorted(categories.items())),
         "notMeasured": not_measured(reviews),
         "seconds": round(run.seconds, 3) if run.seconds is not None else None,
     }
+
+
+def _finding_counts(reviews: Sequence[Review]) -> tuple[Counter[str], Counter[str]]:
+    """How many findings the reviews have, by severity and by category."""
+    severities: Counter[str] = Counter()
+    categories: Counter[str] = Counter()
+    for review in reviews:
+        for finding in review.findings:
+            severities[finding.severity] += 1
+            categories[finding.category] += 1
+    return severities, categories
 
 
 def not_measured(reviews: Sequence[Review]) -> dict[str, list[dict[str, Any]]]:

@@ -39,6 +39,7 @@ def score_line(review: Review) -> str:
 
 
 def summary_lines(reviews: Sequence[Review], run: Run) -> list[str]:
+    """The closing summary of a terminal report, a line each."""
     s = summarize(reviews, run)
     mean = f"{s['meanScore']:.1f}/100" if s["meanScore"] is not None else "n/a"
     by_severity = ", ".join(f"{n} {sev}" for sev, n in s["findingsBySeverity"].items())
@@ -62,6 +63,7 @@ def summary_lines(reviews: Sequence[Review], run: Run) -> list[str]:
 
 
 def render_text(reviews: Sequence[Review], run: Run) -> str:
+    """The terminal report: each finding as path:line:col, then the summary."""
     out: list[str] = []
     for review in reviews:
         out.extend(file_lines(review))

@@ -21,6 +21,7 @@ from robustness.raw import Raw
 
 from security.conftest import run_check
 from tapps_lsp.review import coverage as cov
+from tapps_lsp.review.coverage_formats import CoverageError
 from tapps_lsp.review.project import ProjectContext
 
 PUSH = {"textDocument": {"publishDiagnostics": {"versionSupport": True}}}
@@ -107,7 +108,7 @@ def test_the_reader_refuses_it(
     repo: Path, memory_cap: int, plant: Callable[[Path, str], None], name: str, message: str
 ) -> None:
     plant(repo, name)
-    with pytest.raises(cov.CoverageError) as refused:
+    with pytest.raises(CoverageError) as refused:
         cov.read_report(repo, repo, repo / name)
     assert str(refused.value).startswith(f"{name}: ") and message in str(refused.value)
     info = ProjectContext(repo).info_for(repo / "a.py")
@@ -117,7 +118,7 @@ def test_the_reader_refuses_it(
 def test_a_huge_coverage_file_is_refused_unread(repo: Path, memory_cap: int) -> None:
     with open(repo / "coverage.xml", "wb") as f:
         f.truncate(cov.COVERAGE_CAP + 1)  # sparse: no disk used
-    with pytest.raises(cov.CoverageError, match="over the limit"):
+    with pytest.raises(CoverageError, match="over the limit"):
         cov.read_report(repo, repo, repo / "coverage.xml")
 
 

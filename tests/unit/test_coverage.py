@@ -18,6 +18,7 @@ import pytest
 from tapps_lsp.config import Settings
 from tapps_lsp.review import coverage as cov
 from tapps_lsp.review import scoring
+from tapps_lsp.review.coverage_formats import CoverageError
 from tapps_lsp.review.model import FileResult, ProjectInfo
 from tapps_lsp.review.project import CoverageOptions, ProjectContext
 
@@ -146,7 +147,7 @@ def test_data_that_is_not_coverage_says_so(
     tmp_path: Path, name: str, text: str, message: str
 ) -> None:
     (tmp_path / name).write_text(text)
-    with pytest.raises(cov.CoverageError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(CoverageError, match=message.replace("(", r"\(").replace(")", r"\)")):
         cov.read_report(tmp_path, tmp_path, tmp_path / name)
 
 
