@@ -16,6 +16,7 @@ from typing import Any
 
 from tapps_lsp import __version__
 from tapps_lsp.config import env_log_level
+from tapps_lsp.reports import FORMATS
 
 log = logging.getLogger("tapps_lsp")
 
@@ -25,7 +26,6 @@ _LOG_LEVELS = {
     "info": logging.INFO,
     "debug": logging.DEBUG,
 }
-_FORMATS = ("text", "json", "sarif", "markdown", "html")
 
 
 class _VersionAction(argparse.Action):
@@ -78,6 +78,7 @@ def _address(value: str) -> tuple[str, int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The `tapps-lsp` argument parser: serve, check, report merge, cache."""
     parser = argparse.ArgumentParser(
         prog="tapps-lsp",
         description="A code-review language server for Python: quality scores and lint.",
@@ -110,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="review a named file as Python even when its name does not end in .py",
     )
     check.add_argument(
-        "--format", choices=_FORMATS, default="text", help="report format (default: text)"
+        "--format", choices=FORMATS, default="text", help="report format (default: text)"
     )
     check.add_argument("--output", metavar="FILE", help="write the report here, not to stdout")
     check.add_argument(
@@ -193,7 +194,7 @@ def _report_parser(commands: Any) -> None:
     )
     merge.add_argument("reports", nargs="+", metavar="REPORT.json")
     merge.add_argument(
-        "--format", choices=_FORMATS, default="json", help="report format (default: json)"
+        "--format", choices=FORMATS, default="json", help="report format (default: json)"
     )
     merge.add_argument("--output", metavar="FILE", help="write the report here, not to stdout")
 
@@ -222,6 +223,7 @@ def setup_logging() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the `tapps-lsp` command line; returns the exit status."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

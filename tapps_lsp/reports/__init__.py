@@ -3,11 +3,18 @@
 Every format is a pure function of the reviews and a `Run` (what the run
 adds: seconds, files deleted during the scan, tool versions). Only SARIF
 reads files, to give columns in the UTF-16 units its consumers expect.
+
+`REPORT_FORMATS` is the one registry of formats (name, file suffixes, renderer):
+the CLI's `--format` choices, `report merge`, the export command's formats and
+suffixes (reports/export.py) read it, and a test keeps the Neovim plugin's
+completion list (editors/nvim/lua/tapps/commands.lua) equal to its exportable
+formats. A new format is a renderer module plus one entry here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from tapps_lsp.reports.html_report import render_html
 from tapps_lsp.reports.json_report import render_json
@@ -17,7 +24,43 @@ from tapps_lsp.reports.summary import Run, summarize
 from tapps_lsp.reports.text import render_text
 from tapps_lsp.review.model import Review
 
-FORMATS = ("text", "json", "markdown", "sarif", "html")
+ReadText = Callable[[str], str | None]
+
+
+@dataclass(frozen=True)
+class ReportFormat:
+    """One report format: its name, the file suffixes an exported report may have (none:
+    not exported, e.g. the terminal's text), and its renderer."""
+
+    name: str
+    suffixes: tuple[str, ...]
+    renderer: Callable[[Sequence[Review], Run, ReadText | None], str]
+
+
+REPORT_FORMATS: dict[str, ReportFormat] = {
+    f.name: f
+    for f in (
+        ReportFormat("text", (), lambda reviews, run, _read: render_text(reviews, run)),
+        ReportFormat("json", (".json",), lambda reviews, run, _read: render_json(reviews, run)),
+        ReportFormat(
+            "sarif",
+            (".sarif", ".json"),
+            lambda reviews, run, read: render_sarif(reviews, run, read_text=read),
+        ),
+        ReportFormat(
+            "markdown",
+            (".md", ".markdown"),
+            lambda reviews, run, _read: render_markdown(reviews, run),
+        ),
+        ReportFormat(
+            "html", (".html", ".htm"), lambda reviews, run, _read: render_html(reviews, run)
+        ),
+    )
+}
+# Every format, in the order --help lists them.
+FORMATS = tuple(REPORT_FORMATS)
+# The formats a report can be exported to (written to a file of its suffix).
+EXPORT_FORMATS = tuple(name for name, f in REPORT_FORMATS.items() if f.suffixes)
 
 
 def render(
@@ -25,27 +68,26 @@ def render(
     fmt: str,
     run: Run | None = None,
     *,
-    read_text: Callable[[str], str | None] | None = None,
+    read_text: ReadText | None = None,
 ) -> str:
     """The report of `reviews` in `fmt` (one of FORMATS).
 
     `read_text(path)` gives a file's current text for SARIF's UTF-16 columns;
     by default the file is read from disk.
     """
-    run = run or Run()
-    if fmt == "sarif":
-        return render_sarif(reviews, run, read_text=read_text)
-    renderer = _RENDERERS.get(fmt)
-    if renderer is None:
+    report = REPORT_FORMATS.get(fmt)
+    if report is None:
         raise ValueError(f"unknown report format {fmt!r}; expected one of {', '.join(FORMATS)}")
-    return renderer(reviews, run)
+    return report.renderer(reviews, run or Run(), read_text)
 
 
-_RENDERERS: dict[str, Callable[[Sequence[Review], Run], str]] = {
-    "text": render_text,
-    "json": render_json,
-    "markdown": render_markdown,
-    "html": render_html,
-}
-
-__all__ = ["FORMATS", "Run", "render", "summarize"]
+__all__ = [
+    "EXPORT_FORMATS",
+    "FORMATS",
+    "REPORT_FORMATS",
+    "ReadText",
+    "ReportFormat",
+    "Run",
+    "render",
+    "summarize",
+]

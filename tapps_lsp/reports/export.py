@@ -22,16 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tapps_lsp.folders import uri_to_path
-from tapps_lsp.reports import render
+from tapps_lsp.reports import EXPORT_FORMATS, REPORT_FORMATS, render
 from tapps_lsp.reports.summary import Run
 from tapps_lsp.review.model import Review
-
-EXPORT_SUFFIXES = {
-    "json": (".json",),
-    "markdown": (".md", ".markdown"),
-    "html": (".html", ".htm"),
-    "sarif": (".sarif", ".json"),
-}
 
 
 @dataclass(frozen=True)
@@ -47,9 +40,9 @@ class Destination:
 
 def suffixes(fmt: str) -> tuple[str, ...]:
     """The file suffixes of an export format; ValueError for a format we cannot export."""
-    if fmt not in EXPORT_SUFFIXES:
-        raise ValueError(f"format must be one of {', '.join(EXPORT_SUFFIXES)}, not {fmt!r}")
-    return EXPORT_SUFFIXES[fmt]
+    if fmt not in EXPORT_FORMATS:
+        raise ValueError(f"format must be one of {', '.join(EXPORT_FORMATS)}, not {fmt!r}")
+    return REPORT_FORMATS[fmt].suffixes
 
 
 def resolve_report_path(
