@@ -477,12 +477,14 @@ def _draw_stdlib(axes: Any, stdlib: dict[str, Any]) -> None:
 
 
 def _draw_generated(axes: Any, generated: dict[str, Any]) -> None:
-    for size, run in sorted(generated.items(), key=lambda item: int(item[0])):
+    ordered = sorted(generated.items(), key=lambda item: int(item[0]))
+    for number, (size, run) in enumerate(ordered):
         points = run.get("timeline") or []
         if points:
             t = [p[0] for p in points]
-            axes.plot(t, [p[2] for p in points], label=f"{int(size):,} files, tree RSS")
-            axes.plot(t, [p[1] for p in points], linestyle="--", label=f"{int(size):,}, server")
+            color = f"C{number}"
+            axes.plot(t, [p[2] for p in points], color=color, label=f"{int(size):,} files, tree")
+            axes.plot(t, [p[1] for p in points], color=color, linestyle="--", label="  server")
     axes.axhline(300, color="green", linestyle="--", linewidth=0.8)
     axes.axhline(200, color="green", linestyle=":", linewidth=0.8)
     axes.set_title("cold Review all of generated workspaces (targets: tree 300, server 200 MB)")
