@@ -91,6 +91,46 @@ def read_regular(path: str | os.PathLike[str], cap: int) -> bytes:
     return data
 
 
+# The largest source file a review reads (maxFileSize's ceiling).
+SOURCE_CAP = 64 << 20
+# A workspace's source files may be symlinks (discovery keeps links inside the root), so
+# these follow them; non-blocking, so that a FIFO named like a source file never blocks.
+_SOURCE_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def read_source_bytes(
+    path: str | os.PathLike[str], cap: int = SOURCE_CAP
+) -> tuple[os.stat_result, bytes | None]:
+    """A source file's status, from the open descriptor, and its bytes (None when over `cap`).
+
+    The one way a workspace source file is read (the scan workers, the texts of
+    diagnostics and exports, tapps.reviewFile). Raises `FileNotFoundError`,
+    `UnsafeRead` when it is not a regular file, other `OSError`s as the system
+    reports them. Blocks on the disk: call it in a thread, never on the event loop.
+    """
+    fd = os.open(path, _SOURCE_FLAGS)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise UnsafeRead(f"{path}: not a regular file; not read")
+        if st.st_size > cap:
+            return st, None
+        with open(fd, "rb", closefd=False) as f:
+            data = f.read(cap + 1)
+    finally:
+        os.close(fd)
+    return st, (data if len(data) <= cap else None)
+
+
+def read_source_text(path: str | os.PathLike[str], cap: int = SOURCE_CAP) -> str:
+    """`read_source_bytes` decoded as the engine decodes (undecodable bytes kept as
+    surrogates); `UnsafeRead` when the file is over `cap`."""
+    st, data = read_source_bytes(path, cap)
+    if data is None:
+        raise UnsafeRead(f"{path}: {st.st_size:,} bytes, over the limit of {cap:,}; not read")
+    return data.decode("utf-8", "surrogateescape")
+
+
 def read_text_inside(
     root: str | os.PathLike[str], path: str | os.PathLike[str], cap: int = CONFIG_CAP
 ) -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import aiofiles
 from pygls.exceptions import JsonRpcInvalidParams
 
+from tapps_lsp.safe_io import UnsafeRead, read_source_text
 from tapps_lsp.server import TappsLanguageServer
 
 
@@ -24,11 +24,11 @@ async def review_file(ls: TappsLanguageServer, uri: str) -> dict[str, Any]:
         path = ls.inside_workspace(uri)
         if path is None:
             raise JsonRpcInvalidParams(f"{uri} is neither open nor inside a workspace folder")
-        if not path.is_file():  # a FIFO or device would block the reading thread for ever
-            raise JsonRpcInvalidParams(f"{uri} is not a regular file")
         try:
-            async with aiofiles.open(path, encoding="utf-8", errors="surrogateescape") as f:
-                text = await f.read()
+            text = await asyncio.to_thread(read_source_text, path)
+        except UnsafeRead as exc:  # a FIFO or device, or over the size limit
+            why = str(exc).rsplit(": ", 1)[-1].removesuffix("; not read")
+            raise JsonRpcInvalidParams(f"{uri} is {why}") from exc
         except OSError as exc:
             raise JsonRpcInvalidParams(f"cannot read {uri}: {exc.strerror}") from exc
     settings = await ls.settings_of(folder)

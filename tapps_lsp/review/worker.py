@@ -10,7 +10,6 @@ from __future__ import annotations
 import ctypes
 import os
 import select
-import stat
 import sys
 import threading
 import time
@@ -22,6 +21,7 @@ from tapps_lsp.config import Settings
 from tapps_lsp.review import engine, worker_logs
 from tapps_lsp.review.hashing import content_hash
 from tapps_lsp.review.model import FileResult
+from tapps_lsp.safe_io import UnsafeRead, read_source_bytes
 
 
 def start(
@@ -107,30 +107,18 @@ class Read:
         return (self.size, self.mtime_ns, self.ctime_ns, self.inode, self.device)
 
 
-# Non-blocking: opening a FIFO named like a source file must not hang the scan.
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-
-
 def read_file(path: str, max_size: int) -> Read:
     """Read one file; its size and times come from the open descriptor, not a second stat."""
     try:
-        fd = os.open(path, _OPEN_FLAGS)
+        st, data = read_source_bytes(path, max_size)
     except FileNotFoundError:
         return Read(path, "deleted")
+    except UnsafeRead:
+        return Read(path, "unreadable", error="not a regular file")
     except OSError as exc:
         return Read(path, "unreadable", error=exc.strerror or str(exc))
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            return Read(path, "unreadable", error="not a regular file")
-        if st.st_size > max_size:
-            return Read(path, "large", st.st_size, st.st_mtime_ns)
-        with open(fd, "rb", closefd=False) as f:
-            data = f.read()
-    except OSError as exc:
-        return Read(path, "unreadable", error=exc.strerror or str(exc))
-    finally:
-        os.close(fd)
+    if data is None:
+        return Read(path, "large", st.st_size, st.st_mtime_ns)
     # Undecodable bytes survive as surrogates; the engine skips such text.
     text = data.decode("utf-8", "surrogateescape")
     return Read(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-import stat
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from urllib.parse import quote
@@ -22,6 +21,7 @@ from tapps_lsp.cache import content_hash
 from tapps_lsp.folders import Folder
 from tapps_lsp.review.model import Review
 from tapps_lsp.review.positions import split_lines
+from tapps_lsp.safe_io import read_source_text
 from tapps_lsp.scans.state import GONE, Entry
 from tapps_lsp.server import TappsLanguageServer
 
@@ -75,16 +75,9 @@ def read_source(path: str) -> str | None:
     """A file's current text as the scan workers decode it; None unless it is a regular
     file (opening a FIFO named like a source file would block the reading thread)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        return read_source_text(path)
     except OSError:
         return None
-    with open(fd, "rb") as f:
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                return None
-            return f.read().decode("utf-8", "surrogateescape")
-        except OSError:
-            return None
 
 
 def _read_texts(paths: Iterable[str]) -> dict[str, str]:
