@@ -246,7 +246,7 @@ def _statement_rate(boundary: Path, source: Path, lines: list[int]) -> float:
     """Executed statements / statements of one measured source (raises when unreadable)."""
     from coverage.config import DEFAULT_EXCLUDE
     from coverage.misc import join_regex
-    from coverage.python import PythonParser
+    from coverage.parser import PythonParser
 
     text = read_inside(boundary, source, SOURCE_CAP).decode("utf-8", "replace")
     parser = PythonParser(text=text, exclude=join_regex(DEFAULT_EXCLUDE))

@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath
 
 from tapps_lsp.config import Settings
 from tapps_lsp.review import coverage as cov
+from tapps_lsp.review.coverage_formats import CoverageError
 from tapps_lsp.review.discovery import SKIPPED_DIRS
 from tapps_lsp.review.model import ProjectInfo
 from tapps_lsp.safe_io import try_read_text_inside
@@ -250,7 +251,7 @@ class ProjectContext:
             return
         try:
             self.coverage = cov.read_report(self.boundary, self.root, path)
-        except cov.CoverageError as exc:
+        except CoverageError as exc:
             self.coverage_problem = str(exc)
 
     def _test_stems(self) -> frozenset[str]:
