@@ -207,6 +207,11 @@ def run_check(
     if output or fmt != "text":
         # The report went elsewhere (or is machine-readable): the summary goes to stderr.
         _write(sys.stderr, "\n".join(summary_lines(reviews, run)) + "\n")
+    return _status(reviews)
+
+
+def _status(reviews: list[Review]) -> int:
+    """2 when a file could not be read (named on stderr), 1 when one fails the gate, else 0."""
     unreadable = [r.path for r in reviews if (r.result.skipped or "").startswith(UNREADABLE)]
     if unreadable:
         names = ", ".join(terminal_safe(p) for p in unreadable)
