@@ -50,6 +50,8 @@ dogfood: test-deps
 	rm -f .coverage .coverage.* coverage.xml
 	$(PY) -m coverage run -m pytest -p no:cacheprovider -q
 	$(PY) -m coverage combine --quiet
+	@# Left over: the data of servers that tests SIGKILL while they save (unreadable).
+	rm -f .coverage.*
 	$(PY) -m coverage xml --quiet -o coverage.xml
 	$(PY) scripts/dogfood.py
 
