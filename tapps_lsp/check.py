@@ -36,11 +36,6 @@ from tapps_lsp.shard import select
 log = logging.getLogger("tapps_lsp")
 
 
-def _log(level: str, message: str) -> None:
-    """The Reviewer's log lines ("info", "warning", ...) into the logging module."""
-    log.log(getattr(logging, level.upper(), logging.INFO), "%s", message)
-
-
 def _by_project(
     files: list[Path], extra_exclude: list[str]
 ) -> list[tuple[Path, Settings, list[Path]]]:
@@ -257,7 +252,6 @@ def _review(
     reviewer = Reviewer(
         cache,
         jobs=jobs if jobs is not None else (groups[0][1].jobs if groups else 0),
-        log=_log,
     )
     progress = _Progress(total, sys.stderr) if sys.stderr.isatty() and total else None
     deleted: list[str] = []

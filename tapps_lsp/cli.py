@@ -15,17 +15,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from tapps_lsp import __version__
-from tapps_lsp.config import env_log_level
+from tapps_lsp.config import LOG_LEVELS, env_log_level
 from tapps_lsp.reports import FORMATS
 
 log = logging.getLogger("tapps_lsp")
-
-_LOG_LEVELS = {
-    "error": logging.ERROR,
-    "warning": logging.WARNING,
-    "info": logging.INFO,
-    "debug": logging.DEBUG,
-}
 
 
 class _VersionAction(argparse.Action):
@@ -212,13 +205,13 @@ class _TerminalFormatter(logging.Formatter):
 def setup_logging() -> None:
     """Logs go to stderr only: stdout carries the LSP stream or the report."""
     name = env_log_level()
-    level = _LOG_LEVELS.get(name)
+    level = LOG_LEVELS.get(name)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_TerminalFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=level or logging.INFO, handlers=[handler])
     if level is None:
         log.warning(
-            "TAPPS_LSP_LOG_LEVEL=%r is not one of %s; using info", name, ", ".join(_LOG_LEVELS)
+            "TAPPS_LSP_LOG_LEVEL=%r is not one of %s; using info", name, ", ".join(LOG_LEVELS)
         )
 
 

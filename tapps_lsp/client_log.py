@@ -13,13 +13,9 @@ from collections.abc import Callable, Iterable
 
 from lsprotocol import types
 
+from tapps_lsp.config import LOG_LEVELS
+
 PACKAGE_LOGGER = "tapps_lsp"
-LOG_LEVELS = {
-    "error": logging.ERROR,
-    "warning": logging.WARNING,
-    "info": logging.INFO,
-    "debug": logging.DEBUG,
-}
 MESSAGE_TYPES = {
     logging.ERROR: types.MessageType.Error,
     logging.WARNING: types.MessageType.Warning,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
 import os
 import re
 from dataclasses import dataclass, field
@@ -245,10 +246,18 @@ class Settings:
         return {k: v / total for k, v in self.weights.items()}
 
 
+# The log levels by their names in logLevel and TAPPS_LSP_LOG_LEVEL: the one table.
+LOG_LEVELS = {
+    "error": logging.ERROR,
+    "warning": logging.WARNING,
+    "info": logging.INFO,
+    "debug": logging.DEBUG,
+}
+
 ENUMS: dict[str, tuple[str, ...]] = {
     "run": ("onSave", "onType"),
     "securityEngine": ("bandit", "ruff"),
-    "logLevel": ("error", "warning", "info", "debug"),
+    "logLevel": tuple(LOG_LEVELS),
 }
 
 BOUNDS: dict[str, tuple[float, float]] = {

@@ -21,6 +21,7 @@ import asyncio
 import collections
 import dataclasses
 import functools
+import logging
 import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures.process import BrokenProcessPool
@@ -39,7 +40,9 @@ from tapps_lsp.review.project import (
     project_root,
 )
 from tapps_lsp.scan_pipeline import CRASHED, ScanPipeline
-from tapps_lsp.supervised_pool import Log, SupervisedPool
+from tapps_lsp.supervised_pool import SupervisedPool
+
+log = logging.getLogger(__name__)
 
 # Scored reviews remembered per path (least recently used dropped first).
 _SCORED_ENTRIES = 20_000
@@ -73,9 +76,7 @@ class _Scored:
 class Reviewer:
     """Reviews text and files through the cache and worker processes."""
 
-    def __init__(
-        self, cache: ResultCache, jobs: int = 0, log: Log | None = None, *, scan_niceness: int = 0
-    ) -> None:
+    def __init__(self, cache: ResultCache, jobs: int = 0, *, scan_niceness: int = 0) -> None:
         """`scan_niceness`: how much lower than ours the scan workers' CPU priority is.
 
         The server runs scans in the background: its event loop (progress, saves
@@ -85,13 +86,12 @@ class Reviewer:
         self.cache = cache
         self.jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
         self.scan_niceness = scan_niceness
-        self._log: Log = log or (lambda level, message: None)
         # Project contexts by (project root, boundary, coverage options), and the project
         # root of each folder a file was reviewed in, by (folder, boundary).
         self._projects: dict[tuple[Path | None, Path | None, CoverageOptions], ProjectContext] = {}
         self._roots: dict[tuple[str, Path | None], Path] = {}
         # The interactive worker: one process, kept warm for the editor's saves.
-        self._interactive = SupervisedPool(1, log=self._log)
+        self._interactive = SupervisedPool(1)
         self._scans: set[SupervisedPool] = set()
         self._scored: collections.OrderedDict[str, _Scored] = collections.OrderedDict()
 
@@ -202,11 +202,11 @@ class Reviewer:
         try:
             result = await self._interactive.call(job, retry_note=note)
         except BrokenProcessPool:
-            self._log("error", f"the review worker stopped twice on {path}")
+            log.error(f"the review worker stopped twice on {path}")
             return self.score(engine.skipped_result(CRASHED), path, settings, root)
         for tool, message in result.analyzer_errors.items():
             # Said once per analysis; a cache hit repeats nothing.
-            self._log("warning", f"{path}: {tool} did not run: {message}")
+            log.warning(f"{path}: {tool} did not run: {message}")
         if not result.analyzer_errors:
             self.cache.put(make_key(digest, fp, path), result.to_dict())
         return self.score(result, path, settings, root, digest=digest, fp=fp)
@@ -232,16 +232,12 @@ class Reviewer:
         second, its worker processes terminated, and the reviews done so far
         are returned.
         """
-        scan = ScanPipeline(
-            self, settings, root, log=self._log, on_result=on_result, on_deleted=on_deleted
-        )
+        scan = ScanPipeline(self, settings, root, on_result=on_result, on_deleted=on_deleted)
         return await scan.run(paths, cancel)
 
     def scan_pool(self, workers: int) -> SupervisedPool:
         """A new pool of `workers` scan workers, at the scan niceness, stopped by `shutdown`."""
-        pool = SupervisedPool(
-            workers, niceness=self.scan_niceness, log=self._log, on_close=self._scans.discard
-        )
+        pool = SupervisedPool(workers, niceness=self.scan_niceness, on_close=self._scans.discard)
         self._scans.add(pool)
         return pool
 
@@ -277,7 +273,7 @@ class Reviewer:
         try:
             result = FileResult.from_dict(data)
         except (ValueError, KeyError, TypeError) as exc:
-            self._log("warning", f"ignored a cached result of another shape ({exc})")
+            log.warning(f"ignored a cached result of another shape ({exc})")
             return None
         review = self.score(result, path, settings, root, digest=digest, fp=fp)
         return dataclasses.replace(review, from_cache=True)

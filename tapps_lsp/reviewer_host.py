@@ -27,11 +27,6 @@ log = logging.getLogger(__name__)
 SCAN_NICENESS = 10
 
 
-def _reviewer_log(level: str, message: str) -> None:
-    number = logging.getLevelName(level.upper())
-    log.log(number if isinstance(number, int) else logging.INFO, message)
-
-
 class ReviewerHost:
     """Owns the session's Reviewer and ResultCache from their first use to `close()`.
 
@@ -80,7 +75,6 @@ class ReviewerHost:
                     self._reviewer = Reviewer(
                         self.cache,
                         jobs=self._jobs(),
-                        log=_reviewer_log,
                         scan_niceness=SCAN_NICENESS,
                     )
         return self._reviewer

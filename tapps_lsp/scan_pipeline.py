@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -27,7 +28,9 @@ from tapps_lsp.cache.store import stamp_of
 from tapps_lsp.config import Settings
 from tapps_lsp.review import engine, worker
 from tapps_lsp.review.model import FileResult, Review
-from tapps_lsp.supervised_pool import ChunkQueue, Log, SupervisedPool
+from tapps_lsp.supervised_pool import ChunkQueue, SupervisedPool
+
+log = logging.getLogger(__name__)
 
 # Reasons given to files that were not analysed for a reason of the file system.
 UNREADABLE = "File skipped: cannot be read"
@@ -101,7 +104,6 @@ class ScanPipeline:
         settings: Settings,
         root: Path | None,
         *,
-        log: Log,
         on_result: Callable[[Review], None] | None = None,
         on_deleted: Callable[[str], None] | None = None,
     ) -> None:
@@ -111,7 +113,6 @@ class ScanPipeline:
         self._settings = settings
         self._root = root
         self._fp = fingerprint(settings)
-        self._log = log
         self._on_result = on_result
         self._on_deleted = on_deleted
         self._reviews: dict[int, Review] = {}
@@ -134,8 +135,7 @@ class ScanPipeline:
             # Cancelled or failed: stop the workers mid-file; else let them exit idle.
             if self._pool is not None:
                 self._pool.close(kill_workers=not finished)
-        self._log(
-            "info",
+        log.info(
             f"reviewed {len(self._reviews)} of {len(names)} files in "
             f"{time.perf_counter() - started:.2f} s" + (" (cancelled)" if _is_set(cancel) else ""),
         )
@@ -345,12 +345,12 @@ class ScanPipeline:
         self._deliver(self._host.score(result, path, self._settings, self._root))
 
     def _deleted(self, path: str) -> None:
-        self._log("info", f"{path} was deleted during the review; skipped")
+        log.info(f"{path} was deleted during the review; skipped")
         if self._on_deleted is not None:
             self._on_deleted(path)
 
     def _unreadable(self, path: str, error: str) -> None:
-        self._log("warning", f"cannot read {path}: {error}")
+        log.warning(f"cannot read {path}: {error}")
         self._skipped(path, f"{UNREADABLE} ({error})")
 
     def _too_large(self, read: worker.Read) -> None:

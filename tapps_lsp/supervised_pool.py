@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -31,7 +32,7 @@ from typing import Any, TypeVar
 
 from tapps_lsp.review import isolation, worker, worker_logs
 
-Log = Callable[[str, str], None]
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 Chunk = list[str]
 
@@ -138,7 +139,6 @@ class SupervisedPool:
         workers: int,
         *,
         niceness: int = 0,
-        log: Log | None = None,
         on_close: Callable[[SupervisedPool], None] | None = None,
     ) -> None:
         """`niceness`: how much lower than ours the workers' CPU priority is.
@@ -147,7 +147,6 @@ class SupervisedPool:
         """
         self.workers = workers
         self._niceness = niceness
-        self._log: Log = log or (lambda level, message: None)
         self._on_close = on_close
         self._main: ProcessPoolExecutor | None = None
         # The one-process pool that retries files whose worker died.
@@ -169,7 +168,7 @@ class SupervisedPool:
         try:
             return await loop.run_in_executor(self._executor(), job)
         except BrokenProcessPool:
-            self._log("warning", retry_note)
+            log.warning(retry_note)
             self._drop_main()
         try:
             return await loop.run_in_executor(self._executor(), job)
@@ -276,7 +275,7 @@ class SupervisedPool:
         """A chunk's worker died: its files become suspects, or the retried file is lost."""
         if pool is self._spare:
             self._deaths += 1
-            self._log("error", f"{chunk[0]}: its analysis stopped the worker")
+            log.error(f"{chunk[0]}: its analysis stopped the worker")
             on_lost(chunk[0], "a retry alone stopped it too")
             self._drop_spare()
             return
@@ -289,14 +288,14 @@ class SupervisedPool:
         self, chunk: Chunk, exc: BaseException, on_lost: Callable[[str, str], None]
     ) -> None:
         """A chunk's analysis raised: its files are lost (they would raise again)."""
-        self._log("error", f"analysis of {len(chunk)} files failed: {exc!r}")
+        log.error(f"analysis of {len(chunk)} files failed: {exc!r}")
         for name in chunk:
             on_lost(name, repr(exc))
 
     def _give_up(self, feed: ChunkQueue, on_lost: Callable[[str, str], None]) -> None:
         left = [*self._suspects, *feed.rest()]
         left += [n for _, chunk in self._pending.values() for n in chunk]
-        self._log("error", f"worker processes keep stopping; {len(left)} not reviewed")
+        log.error(f"worker processes keep stopping; {len(left)} not reviewed")
         for name in left:
             on_lost(name, "worker processes keep stopping")
 
@@ -304,7 +303,7 @@ class SupervisedPool:
         return [chunk for pool, chunk in self._pending.values() if pool is self._main]
 
     def _replace_main(self) -> None:
-        self._log("warning", "a scan worker stopped; starting a new one")
+        log.warning("a scan worker stopped; starting a new one")
         self._drop_main()
         self._executor()
 
@@ -342,4 +341,4 @@ class SupervisedPool:
             self._on_close(self)
 
 
-__all__ = ["Chunk", "ChunkQueue", "Log", "SupervisedPool", "kill", "new_executor"]
+__all__ = ["Chunk", "ChunkQueue", "SupervisedPool", "kill", "new_executor"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import logging
 import os
 import signal
 import time
@@ -252,7 +253,13 @@ async def test_dead_worker_is_replaced_and_its_files_retried(
     tmp_path: Path, cache_dir: Path
 ) -> None:
     messages: list[str] = []
-    reviewer = Reviewer(ResultCache(cache_dir), jobs=2, log=lambda lvl, msg: messages.append(msg))
+    pool_log = logging.getLogger("tapps_lsp.supervised_pool")
+    handler = logging.Handler(logging.DEBUG)
+    handler.emit = lambda record: messages.append(record.getMessage())  # type: ignore[method-assign]
+    pool_log.addHandler(handler)
+    level = pool_log.level
+    pool_log.setLevel(logging.DEBUG)
+    reviewer = Reviewer(ResultCache(cache_dir), jobs=2)
     root = tmp_path / "ws"
     paths = [write(root / f"m{i:03}.py", module_text(200 + i)) for i in range(48)]
     killed: list[int] = []
@@ -268,6 +275,8 @@ async def test_dead_worker_is_replaced_and_its_files_retried(
     finally:
         reviewer.shutdown()
         reviewer.cache.close()
+        pool_log.removeHandler(handler)
+        pool_log.setLevel(level)
     assert killed
     assert any("scan worker stopped" in m for m in messages)
     assert [r.path for r in reviews] == [str(p) for p in paths]

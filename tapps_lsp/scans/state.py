@@ -42,18 +42,14 @@ class LastScan:
     root: Path
 
 
-def _log(level: str, message: str) -> None:
-    log.log(logging.getLevelName(level.upper()), message)
-
-
 class ScanState:
     """The state of workspace reviews for one server."""
 
     def __init__(self) -> None:
         # A held-open workspace/diagnostic that streams a scan returns when the scan ends.
-        self.tasks = TaskRegistry(log=_log, on_finish=lambda task: self.notify())
+        self.tasks = TaskRegistry(on_finish=lambda task: self.notify())
         # Re-reviews of files changed outside the editor: quiet, never queued behind a scan.
-        self.refreshes = TaskRegistry(log=_log)
+        self.refreshes = TaskRegistry()
         self.entries: dict[str, Entry] = {}
         self.published: set[str] = set()
         self.scanned: set[str] = set()

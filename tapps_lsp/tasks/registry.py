@@ -97,11 +97,6 @@ class Task:
 
 Work = Callable[[Task], Awaitable[Outcome]]
 OpenSink = Callable[[Task], Awaitable[ProgressSink]]
-Log = Callable[[str, str], None]
-
-
-def _default_log(level: str, message: str) -> None:
-    _logger.log(logging.getLevelName(level.upper()), message)
 
 
 class TaskRegistry:
@@ -113,7 +108,6 @@ class TaskRegistry:
         max_running: int = 1,
         interval: float = DEFAULT_INTERVAL,
         grace: float = 0.8,
-        log: Log | None = None,
         on_finish: Callable[[Task], None] | None = None,
     ) -> None:
         """`on_finish(task)` is called once per task after it has ended, whatever its state."""
@@ -121,7 +115,6 @@ class TaskRegistry:
         self._on_finish = on_finish
         self._interval = interval
         self._grace = grace
-        self._log = log or _default_log
         self._tasks: dict[str, Task] = {}
 
     def submit(self, key: str, title: str, work: Work, open_sink: OpenSink | None = None) -> Task:
@@ -185,9 +178,7 @@ class TaskRegistry:
 
     def _force_cancel(self, task: Task) -> None:
         if task.active and task._handle is not None:
-            self._log(
-                "warning", f"task {task.id} ignored cancellation for {self._grace}s; stopping it"
-            )
+            _logger.warning(f"task {task.id} ignored cancellation for {self._grace}s; stopping it")
             task._handle.cancel()
 
     def _forget_old(self) -> None:
@@ -213,7 +204,7 @@ class TaskRegistry:
         try:
             return await open_sink(task)
         except Exception as exc:  # a client that refuses the token still gets the work done
-            self._log("warning", f"task {task.id}: no progress ({type(exc).__name__}: {exc})")
+            _logger.warning(f"task {task.id}: no progress ({type(exc).__name__}: {exc})")
             return NullSink()
 
     async def _run_slot(self, task: Task, work: Work, open_sink: OpenSink | None) -> None:
@@ -235,9 +226,7 @@ class TaskRegistry:
             task.state = TaskState.FAILED
             task.error = f"{type(exc).__name__}: {exc}"
             message = f"Failed: {task.error}"
-            self._log(
-                "error", f"task {task.id} failed:\n{''.join(traceback.format_exception(exc))}"
-            )
+            _logger.error(f"task {task.id} failed:\n{''.join(traceback.format_exception(exc))}")
         finally:
             task.finished = time.monotonic()
             if task.state is TaskState.CANCELLED:

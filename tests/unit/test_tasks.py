@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -145,9 +146,29 @@ async def test_begin_twice_is_an_error() -> None:
     reporter.end("x")
 
 
-def _logger() -> tuple[list[tuple[str, str]], Callable[[str, str], None]]:
-    lines: list[tuple[str, str]] = []
-    return lines, lambda level, message: lines.append((level, message))
+class _Lines(logging.Handler):
+    """(level name, message) of each record the task registry logs."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[tuple[str, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append((record.levelname.lower(), record.getMessage()))
+
+
+@pytest.fixture
+def log_lines() -> Iterator[list[tuple[str, str]]]:
+    """What the task registry logs during the test, through its logger."""
+    logger = logging.getLogger("tapps_lsp.tasks.registry")
+    handler, level = _Lines(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield handler.lines
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 async def test_task_runs_reports_and_ends_with_the_summary() -> None:
@@ -240,7 +261,9 @@ async def test_cooperative_cancel_ends_progress_and_marks_cancelled() -> None:
     assert registry.cancel("no-such-task") is False
 
 
-async def test_work_that_ignores_cancel_is_stopped_after_the_grace() -> None:
+async def test_work_that_ignores_cancel_is_stopped_after_the_grace(
+    log_lines: list[tuple[str, str]],
+) -> None:
     sink = RecordingSink()
     running = asyncio.Event()
 
@@ -253,8 +276,8 @@ async def test_work_that_ignores_cancel_is_stopped_after_the_grace() -> None:
         await asyncio.Event().wait()  # never set: only a hard cancel ends this
         raise AssertionError("unreachable")
 
-    lines, log = _logger()
-    registry = TaskRegistry(grace=0.05, log=log)
+    lines = log_lines
+    registry = TaskRegistry(grace=0.05)
     task = registry.submit("a", "t", work, open_sink)
     await running.wait()
     registry.cancel(task.id)
@@ -291,7 +314,7 @@ async def test_cancel_while_queued_never_begins() -> None:
     assert first.state is TaskState.DONE
 
 
-async def test_failure_is_logged_and_ends_progress() -> None:
+async def test_failure_is_logged_and_ends_progress(log_lines: list[tuple[str, str]]) -> None:
     sink = RecordingSink()
 
     async def open_sink(task: Task) -> RecordingSink:
@@ -300,8 +323,8 @@ async def test_failure_is_logged_and_ends_progress() -> None:
     async def work(task: Task) -> Outcome:
         raise OSError("disk on fire")
 
-    lines, log = _logger()
-    registry = TaskRegistry(log=log)
+    lines = log_lines
+    registry = TaskRegistry()
     task = registry.submit("a", "t", work, open_sink)
     await registry.wait(task.id)
     assert task.state is TaskState.FAILED
@@ -311,15 +334,17 @@ async def test_failure_is_logged_and_ends_progress() -> None:
     assert "Traceback" in lines[0][1]
 
 
-async def test_a_refused_progress_token_does_not_stop_the_work() -> None:
+async def test_a_refused_progress_token_does_not_stop_the_work(
+    log_lines: list[tuple[str, str]],
+) -> None:
     async def open_sink(task: Task) -> RecordingSink:
         raise RuntimeError("client said no")
 
     async def work(task: Task) -> Outcome:
         return Outcome({"files": 0}, "nothing")
 
-    lines, log = _logger()
-    registry = TaskRegistry(log=log)
+    lines = log_lines
+    registry = TaskRegistry()
     task = registry.submit("a", "t", work, open_sink)
     await registry.wait(task.id)
     assert task.state is TaskState.DONE
@@ -359,7 +384,7 @@ async def test_on_finish_is_called_once_per_task_whatever_the_end() -> None:
     async def broken(task: Task) -> Outcome:
         raise ValueError("no")
 
-    registry = TaskRegistry(on_finish=on_finish, log=lambda level, message: None)
+    registry = TaskRegistry(on_finish=on_finish)
     first = registry.submit("a", "t", blocker)
     queued = registry.submit("b", "t", blocker)
     registry.cancel(queued.id)
@@ -385,7 +410,7 @@ async def test_cancelled_while_opening_progress_is_not_left_running() -> None:
     async def work(task: Task) -> Outcome:
         raise AssertionError("must not run")
 
-    registry = TaskRegistry(grace=0.05, log=lambda level, message: None)
+    registry = TaskRegistry(grace=0.05)
     task = registry.submit("a", "t", work, open_sink)
     await asked.wait()
     registry.cancel(task.id)
