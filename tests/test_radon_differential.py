@@ -22,7 +22,7 @@ import pytest
 from radon import raw as radon_raw
 
 from tapps_lsp.config import Settings
-from tapps_lsp.review import engine, fastmetrics, fastraw
+from tapps_lsp.review import engine, fastraw
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 RADON = Path(sys.executable).with_name("radon")

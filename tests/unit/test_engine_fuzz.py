@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from radon import raw as radon_raw
 
 from tapps_lsp.config import Settings
-from tapps_lsp.review import engine, fastmetrics, fastraw, scoring
+from tapps_lsp.review import engine, fastraw, scoring
 from tapps_lsp.review.model import FileResult, ProjectInfo
 from tapps_lsp.review.positions import split_lines
 
