@@ -104,6 +104,8 @@ class TappsProtocol(LanguageServerProtocol):
         self._shutdown = True
 
     def structure_message(self, data: dict[str, Any]) -> Any:
+        """pygls' structuring, except that a request whose params do not fit comes back as
+        one we answer with invalid params instead of dropping it."""
         try:
             return super().structure_message(data)
         except JsonRpcException as exc:
@@ -113,6 +115,7 @@ class TappsProtocol(LanguageServerProtocol):
             raise
 
     def handle_message(self, message: Any) -> None:
+        """Dispatch one message: refuse requests after shutdown, answer unstructurable ones."""
         # After shutdown every request is refused, whether or not its params fit.
         is_request = getattr(message, "method", None) is not None and hasattr(message, "id")
         if self._shutdown and is_request and message.method != types.EXIT:
@@ -142,6 +145,7 @@ class TappsProtocol(LanguageServerProtocol):
             ctx.run(self._handle_response, message.id, getattr(message, "result", None))
 
     def send_error(self, msg_id: Any, error: JsonRpcException) -> None:
+        """Send a JSON-RPC error response without a traceback."""
         # A plain dict: lsprotocol's converter would drop a null id.
         self._send_data(
             {

@@ -23,24 +23,27 @@ MIN_INTERVAL = 0.05
 class ProgressSink(Protocol):
     """Where progress goes: `$/progress` in the server, a list in tests."""
 
-    def begin(self, title: str, *, percentage: int, cancellable: bool) -> None: ...
+    def begin(self, title: str, *, percentage: int, cancellable: bool) -> None:
+        """The work starts."""
 
-    def report(self, message: str, *, percentage: int) -> None: ...
+    def report(self, message: str, *, percentage: int) -> None:
+        """The work goes on: what is being done, how far."""
 
-    def end(self, message: str) -> None: ...
+    def end(self, message: str) -> None:
+        """The work is over, with a summary."""
 
 
 class NullSink:
     """For clients that cannot show progress: the task runs the same, silently."""
 
     def begin(self, title: str, *, percentage: int, cancellable: bool) -> None:
-        pass
+        """Nothing to show."""
 
     def report(self, message: str, *, percentage: int) -> None:
-        pass
+        """Nothing to show."""
 
     def end(self, message: str) -> None:
-        pass
+        """Nothing to show."""
 
 
 class ProgressReporter:
@@ -61,6 +64,7 @@ class ProgressReporter:
 
     @property
     def interval(self) -> float:
+        """Seconds between two reports."""
         return self._interval
 
     def begin(self, title: str, *, cancellable: bool = True) -> None:

@@ -1,10 +1,11 @@
 """Analyzers: each turns one file's text into findings and raw metrics.
 
 Each implements the `Analyzer` protocol (`base.py`) and is listed in
-`registry.py`, which is all the engine knows of them. Shared here: the error an analyzer raises when its tool cannot run, the one
-way we start a tool process (argument list, no shell, a private working
-directory, a timeout that kills the whole process group, the command logged),
-and the CPU budget that stops a file's in-process analysis.
+`registry.py`, which is all the engine knows of them. Shared here: the error an
+analyzer raises when its tool cannot run, the one way we start a tool process
+(argument list, no shell, a private working directory, a timeout that kills the
+whole process group, the command logged), and the CPU budget that stops a
+file's in-process analysis.
 """
 
 from __future__ import annotations
