@@ -271,11 +271,15 @@ def _review(
         order = {str(file): number for number, file in enumerate(named)}
         return sorted(reviews, key=lambda r: order.get(r.path, len(order)))
 
+    finished = False
     try:
         with progress or contextlib.nullcontext():
             reviews = asyncio.run(review_all())
+        finished = True
     finally:
-        reviewer.shutdown()
+        # After finished work the workers exit on their own, so their last log lines
+        # (a tool's time at debug) are not cut off; when interrupted, they are stopped.
+        reviewer.shutdown(graceful=finished)
         cache.close()
     run = Run(seconds=time.perf_counter() - started, deleted=tuple(deleted), tools=tool_versions())
     return reviews, run

@@ -31,7 +31,7 @@ from typing import Any
 
 from tapps_lsp.cache import ResultCache, content_hash, fingerprint, make_key
 from tapps_lsp.config import Settings
-from tapps_lsp.review import engine, scoring
+from tapps_lsp.review import engine, scoring, worker_logs
 from tapps_lsp.review.model import FileResult, Review
 from tapps_lsp.review.project import (
     CoverageOptions,
@@ -302,11 +302,14 @@ class Reviewer:
 
     # ---- lifetime ----------------------------------------------------------------------------
 
-    def shutdown(self) -> None:
-        """Stop every worker process now."""
-        self._interactive.close()
+    def shutdown(self, *, graceful: bool = False) -> None:
+        """Stop every worker process: now, or (`graceful`, after finished work) once each
+        has exited on its own, with every log record it sent handed on."""
+        self._interactive.close(kill_workers=not graceful, wait=graceful)
         for pool in list(self._scans):
-            pool.close()
+            pool.close(kill_workers=not graceful, wait=graceful)
+        if graceful:
+            worker_logs.flush()
 
 
 __all__ = ["Reviewer"]

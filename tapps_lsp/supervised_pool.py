@@ -327,15 +327,16 @@ class SupervisedPool:
         """Process ids of its live workers."""
         return [*_pids(self._main), *_pids(self._spare)]
 
-    def close(self, *, kill_workers: bool = True) -> None:
-        """Stop the workers: now, mid-file (`kill_workers`), or once they are idle."""
+    def close(self, *, kill_workers: bool = True, wait: bool = False) -> None:
+        """Stop the workers: now, mid-file (`kill_workers`), or once they are idle
+        (waiting for them to exit with `wait`)."""
         for pool in (self._main, self._spare):
             if pool is None:
                 continue
             if kill_workers:
                 kill(pool)
             else:
-                pool.shutdown(wait=False)
+                pool.shutdown(wait=wait)
         self._main = self._spare = None
         if self._on_close is not None:
             self._on_close(self)

@@ -21,8 +21,8 @@ from typing import Any
 
 _LOGGER = "tapps_lsp"
 _lock = threading.Lock()
-# One queue and one listener thread per multiprocessing context, for the process's life.
-_queues: dict[int, Any] = {}
+# One queue and its listener thread per multiprocessing context, until `flush`.
+_queues: dict[int, tuple[Any, logging.handlers.QueueListener]] = {}
 
 
 class _ToOwner(logging.Handler):
@@ -46,11 +46,27 @@ def for_workers(context: Any) -> tuple[int, Any]:
     """
     level = logging.getLogger(_LOGGER).getEffectiveLevel()
     with _lock:
-        queue = _queues.get(id(context))
-        if queue is None:
-            queue = _queues[id(context)] = context.Queue()
-            logging.handlers.QueueListener(queue, _ToOwner()).start()
-    return level, queue
+        entry = _queues.get(id(context))
+        if entry is None:
+            queue = context.Queue()
+            listener = logging.handlers.QueueListener(queue, _ToOwner())
+            listener.start()
+            entry = _queues[id(context)] = (queue, listener)
+    return level, entry[0]
+
+
+def flush() -> None:
+    """Hand on every record the workers sent, then stop the listeners.
+
+    Call it once the pools' workers have exited (a worker's queue writes its
+    buffer to the pipe as it exits): the sentinel each listener stops at is
+    written after their records, so none is lost. The next pool starts anew.
+    """
+    with _lock:
+        entries = list(_queues.values())
+        _queues.clear()
+    for _queue, listener in entries:
+        listener.stop()
 
 
 def attach(level: int, queue: Any) -> None:
