@@ -98,6 +98,17 @@ class Analyzer(Protocol):
         return None
 
 
+class TreeAnalyzer(Analyzer):
+    """An analyzer of the parsed tree: in-process, under the file's CPU budget, for a
+    file that parses."""
+
+    stage = Stage.TREE
+
+    def wanted(self, source: Source) -> bool:
+        """For a file that parses."""
+        return source.module is not None
+
+
 def crashed(name: str, exc: BaseException) -> str:
     """The message of an analyzer that raised something other than ToolError."""
     return f"{name} crashed: {type(exc).__name__}: {exc}"

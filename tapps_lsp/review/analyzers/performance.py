@@ -15,7 +15,7 @@ import ast
 import re
 from dataclasses import dataclass, field
 
-from tapps_lsp.review.analyzers.base import Analyzer, Outcome, Source, Stage
+from tapps_lsp.review.analyzers.base import Outcome, Source, TreeAnalyzer
 from tapps_lsp.review.model import Finding
 from tapps_lsp.review.positions import utf8_byte_to_codepoint
 
@@ -233,15 +233,10 @@ def _decorator_name(node: ast.expr) -> str:
     return ""
 
 
-class Heuristics(Analyzer):
+class Heuristics(TreeAnalyzer):
     """The performance heuristics as an analyzer: findings, penalties and bonuses."""
 
     name = "performance"
-    stage = Stage.TREE
-
-    def wanted(self, source: Source) -> bool:
-        """For a file that parses."""
-        return source.module is not None
 
     def analyze(self, source: Source) -> Outcome:
         """The heuristics on the file's tree."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from tapps_lsp.review import fastmetrics
-from tapps_lsp.review.analyzers.base import Analyzer, Outcome, Source, Stage, crashed
+from tapps_lsp.review.analyzers.base import Outcome, Source, TreeAnalyzer, crashed
 from tapps_lsp.review.model import Block, Finding
 from tapps_lsp.review.positions import utf8_byte_to_codepoint
 
@@ -52,15 +52,10 @@ def low_mi_finding(mi: float) -> Finding:
     )
 
 
-class RadonMetrics(Analyzer):
+class RadonMetrics(TreeAnalyzer):
     """Complexity blocks, raw counts and MI in one walk of the tree (equal to radon's)."""
 
     name = "metrics"
-    stage = Stage.TREE
-
-    def wanted(self, source: Source) -> bool:
-        """For a file that parses."""
-        return source.module is not None
 
     def analyze(self, source: Source) -> Outcome:
         """The blocks and figures, a TAPPS-CC per block over the threshold, TAPPS-MI."""
