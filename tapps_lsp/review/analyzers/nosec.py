@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import re
 
+from tapps_lsp.review.analyzers.performance import BLOCK_STATEMENTS
 from tapps_lsp.review.model import Finding
 
 NOQA_RE = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.I)
@@ -17,20 +18,7 @@ NOSEC_RE = re.compile(r"#\s*nosec:?\s*(?P<tests>[^#]+)?")
 NOSEC_IDS_RE = re.compile(r"B\d+", re.IGNORECASE)
 # Nodes whose line range bandit searches for a `# nosec` (see NosecScopes).
 _SCOPES = (ast.Call, ast.stmt, ast.ExceptHandler)
-_COMPOUND = (
-    ast.FunctionDef,
-    ast.AsyncFunctionDef,
-    ast.ClassDef,
-    ast.If,
-    ast.For,
-    ast.AsyncFor,
-    ast.While,
-    ast.With,
-    ast.AsyncWith,
-    ast.Try,
-    ast.TryStar,
-    ast.Match,
-)
+_COMPOUND = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, *BLOCK_STATEMENTS)
 
 
 def noqa(line: str, code: str) -> bool:

@@ -28,8 +28,8 @@ BONUSES = {"cache": 1.5, "async": 1.0, "generator": 0.5}
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _LOOPS = (ast.For, ast.AsyncFor, ast.While)
-# Statements that open a nesting level (TryStar from 3.11; Match from 3.10).
-_BLOCKS: tuple[type[ast.stmt], ...] = (
+# Statements that open a nesting level.
+BLOCK_STATEMENTS: tuple[type[ast.stmt], ...] = (
     ast.If,
     ast.For,
     ast.AsyncFor,
@@ -37,8 +37,8 @@ _BLOCKS: tuple[type[ast.stmt], ...] = (
     ast.With,
     ast.AsyncWith,
     ast.Try,
+    ast.TryStar,
     ast.Match,
-    *((ast.TryStar,) if hasattr(ast, "TryStar") else ()),
 )
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 _CACHE_DECORATORS = frozenset({"lru_cache", "cache"})
@@ -109,7 +109,7 @@ class _Visitor:
                 self.statement(stmt, depth, loops)
             return
         self.expressions(node)
-        if isinstance(node, _BLOCKS) and not self._is_elif(node):
+        if isinstance(node, BLOCK_STATEMENTS) and not self._is_elif(node):
             depth += 1
             if depth > self.deepest[0]:
                 self.deepest = (depth, node)
