@@ -11,14 +11,31 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from tapps_lsp import __version__
 from tapps_lsp.config import LOG_LEVELS, env_log_level
-from tapps_lsp.reports import FORMATS
 
 log = logging.getLogger("tapps_lsp")
+
+
+class _Formats:
+    """The report formats as argparse `choices`, read from `tapps_lsp.reports` only when a
+    value is checked or the help lists them: importing every renderer would cost each
+    server start about 10 ms for options of `check` and `report merge`. (An option with
+    these choices needs a `metavar`: argparse lists the choices to build a default one.)"""
+
+    def __iter__(self) -> Iterator[str]:
+        from tapps_lsp.reports import FORMATS
+
+        return iter(FORMATS)
+
+    def __contains__(self, value: object) -> bool:
+        return value in tuple(self)
+
+
+FORMATS = _Formats()
 
 
 class _VersionAction(argparse.Action):
@@ -104,7 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="review a named file as Python even when its name does not end in .py",
     )
     check.add_argument(
-        "--format", choices=FORMATS, default="text", help="report format (default: text)"
+        "--format",
+        choices=FORMATS,
+        default="text",
+        metavar="FORMAT",
+        help="report format: %(choices)s (default: text)",
     )
     check.add_argument("--output", metavar="FILE", help="write the report here, not to stdout")
     check.add_argument(
@@ -187,7 +208,11 @@ def _report_parser(commands: Any) -> None:
     )
     merge.add_argument("reports", nargs="+", metavar="REPORT.json")
     merge.add_argument(
-        "--format", choices=FORMATS, default="json", help="report format (default: json)"
+        "--format",
+        choices=FORMATS,
+        default="json",
+        metavar="FORMAT",
+        help="report format: %(choices)s (default: json)",
     )
     merge.add_argument("--output", metavar="FILE", help="write the report here, not to stdout")
 

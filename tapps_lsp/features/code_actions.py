@@ -13,14 +13,16 @@ import logging
 import re
 import tokenize
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from tapps_lsp import convert
-from tapps_lsp.config import Settings
-from tapps_lsp.documents import DocState
 from tapps_lsp.review.model import Edit, Finding, Fix
 from tapps_lsp.server import TappsLanguageServer
+
+if TYPE_CHECKING:
+    from tapps_lsp.config import Settings
+    from tapps_lsp.documents import DocState
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +119,9 @@ class _Builder:
         return types.WorkspaceEdit(changes={self.state.uri: list(edits)})
 
     def convert(self, edits: list[Edit]) -> list[types.TextEdit]:
-        return convert.text_edits(edits, self.state.lines, self.ls.encoding)
+        from tapps_lsp.convert import text_edits  # imported after `initialize` is answered
+
+        return text_edits(edits, self.state.lines, self.ls.encoding)
 
 
 async def code_actions(
@@ -217,7 +221,9 @@ async def _fix_all(build: _Builder) -> types.CodeAction | None:
     current = ls.workspace.text_documents.get(state.uri)
     if fixed is None or fixed == text or current is None or current.version != build.version:
         return None
-    whole = convert.whole_document(state.lines, ls.encoding)
+    from tapps_lsp.convert import whole_document
+
+    whole = whole_document(state.lines, ls.encoding)
     return types.CodeAction(
         title="Fix all auto-fixable problems (tapps)",
         kind=FIX_ALL,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from lsprotocol import types
 
-from tapps_lsp import convert
 from tapps_lsp.server import TappsLanguageServer
 
 
@@ -16,6 +15,8 @@ async def code_lens(
     state = await ls.documents.current(uri)
     if state is None or state.review is None or state.settings is None:
         return None
+    from tapps_lsp import convert  # imported after `initialize` is answered
+
     return convert.code_lenses(
         state.review, state.lines, ls.encoding, uri, state.settings.complexityThreshold
     )

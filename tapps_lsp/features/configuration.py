@@ -25,7 +25,6 @@ from tapps_lsp.features.base import Feature
 from tapps_lsp.folders import Folder
 from tapps_lsp.server import TappsLanguageServer
 from tapps_lsp.settings_merge import Source, flatten
-from tapps_lsp.settings_sources import load_folder_settings
 
 DEFAULTS = asdict(Settings())
 
@@ -46,6 +45,9 @@ async def _client_settings(ls: TappsLanguageServer, folders: list[Folder]) -> li
 
 async def load_settings(ls: TappsLanguageServer, folders: list[Folder]) -> None:
     """(Re-)read the settings of `folders` from every source, in one configuration request."""
+    # With the pyproject and Python-version readers: imported after `initialize` is answered.
+    from tapps_lsp.settings_sources import load_folder_settings
+
     client = await _client_settings(ls, folders)
     for folder, from_client in zip(folders, client, strict=True):
         # The user's own sources; the folder's files may lower their limits only.

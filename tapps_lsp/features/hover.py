@@ -6,7 +6,6 @@ import asyncio
 
 from lsprotocol import types
 
-from tapps_lsp import convert
 from tapps_lsp.server import TappsLanguageServer
 
 
@@ -45,6 +44,8 @@ async def hover(ls: TappsLanguageServer, params: types.HoverParams) -> types.Hov
     state = await ls.documents.current(params.text_document.uri)
     if state is None or state.review is None or state.settings is None:
         return None
+    from tapps_lsp import convert  # imported after `initialize` is answered
+
     line = params.position.line
     parts = []
     if line == 0:
