@@ -4,6 +4,10 @@
 built on first use, or, once the settings are in, by a warm-up thread: importing
 the engine, opening the cache and starting the forkserver take 0.3-1 s, which on
 the event loop held up every request of the session's first second.
+
+The warm-up has two steps: building the reviewer (its modules and the cache),
+then starting its worker. A cache lookup needs only the first (`lookup_ready`),
+so a file opened at start-up whose result is cached does not wait for the worker.
 """
 
 from __future__ import annotations
@@ -51,6 +55,8 @@ class ReviewerHost:
         self._build_lock = threading.RLock()
         self._cache_lock = threading.Lock()
         self._warm_up: asyncio.Future[None] | None = None
+        # Set once the warm-up has built the reviewer (or failed to), before its worker starts.
+        self._built = asyncio.Event()
         self._closed = False
 
     @property
@@ -92,16 +98,39 @@ class ReviewerHost:
         if self._warm_up is None:
             self._warm_up = self._spawn(self._warm())
 
+    @property
+    def warm(self) -> bool:
+        """Whether the warm-up has ended (the worker started, or failed to)."""
+        return self._warm_up is not None and self._warm_up.done()
+
     async def _warm(self) -> None:
+        try:
+            await asyncio.to_thread(self._build_in_thread)
+        finally:
+            self._built.set()
         await asyncio.to_thread(self._warm_in_thread)
         # What start-up imported lives as long as the process: out of the collector's
         # sight, a full collection no longer walks it in the middle of a save.
         gc.freeze()
 
+    def _build_in_thread(self) -> None:
+        with self._build_lock:
+            if not self._closed:
+                self.reviewer  # noqa: B018 - builds it: the modules, the cache
+
     def _warm_in_thread(self) -> None:
         with self._build_lock:
             if not self._closed:
                 self.reviewer.warm_up()
+
+    async def lookup_ready(self) -> Reviewer | None:
+        """The reviewer once built, for cache lookups: its worker may still be starting.
+
+        None when building it failed or the host is closed (`ready()` says why).
+        """
+        self.start_warm_up()
+        await self._built.wait()
+        return None if self._closed else self._reviewer
 
     async def ready(self) -> Reviewer:
         """The reviewer, once the warm-up thread is done with it.

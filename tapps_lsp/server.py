@@ -28,19 +28,18 @@ from pygls.lsp.server import LanguageServer
 
 from tapps_lsp import __version__, client_log
 from tapps_lsp.config import Settings, env_log_level
-from tapps_lsp.documents import Documents
 from tapps_lsp.folders import Folder, is_within, uri_to_path
 from tapps_lsp.protocol import TappsProtocol
 from tapps_lsp.review.positions import UTF16
-from tapps_lsp.review.project import project_root
 from tapps_lsp.reviewer_host import ReviewerHost
-from tapps_lsp.scans.state import ScanState
 from tapps_lsp.transport import run_stdio, run_tcp
 
 if TYPE_CHECKING:
     from tapps_lsp.cache import ResultCache
+    from tapps_lsp.documents import Documents
     from tapps_lsp.features.base import Feature
     from tapps_lsp.reviewer import Reviewer
+    from tapps_lsp.scans.state import ScanState
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +70,10 @@ class TappsLanguageServer(LanguageServer):
         self.reviewer_host = ReviewerHost(
             lambda: self.init_options, self._jobs, self.warn_once, self.spawn
         )
-        self.documents = Documents(self)
+        # Built on first use, like the scans' state: `initialize` is answered before the
+        # modules behind them (conversion, scoring, the cache, reports) are imported.
+        self._documents: Documents | None = None
+        self._scans: ScanState | None = None
         self._shown: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -79,13 +81,29 @@ class TappsLanguageServer(LanguageServer):
         self.rule_docs: dict[str, str] = {}
         # Feature objects with a lifecycle (features/base.py), in the order setup.py gives.
         self.features: list[Feature] = []
-        # Workspace reviews: tasks, results of files that are not open, the last scan.
-        self.scans = ScanState()
         # Projects nested in workspace folders, by their root; `load_project_settings`
         # (features/configuration.py) reads the settings of one found on the way.
         self._projects: dict[Path, Folder] = {}
         self.load_project_settings: Callable[[Folder], Awaitable[None]] | None = None
         self.log_handler = client_log.LspLogHandler(self._send_log)
+
+    @property
+    def documents(self) -> Documents:
+        """The open documents and their reviews (documents.py), built on first use."""
+        if self._documents is None:
+            from tapps_lsp.documents import Documents
+
+            self._documents = Documents(self)
+        return self._documents
+
+    @property
+    def scans(self) -> ScanState:
+        """Workspace reviews: tasks, results of files that are not open, the last scan."""
+        if self._scans is None:
+            from tapps_lsp.scans.state import ScanState
+
+            self._scans = ScanState()
+        return self._scans
 
     # ---- transport (transport.py runs the loop; we are its Session) ------------------
 
@@ -183,6 +201,8 @@ class TappsLanguageServer(LanguageServer):
                     best = folder
         if best.root is None:
             return best
+        from tapps_lsp.review.project import project_root  # with coverage: after `initialize`
+
         # The file's own project, never above the workspace folder (as `check` finds it).
         top = project_root(real, best.root)
         return best if top == best.root else self.project_folder(best, top)
@@ -273,6 +293,43 @@ class TappsLanguageServer(LanguageServer):
     def start_warm_up(self) -> None:
         """Build the reviewer and start its worker process in a thread."""
         self.reviewer_host.start_warm_up()
+
+    def review_document(self, uri: str, *, refresh: bool = False) -> None:
+        """Review an open document (didOpen, didSave) through `documents.review`.
+
+        At start-up its review waits for the reviewer's worker to start. The
+        document's result may be in the cache, which is open sooner: it is looked
+        up then, without waiting for the worker (`_review_early`).
+        """
+        self.documents.review(uri, refresh=refresh)
+        state = self.documents.docs.get(uri)
+        if state is not None and state.task is not None and not self.reviewer_host.warm:
+            self.spawn(self._review_early(uri, state.generation, refresh))
+
+    async def _review_early(self, uri: str, generation: int, refresh: bool) -> None:
+        """Once the reviewer is built, review the document again, from the cache if it can.
+
+        Its pending review waits for the warm-up before it looks anything up: as long
+        as the warm-up runs and nothing newer was asked for, it has not, so replacing it
+        costs no second lookup. A miss goes to the worker as any other.
+        """
+        folder = self.folder_for(uri)
+        settings = await self.settings_of(folder)
+        reviewer = await self.reviewer_host.lookup_ready()
+        if reviewer is None:
+            return
+        path = self.documents.path(uri)
+        # The file's project (coverage data, layout) is read in a thread, as a review does.
+        await asyncio.to_thread(reviewer.load_projects, [path], settings, folder.root)
+        state = self.documents.docs.get(uri)
+        if (
+            state is not None
+            and state.generation == generation
+            and state.task is not None
+            and not state.task.done()
+            and not self.reviewer_host.warm
+        ):
+            self.documents.review(uri, refresh=refresh)
 
     def spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
         """A background task that is kept alive and whose failure is logged."""

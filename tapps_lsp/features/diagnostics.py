@@ -17,11 +17,11 @@ def register(server: TappsLanguageServer) -> None:
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: TappsLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
-        ls.documents.review(params.text_document.uri)
+        ls.review_document(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))
     def did_save(ls: TappsLanguageServer, params: types.DidSaveTextDocumentParams) -> None:
-        ls.documents.review(params.text_document.uri, refresh=True)
+        ls.review_document(params.text_document.uri, refresh=True)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: TappsLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
