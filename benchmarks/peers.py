@@ -48,7 +48,8 @@ def server_commands() -> dict[str, list[str]]:
     }
 
 
-def _peer_capabilities() -> dict[str, Any]:
+def peer_capabilities() -> dict[str, Any]:
+    """What the bench's client advertises to a peer server."""
     caps = default_capabilities()
     # pylsp asks for a progress token from inside its synchronous lint
     # handler and then blocks a second waiting for our answer, which its own
@@ -75,7 +76,7 @@ async def measure_server(
     client = LspClient(command, cwd=workspace, stderr_path=log)
     await client.start()
     try:
-        init_ms = await client.initialize(workspace, capabilities=_peer_capabilities())
+        init_ms = await client.initialize(workspace, capabilities=peer_capabilities())
         text = source.read_text(encoding="utf-8")
         document = Document(client, file_uri(source), text)
         open_ms = await document.open()

@@ -7,7 +7,7 @@ this launcher puts the undecorated method back before starting the server.
 from pylsp.__main__ import main
 from pylsp.python_lsp import PythonLSPServer
 
-PythonLSPServer.lint = PythonLSPServer.lint.__wrapped__  # type: ignore[attr-defined, unused-ignore]
+PythonLSPServer.lint = PythonLSPServer.lint.__wrapped__  # type: ignore[attr-defined, method-assign, unused-ignore]
 
 if __name__ == "__main__":
     main()

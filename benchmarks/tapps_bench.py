@@ -16,6 +16,7 @@ import psutil
 from benchmarks.lsp_client import LspClient, Progress, default_capabilities, file_uri, now_ms
 from benchmarks.sampling import RssSampler, tree_cpu_seconds
 from benchmarks.saves import Document, repeat, varied
+from benchmarks.slope import files_done
 
 SERVER_COMMAND = [sys.executable, "-m", "tapps_lsp"]
 _SCAN_TIMEOUT_S = 1800.0
@@ -104,14 +105,21 @@ async def run_scan(client: LspClient, *, progress_grace_s: float = 2.0) -> dict[
             status = await client.execute_command("tapps.taskStatus", task_id)
     reports = progress.report_times() if progress is not None else []
     end_message = ""
+    counts: list[list[float]] = []
     if progress is not None:
         end_message = str(progress.events[-1][1].get("message", ""))
+        for received, value in progress.events:
+            found = files_done(value.get("message")) if value.get("kind") == "report" else None
+            if found is not None:
+                counts.append([round(received, 1), *found])
     return {
         "task_id": task_id,
         "command_ms": command_ms,
         "seconds": (end_ms - start) / 1000,
         "progress_gaps_ms": [b - a for a, b in zip(reports, reports[1:], strict=False)],
         "progress_reports": len(reports),
+        # [receive time in ms (now_ms), files done, total] of every report.
+        "progress_counts": counts,
         "end_message": end_message,
         "status": status if isinstance(status, dict) else {},
     }
@@ -165,7 +173,8 @@ async def saves(
     }
 
 
-async def _saves_until(document: Document, done: asyncio.Event, pause_s: float) -> list[float]:
+async def saves_until(document: Document, done: asyncio.Event, pause_s: float) -> list[float]:
+    """Saves `document` unchanged every `pause_s` until `done`; each save's round trip."""
     samples: list[float] = []
     while not done.is_set():
         samples.append(await document.edit_then_save())
@@ -193,9 +202,7 @@ async def cold_scan(
         sampler.start()
         done = asyncio.Event()
         saver = (
-            asyncio.create_task(_saves_until(document, done, save_pause_s))
-            if saves_during
-            else None
+            asyncio.create_task(saves_until(document, done, save_pause_s)) if saves_during else None
         )
         cpu = tree_cpu_seconds(client.pid)
         machine = psutil.cpu_times()

@@ -53,3 +53,41 @@ def test_generate_writes_small_modules_with_some_findings(tmp_path: Path) -> Non
     assert len({path.parent for path in files}) == 2
     assert sum("import sys" in path.read_text() for path in files) == 25
     compile(files[0].read_text(), str(files[0]), "exec")
+
+
+def test_rows_of_a_generated_scan_give_gaps_saves_slope_and_peers() -> None:
+    run = {
+        "during_scan": {"server_rss_mb": 150.0, "tree_rss_mb": 250.0},
+        "scan_seconds": 30.0,
+        "progress_gaps_ms": [100.0, 110.0, 40.0, 120.0],
+        "saves_during_scan_ms": [2.0] * 18 + [80.0, 80.0],
+        "in_scan_slope": {"server_bytes_per_file": 6_000.0, "tree_bytes_per_file": 200.0},
+    }
+    data = {
+        "generated": {"20000": run},
+        "peers": {
+            "ruff server": {"at_rest": {"tree_rss_mb": 20.0}, "spawn_to_diagnostics_ms": 30.0},
+            "pylsp": {"error": "not installed"},
+        },
+        "stdlib": {"at_rest": {"tree_rss_mb": 60.0}},
+        "spawn": {"spawn_to_diagnostics_ms": 300.0},
+    }
+    found = {row.name: row for row in rows(data)}
+    gap = found["20,000 files: progress gap p50"]
+    assert gap.figure == pytest.approx(105.0) and gap.passed is True
+    assert found["20,000 files: progress gaps outside 50-150 ms"].figure == 25.0
+    assert found["20,000 files: progress gaps outside 50-150 ms"].passed is False
+    save = found["20,000 files: cached save during the scan, p95"]
+    assert save.passed is False and save.peers  # PRODUCT.md's figures when none measured
+    assert found["20,000 files: server RSS per file done, from 25 %"].passed is False
+    assert found["20,000 files: tree RSS per file done, from 25 %"].passed is True
+    rest = found["at rest, one file open, tree RSS"]
+    assert [(peer.name, peer.figure) for peer in rest.peers][0] == ("ruff server", 20.0)
+    assert rest.passed is True
+    spawn = found["spawn -> first diagnostics, cached file"]
+    assert [peer.figure for peer in spawn.peers] == [30.0] and spawn.passed is True
+    servers = {"ruff server": {"trigger": "didChange", "same_content_ms": [1.0, 3.0]}}
+    measured = {row.name: row for row in rows(data, servers=servers)}
+    assert measured["20,000 files: cached save during the scan, p95"].peers[0].figure == (
+        pytest.approx(2.9)
+    )
