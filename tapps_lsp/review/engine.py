@@ -59,19 +59,24 @@ def for_file(settings: Settings, filename: str) -> Settings:
 def analyze_batch(items: list[tuple[str, str]], settings: Settings) -> list[FileResult]:
     """Like `analyze` for each (filename, text), with one ruff process for the chunk
     (each TOOL-stage analyzer's `analyze_batch`)."""
-    results: list[FileResult | None] = [None] * len(items)
+    return list(iter_batch(items, settings))
+
+
+def iter_batch(items: list[tuple[str, str]], settings: Settings) -> Iterator[FileResult]:
+    """`analyze_batch`, each file's result as soon as it is ready (after the chunk's ruff)."""
     sources: dict[int, Source] = {}
     for i, (filename, text) in enumerate(items):
-        reason = skip_reason(text, settings)
-        if reason:
-            results[i] = skipped_result(reason)
-        else:
+        if not skip_reason(text, settings):
             sources[i] = _source(text, for_file(settings, filename), filename)
     ready = _batched(list(sources.values()))
-    for i, source in sources.items():
+    for i, (_filename, text) in enumerate(items):
+        source = sources.pop(i, None)
+        if source is None:
+            yield skipped_result(skip_reason(text, settings) or "")
+            continue
         with _no_cycle_collection():
-            results[i] = _analyze(source, ready.get(id(source), {}))
-    return [r for r in results if r is not None]
+            result = _analyze(source, ready.pop(id(source), {}))
+        yield result
 
 
 def _batched(sources: list[Source]) -> dict[int, dict[str, Outcome]]:
