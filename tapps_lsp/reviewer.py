@@ -11,8 +11,9 @@ Three paths, cheapest first:
 
 The Reviewer keeps what those paths share: the project contexts a review is
 scored with, and the scoring memo (a path's last review). Its worker processes
-are `SupervisedPool`s (supervised_pool.py): started from the fork server
-outside the workspace (review/isolation.py), replaced when they die.
+are `SupervisedPool`s (supervised_pool.py): plain child processes started
+outside the workspace (review/worker_process.py), replaced when they die, and
+gone once idle for a while (a scan's go to a reserve the next scan takes from).
 """
 
 from __future__ import annotations
@@ -20,18 +21,16 @@ from __future__ import annotations
 import asyncio
 import collections
 import dataclasses
-import functools
 import logging
 import os
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tapps_lsp.cache import ResultCache, content_hash, fingerprint, make_key
 from tapps_lsp.config import Settings
-from tapps_lsp.review import engine, scoring, worker_logs
+from tapps_lsp.review import engine, scoring, worker_logs, worker_wire
 from tapps_lsp.review.model import FileResult, Review
 from tapps_lsp.review.project import (
     CoverageOptions,
@@ -40,7 +39,7 @@ from tapps_lsp.review.project import (
     project_root,
 )
 from tapps_lsp.scan_pipeline import CRASHED, ScanPipeline
-from tapps_lsp.supervised_pool import SupervisedPool
+from tapps_lsp.supervised_pool import Reserve, SupervisedPool, WorkerStopped
 
 log = logging.getLogger(__name__)
 
@@ -90,9 +89,12 @@ class Reviewer:
         # root of each folder a file was reviewed in, by (folder, boundary).
         self._projects: dict[tuple[Path | None, Path | None, CoverageOptions], ProjectContext] = {}
         self._roots: dict[tuple[str, Path | None], Path] = {}
-        # The interactive worker: one process, kept warm for the editor's saves.
+        # The interactive worker: one process, kept warm for the editor's saves (it exits
+        # when idle, and the next review starts it again).
         self._interactive = SupervisedPool(1)
         self._scans: set[SupervisedPool] = set()
+        # Scan workers between scans (`check` runs one per project root).
+        self._reserve = Reserve()
         self._scored: collections.OrderedDict[str, _Scored] = collections.OrderedDict()
 
     # ---- projects ------------------------------------------------------------------------
@@ -170,7 +172,7 @@ class Reviewer:
     def warm_up(self) -> None:
         """Start the interactive worker now, so the first save does not pay for it.
 
-        Blocking (the fork server starts and imports the engine): call it in a thread.
+        Blocking (a process starts): call it in a thread.
         """
         self._interactive.warm_up()
 
@@ -197,18 +199,25 @@ class Reviewer:
             review = self.reviewed(data, digest, fp, path, settings, root)
         if review is not None:
             return review
-        job = functools.partial(engine.analyze, text, settings, filename=path)
-        note = f"the review worker stopped while reviewing {path}; retrying"
-        try:
-            result = await self._interactive.call(job, retry_note=note)
-        except BrokenProcessPool:
-            log.error(f"the review worker stopped twice on {path}")
-            return self.score(engine.skipped_result(CRASHED), path, settings, root)
+        # Text the engine would skip (too large, binary) is not sent to the worker.
+        reason = engine.skip_reason(text, settings)
+        if reason is not None:
+            data = engine.skipped_result(reason).to_dict()
+        else:
+            note = f"the review worker stopped while reviewing {path}; retrying"
+            try:
+                data = await self._interactive.call(
+                    worker_wire.analyze_request(text, path, settings), retry_note=note
+                )
+            except WorkerStopped:
+                log.error(f"the review worker stopped twice on {path}")
+                return self.score(engine.skipped_result(CRASHED), path, settings, root)
+        result = FileResult.from_dict(data)
         for tool, message in result.analyzer_errors.items():
             # Said once per analysis; a cache hit repeats nothing.
             log.warning(f"{path}: {tool} did not run: {message}")
         if not result.analyzer_errors:
-            self.cache.put(make_key(digest, fp, path), result.to_dict())
+            self.cache.put(make_key(digest, fp, path), data)
         return self.score(result, path, settings, root, digest=digest, fp=fp)
 
     # ---- scans -------------------------------------------------------------------------------
@@ -236,14 +245,20 @@ class Reviewer:
         return await scan.run(paths, cancel)
 
     def scan_pool(self, workers: int) -> SupervisedPool:
-        """A new pool of `workers` scan workers, at the scan niceness, stopped by `shutdown`."""
-        pool = SupervisedPool(workers, niceness=self.scan_niceness, on_close=self._scans.discard)
+        """A new pool of `workers` scan workers, at the scan niceness, stopped by `shutdown`;
+        its idle workers go to the reserve when it closes, and it takes from there first."""
+        pool = SupervisedPool(
+            workers,
+            niceness=self.scan_niceness,
+            on_close=self._scans.discard,
+            reserve=self._reserve,
+        )
         self._scans.add(pool)
         return pool
 
-    def pools(self) -> list[SupervisedPool]:
-        """The worker pools: the interactive worker's, then those of running scans."""
-        return [self._interactive, *self._scans]
+    def pools(self) -> list[SupervisedPool | Reserve]:
+        """The worker pools: the interactive worker's, the reserve, then running scans'."""
+        return [self._interactive, self._reserve, *self._scans]
 
     # ---- results -----------------------------------------------------------------------------
 
@@ -308,6 +323,7 @@ class Reviewer:
         self._interactive.close(kill_workers=not graceful, wait=graceful)
         for pool in list(self._scans):
             pool.close(kill_workers=not graceful, wait=graceful)
+        self._reserve.close(kill_workers=not graceful, wait=graceful)
         if graceful:
             worker_logs.flush()
 

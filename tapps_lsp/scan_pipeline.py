@@ -15,7 +15,6 @@ loop scores and delivers the slice before, and checks the cancel between them.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import os
 import time
@@ -283,28 +282,42 @@ class ScanPipeline:
     # ---- stage 3: analysis -----------------------------------------------------------------
 
     async def _analyse(self, misses: list[tuple[str, int]], cancel: asyncio.Event | None) -> None:
-        """Analyse the misses in a pool of scan workers, a few chunks in flight at a time."""
-        feed = ChunkQueue(misses)
-        self._pool = self._host.scan_pool(min(self._host.jobs, feed.count))
-        job = functools.partial(worker.analyze_chunk, settings=self._settings)
-        await self._pool.run(feed, job, on_done=self._store, on_lost=self._crashed, cancel=cancel)
-
-    def _store(self, items: list[worker.Analysed]) -> None:
-        """Cache and deliver what a worker returned."""
-        stored = []
-        recorded = []
-        for item in items:
-            read = item.read
-            if self._unusable(read) or item.result is None:
-                continue
-            if not item.result.analyzer_errors:
-                key = make_key(item.hash, self._fp, read.path)
-                stored.append((key, item.result.to_dict()))
-                recorded.append((read, item.hash))
-            review = self._host.score(
-                item.result, read.path, self._settings, self._root, digest=item.hash, fp=self._fp
+        """Analyse the misses in scan workers, one chunk in flight in each; each file is
+        scored and delivered as soon as its result comes, and cached a slice at a time."""
+        workers = max(1, min(self._host.jobs, len(misses)))
+        feed = ChunkQueue(misses, workers)
+        self._pool = self._host.scan_pool(min(workers, feed.count))
+        # Results to cache and stamps to record, written a slice at a time (one transaction).
+        self._unsaved: list[tuple[str, dict[str, Any]]] = []
+        self._unrecorded: list[tuple[worker.Read, str]] = []
+        try:
+            await self._pool.run(
+                feed, self._settings, on_item=self._store, on_lost=self._crashed, cancel=cancel
             )
-            self._deliver(review)
+        finally:
+            self._save()
+
+    def _store(self, item: worker.Analysed) -> None:
+        """Score and deliver what a worker sent for one file; cache it (by slices)."""
+        read = item.read
+        if self._unusable(read) or item.data is None:
+            return
+        # The worker's dict goes to the cache as it came; scoring needs the FileResult.
+        result = FileResult.from_dict(item.data)
+        if not result.analyzer_errors:
+            self._unsaved.append((make_key(item.hash, self._fp, read.path), item.data))
+            self._unrecorded.append((read, item.hash))
+        review = self._host.score(
+            result, read.path, self._settings, self._root, digest=item.hash, fp=self._fp
+        )
+        self._deliver(review)
+        if len(self._unsaved) >= _SLICE:
+            self._save()
+
+    def _save(self) -> None:
+        """Write the results and stamps `_store` kept."""
+        stored, self._unsaved = self._unsaved, []
+        recorded, self._unrecorded = self._unrecorded, []
         self._cache.put_many(stored)
         self._record(recorded)
 

@@ -2,83 +2,22 @@
 
 Kept apart from `tapps_lsp.reviewer` so that a worker imports the engine and
 nothing else: no asyncio, no diskcache or SQLite (about 7 MB less in each
-worker and in the fork server).
+worker). The worker's process itself is review/worker_main.py.
 """
 
 from __future__ import annotations
 
 import ctypes
-import os
-import select
+import dataclasses
 import sys
-import threading
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from tapps_lsp.config import Settings
-from tapps_lsp.review import engine, worker_logs
+from tapps_lsp.review import engine
 from tapps_lsp.review.hashing import content_hash
-from tapps_lsp.review.model import FileResult
 from tapps_lsp.safe_io import UnsafeRead, read_source_bytes
-
-
-def start(
-    owner: int, niceness: int = 0, cwd: str | None = None, logs: tuple[int, Any] | None = None
-) -> None:
-    """Initializer of every worker: move into the owner's folder `cwd`, lower its priority by
-    `niceness`, log through the owner (`logs`: worker_logs.for_workers), warm the engine
-    up, and end with the process `owner`."""
-    if logs is not None:
-        worker_logs.attach(*logs)
-    if cwd is not None:
-        # Started elsewhere (review/isolation.py), so that nothing in the owner's folder could
-        # be imported while Python started; relative paths of a `check` mean that folder.
-        # Entries relative to the cwd (`-c` adds "" without PYTHONSAFEPATH) would follow it.
-        sys.path[:] = [entry for entry in sys.path if entry and os.path.isabs(entry)]
-        try:
-            os.chdir(cwd)
-        except OSError:
-            pass  # gone: the owner's relative paths are unreadable to it as well
-    if niceness > 0:
-        try:
-            os.nice(niceness)
-        except OSError:
-            pass  # not allowed here: run at the owner's priority
-    engine.warm_up()
-    threading.Thread(target=_end_with, args=(owner,), name="end-with-owner", daemon=True).start()
-
-
-def _end_with(owner: int) -> None:
-    """Exit this worker once `owner` (the server, or a `check` run) has ended.
-
-    Nothing else would end it when the owner is killed: a pool's worker holds
-    both ends of the queue it reads, so it never sees the end of its input,
-    and it keeps the fork server alive with it. A pidfd becomes readable when
-    its process ends; without one (Linux < 5.3), the owner is looked for every
-    second.
-    """
-    try:
-        handle = os.pidfd_open(owner)
-    except ProcessLookupError:
-        os._exit(0)
-    except (AttributeError, OSError):
-        while _exists(owner):
-            time.sleep(1.0)
-    else:
-        select.select([handle], [], [])
-    os._exit(0)
-
-
-def _exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # alive, and someone else's
-    return True
 
 
 @dataclass
@@ -147,26 +86,42 @@ def hash_files(paths: list[str], max_size: int) -> list[Hashed]:
 
 @dataclass
 class Analysed:
-    """A file read, hashed and analysed (no result when it could not be read)."""
+    """A file read, hashed and analysed (no result when it could not be read).
+
+    `data` is the result as the cache stores it (`FileResult.to_dict`): what the
+    worker sends, and what the owner caches without converting it again.
+    """
 
     read: Read
     hash: str = ""
-    result: FileResult | None = None
+    data: dict[str, Any] | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        """JSON values (the text is never sent)."""
+        read = dataclasses.asdict(self.read)
+        read.pop("text", None)
+        return {"read": read, "hash": self.hash, "data": self.data}
+
+    @classmethod
+    def from_wire(cls, value: dict[str, Any]) -> Analysed:
+        """The item `to_wire` wrote."""
+        return cls(Read(**value["read"]), value["hash"], value["data"])
 
 
-def analyze_chunk(paths: list[str], settings: Settings) -> list[Analysed]:
-    """Worker: read a chunk of files and analyse them, ruff once for the chunk."""
+def analyze_chunk(paths: list[str], settings: Settings) -> Iterator[Analysed]:
+    """Worker: read a chunk of files and analyse them, ruff once for the chunk; each file's
+    item as soon as its analysis ends, in the order of `paths`."""
     reads = [read_file(path, settings.maxFileSize) for path in paths]
     readable = [r for r in reads if r.status == "ok"]
-    results = engine.analyze_batch([(r.path, r.text or "") for r in readable], settings)
-    analysed = {id(r): Analysed(r, r.hash, res) for r, res in zip(readable, results, strict=True)}
-    out = []
+    results = engine.iter_batch([(r.path, r.text or "") for r in readable], settings)
     for read in reads:
-        item = analysed.get(id(read)) or Analysed(read)
-        item.read.text = None  # the text stays in the worker
-        out.append(item)
+        item = Analysed(read)
+        if read.status == "ok":
+            item.hash = read.hash
+            item.data = next(results).to_dict()
+        read.text = None  # the text stays in the worker, and goes once it is analysed
+        yield item
     _trim()
-    return out
 
 
 def _malloc_trim() -> Callable[[int], int] | None:

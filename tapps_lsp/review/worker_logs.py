@@ -2,78 +2,117 @@
 
 A worker is a process of its own: without this, its log records (the tool
 command lines and times at debug, a tool's warnings) went nowhere, or to
-stderr past the owner's handlers. Each pool's initializer gets the owner's
-level and a queue; the worker's `tapps_lsp` logger puts its records there,
-and a thread of the owner hands each to the owner's logger of the same name,
-so they reach the terminal (`check`) or the editor (window/logMessage) as the
-owner's own records do, once.
+stderr past the owner's handlers. A worker starts with its owner's level; its
+`tapps_lsp` logger sends each record, as a JSON object, on the pipe its
+results travel on (`attach`), and the owner's thread that reads that pipe hands
+it to the owner's logger of the same name (`emit`), so it reaches the terminal
+(`check`) or the editor (window/logMessage) as the owner's own records do, once.
 
-The level is the owner's when the pool starts: a pool started before a level
-change keeps the level it had.
+The level is the owner's when the worker starts: a worker started before a
+level change keeps the level it had.
 """
 
 from __future__ import annotations
 
 import logging
-import logging.handlers
 import threading
+from collections.abc import Callable
 from typing import Any
 
 _LOGGER = "tapps_lsp"
 _lock = threading.Lock()
-# One queue and its listener thread per multiprocessing context, until `flush`.
-_queues: dict[int, tuple[Any, logging.handlers.QueueListener]] = {}
+# The reading threads of workers asked to exit: `flush` waits for them.
+_draining: list[threading.Thread] = []
+# How long `flush` waits for a worker that does not exit (it is then killed by its owner's end).
+_FLUSH_SECONDS = 10.0
+
+
+def level() -> int:
+    """The owner's level, for a worker about to start."""
+    return logging.getLogger(_LOGGER).getEffectiveLevel()
 
 
 class _ToOwner(logging.Handler):
-    """Hands a worker's record to this process's logger of the same name."""
+    """In a worker: sends each record to the owner as JSON values."""
+
+    def __init__(self, send: Callable[[dict[str, Any]], None]) -> None:
+        super().__init__()
+        self._send = send
 
     def handle(self, record: logging.LogRecord) -> bool:
-        logger = logging.getLogger(record.name)
-        if logger.isEnabledFor(record.levelno):
-            logger.handle(record)
+        text = record.getMessage()
+        if record.exc_info:
+            text += "\n" + logging.Formatter().formatException(record.exc_info)
+        try:
+            self._send(
+                {
+                    "log": {
+                        "name": record.name,
+                        "levelno": record.levelno,
+                        "msg": text,
+                        "created": record.created,
+                    }
+                }
+            )
+        except OSError:
+            pass  # the owner is gone: so is anyone to read it
         return True
 
     def emit(self, record: logging.LogRecord) -> None:  # handle() does the work
         pass
 
 
-def for_workers(context: Any) -> tuple[int, Any]:
-    """(level, queue) for a pool's initializer: the owner's level, the queue its listener reads.
-
-    `context` is the pool's multiprocessing context: its workers can only be handed
-    a queue made by the same context.
-    """
-    level = logging.getLogger(_LOGGER).getEffectiveLevel()
-    with _lock:
-        entry = _queues.get(id(context))
-        if entry is None:
-            queue = context.Queue()
-            listener = logging.handlers.QueueListener(queue, _ToOwner())
-            listener.start()
-            entry = _queues[id(context)] = (queue, listener)
-    return level, entry[0]
-
-
-def flush() -> None:
-    """Hand on every record the workers sent, then stop the listeners.
-
-    Call it once the pools' workers have exited (a worker's queue writes its
-    buffer to the pipe as it exits): the sentinel each listener stops at is
-    written after their records, so none is lost. The next pool starts anew.
-    """
-    with _lock:
-        entries = list(_queues.values())
-        _queues.clear()
-    for _queue, listener in entries:
-        listener.stop()
-
-
-def attach(level: int, queue: Any) -> None:
+def attach(level: int, send: Callable[[dict[str, Any]], None]) -> None:
     """In a worker: send `tapps_lsp` records of `level` and above to the owner, and only there."""
     logger = logging.getLogger(_LOGGER)
     logger.setLevel(level)
     for handler in list(logger.handlers):
         logger.removeHandler(handler)
-    logger.addHandler(logging.handlers.QueueHandler(queue))
+    logger.addHandler(_ToOwner(send))
     logger.propagate = False
+
+
+def emit(value: Any, pid: int) -> None:
+    """In the owner: hand a worker's record (`attach`'s JSON values) to our logger of its name."""
+    if not isinstance(value, dict):
+        return
+    name = str(value.get("name", _LOGGER))
+    levelno = value.get("levelno")
+    if not isinstance(levelno, int):
+        return
+    logger = logging.getLogger(name)
+    if not logger.isEnabledFor(levelno):
+        return
+    record = logging.makeLogRecord(
+        {
+            "name": name,
+            "levelno": levelno,
+            "levelname": logging.getLevelName(levelno),
+            "msg": str(value.get("msg", "")),
+            "process": pid,
+            "processName": "worker",
+        }
+    )
+    created = value.get("created")
+    if isinstance(created, float):
+        record.created = created
+        record.msecs = (created - int(created)) * 1000
+    logger.handle(record)
+
+
+def draining(thread: threading.Thread) -> None:
+    """A worker was asked to exit: `thread` reads its last records until it has."""
+    with _lock:
+        _draining[:] = [t for t in _draining if t.is_alive()]
+        _draining.append(thread)
+
+
+def flush() -> None:
+    """Hand on every record that workers asked to exit sent: wait until they have exited
+    and their pipes are read to the end (graceful shutdown, after finished work)."""
+    with _lock:
+        threads = list(_draining)
+        _draining.clear()
+    for thread in threads:
+        if thread is not threading.current_thread():
+            thread.join(_FLUSH_SECONDS)

@@ -130,7 +130,7 @@ PLANTED_MODULES = [
     "ast",
     "json",
     "tokenize",
-    # What the fork server and the resource tracker import first (`python -c 'from
+    # What a multiprocessing helper process would import first (`python -c 'from
     # multiprocessing...'`), in the cwd; tests/security/test_code_execution.py has more.
     "multiprocessing",
 ]

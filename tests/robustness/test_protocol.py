@@ -201,9 +201,8 @@ def nice_of(pid: int) -> int | None:
 
 
 async def test_a_killed_server_leaves_no_process_behind(raw: Raw, workspace: Path) -> None:
-    """SIGKILL (an editor that gives up on a server) mid-scan: workers, the fork server and
-    the resource tracker all end with it. A pool's worker holds both ends of its own queue,
-    so it never reads an end of input: before, each such kill left ~80 MB running. On the
+    """SIGKILL (an editor that gives up on a server) mid-scan: the interactive and the scan
+    workers all end with it, mid-file (before, each such kill left ~80 MB running). On the
     way, the scan workers are seen running below the server's priority."""
     for i in range(200):
         (workspace / f"bulk_{i:03}.py").write_text(f"import os\n\nVALUE = {i}\n" * 40)
@@ -220,13 +219,13 @@ async def test_a_killed_server_leaves_no_process_behind(raw: Raw, workspace: Pat
     lower = min(own + 10, 19)  # the kernel's floor of priority, when tests run under nice
 
     def scan_workers_running() -> list[int] | None:
-        # The first report may come before the pool has forked (the cached files are
+        # The first report may come before the workers have started (the cached files are
         # counted first): wait for the workers themselves, below the server's priority.
         tree = descendants(raw.pid)
         return tree if lower in {nice_of(p) for p in tree} else None
 
     tree = await poll(scan_workers_running, 60, "the scan workers to start")
-    assert len(tree) >= 4, tree  # fork server, resource tracker, workers
+    assert len(tree) >= 3, tree  # the interactive worker and two scan workers
     # The scan runs below the server's priority; the interactive worker does not.
     priorities = {nice_of(pid) for pid in tree} - {None}
     assert {own, lower} <= priorities, (own, priorities)

@@ -4,7 +4,7 @@ Issue 13, items 1-3. A cloned repository plants `tapps_lsp/` and `multiprocessin
 packages (each writes a marker file, outside the repository, when imported). They must
 never be imported by: the server started the way the VS Code client and the Neovim plugin
 start it, its worker processes (the interactive worker for a save, the scan pool for
-"Review all"), the fork server and resource tracker those come from, `tapps-lsp check` run
+"Review all", each `python -I` started in a private folder), `tapps-lsp check` run
 from inside the repository, and `:checkhealth tapps`. The VS Code interpreter probe and the
 Restricted Mode check are pinned by the client's TypeScript tests (test_client_unit.py).
 
@@ -155,9 +155,8 @@ def check_inside(repo: Path, tmp_path: Path, argv: list[str]) -> subprocess.Comp
     "how",
     [
         "tapps-lsp",
-        # -E ignores PYTHONSAFEPATH, and multiprocessing passes -E on to the fork server and
-        # the resource tracker (`python -E -c ...`): only their private cwd keeps the
-        # repository's multiprocessing/ out of them.
+        # -E ignores PYTHONSAFEPATH in the server: the workers start as `python -I` in a
+        # private cwd, so the repository's tapps_lsp/ cannot replace their code.
         "python -E tapps-lsp",
         # The documented way to run the module from inside a repository.
         "python -I -m tapps_lsp",
