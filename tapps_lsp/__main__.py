@@ -9,8 +9,8 @@ of our code could object. What follows only narrows what is left for a start wit
 import os
 import sys
 
-# Every Python we start (worker processes, the fork server) leaves its current directory off
-# sys.path (review/isolation.py also starts those outside the workspace).
+# Every Python we start leaves its current directory off sys.path (the worker processes also
+# start as `python -I` outside the workspace: review/worker_process.py).
 os.environ["PYTHONSAFEPATH"] = "1"
 
 # Without -I/-P, sys.path[0] is the current directory. An editor that starts us from the
