@@ -17,6 +17,7 @@ import asyncio
 import ipaddress
 import logging
 import os
+import stat
 import sys
 import threading
 from typing import Any, BinaryIO, Protocol
@@ -149,13 +150,20 @@ def claim_stdio() -> tuple[BinaryIO, BinaryIO]:
 
 
 async def stdin_reader(stdin: BinaryIO) -> Reader:
-    """An asyncio reader over stdin; a pipe is read without a thread hop per line."""
+    """An asyncio reader over stdin; a pipe is read without a thread hop per line.
+
+    Anything else (a regular file, /dev/null, a terminal) is read in a thread: asyncio
+    takes a character device as a pipe, but epoll refuses /dev/null later, in a
+    callback, and the server would wait for ever for input that has already ended.
+    """
+    mode = os.fstat(stdin.fileno()).st_mode
+    if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
+        return _ThreadReader(stdin)
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=MAX_BODY)
     try:
         await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stdin)
     except (ValueError, OSError):
-        # A regular file or other non-pipe stdin: fall back to a thread.
         return _ThreadReader(stdin)
     return reader
 
