@@ -13,6 +13,7 @@ import xxhash
 
 from tapps_lsp.cache import content_hash, fingerprint, make_key
 from tapps_lsp.config import Settings
+from tapps_lsp.review import versions
 from tapps_lsp.review.versions import tool_versions
 
 
@@ -41,12 +42,12 @@ def test_tool_versions_name_every_analyzer() -> None:
 
 
 def _bump(monkeypatch: pytest.MonkeyPatch, distribution: str) -> None:
-    real = importlib.metadata.version
+    real = versions.installed_version
 
-    def version(name: str) -> str:
-        return "999.0" if name == distribution else real(name)
+    def version(name: str, found: Any = None) -> str | None:
+        return "999.0" if name == distribution else real(name, found)
 
-    monkeypatch.setattr(importlib.metadata, "version", version)
+    monkeypatch.setattr(versions, "installed_version", version)
     tool_versions.cache_clear()
 
 
