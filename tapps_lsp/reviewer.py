@@ -43,8 +43,10 @@ from tapps_lsp.supervised_pool import Reserve, SupervisedPool, WorkerStopped
 
 log = logging.getLogger(__name__)
 
-# Scored reviews remembered per path (least recently used dropped first).
-_SCORED_ENTRIES = 20_000
+# Scored reviews remembered per path (least recently used dropped first). A warm re-scan
+# of a workspace up to this size re-scores nothing; beyond it the memo would be a copy of
+# every review (about 850 bytes a file), so it stays this size however large the scan.
+_SCORED_ENTRIES = 4_096
 
 
 @dataclass
@@ -231,6 +233,7 @@ class Reviewer:
         on_result: Callable[[Review], None] | None = None,
         cancel: asyncio.Event | None = None,
         on_deleted: Callable[[str], None] | None = None,
+        keep: bool = True,
     ) -> list[Review]:
         """Review files in bulk; returns their reviews in the order of `paths`.
 
@@ -239,9 +242,12 @@ class Reviewer:
         reported to `on_deleted`; an unreadable one gets a review skipped with
         `scan_pipeline.UNREADABLE`. When `cancel` is set the scan stops within a
         second, its worker processes terminated, and the reviews done so far
-        are returned.
+        are returned. Without `keep` none are kept or returned (a scan of the
+        server streams them to `on_result`: its memory does not grow with the files).
         """
-        scan = ScanPipeline(self, settings, root, on_result=on_result, on_deleted=on_deleted)
+        scan = ScanPipeline(
+            self, settings, root, on_result=on_result, on_deleted=on_deleted, keep=keep
+        )
         return await scan.run(paths, cancel)
 
     def scan_pool(self, workers: int) -> SupervisedPool:

@@ -105,8 +105,10 @@ class ScanPipeline:
         *,
         on_result: Callable[[Review], None] | None = None,
         on_deleted: Callable[[str], None] | None = None,
+        keep: bool = True,
     ) -> None:
-        """A scan of files under `root` with `settings`, scored and cached through `host`."""
+        """A scan of files under `root` with `settings`, scored and cached through `host`;
+        `keep`: the reviews are kept and returned by `run` (else only counted)."""
         self._host = host
         self._cache = host.cache
         self._settings = settings
@@ -114,8 +116,10 @@ class ScanPipeline:
         self._fp = fingerprint(settings)
         self._on_result = on_result
         self._on_deleted = on_deleted
+        self._keep = keep
         self._reviews: dict[int, Review] = {}
         self._index_of: dict[str, int] = {}
+        self._delivered = 0
         self._pool: SupervisedPool | None = None
 
     async def run(
@@ -123,7 +127,8 @@ class ScanPipeline:
     ) -> list[Review]:
         """Review `paths`; returns their reviews in order (see `Reviewer.review_files`)."""
         names = [str(p) for p in paths]
-        self._index_of = {name: i for i, name in enumerate(names)}
+        if self._keep:
+            self._index_of = {name: i for i, name in enumerate(names)}
         started = time.perf_counter()
         finished = False
         await asyncio.to_thread(self._host.load_projects, names, self._settings, self._root)
@@ -135,7 +140,7 @@ class ScanPipeline:
             if self._pool is not None:
                 self._pool.close(kill_workers=not finished)
         log.info(
-            f"reviewed {len(self._reviews)} of {len(names)} files in "
+            f"reviewed {self._delivered} of {len(names)} files in "
             f"{time.perf_counter() - started:.2f} s" + (" (cancelled)" if _is_set(cancel) else ""),
         )
         return [self._reviews[i] for i in sorted(self._reviews)]
@@ -349,7 +354,9 @@ class ScanPipeline:
         return True
 
     def _deliver(self, review: Review) -> None:
-        self._reviews[self._index_of[review.path]] = review
+        self._delivered += 1
+        if self._keep:
+            self._reviews[self._index_of[review.path]] = review
         if self._on_result is not None:
             self._on_result(review)
 

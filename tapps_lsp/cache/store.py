@@ -27,8 +27,11 @@ from tapps_lsp.cache.tiers import DiskResults, Found, Stored, Tier, encode
 MEMORY_BYTES = 32 * 2**20
 DISK_BYTES = 256 * 2**20
 STAT_BYTES = 32 * 2**20
-# The stat index keeps this many paths in memory before it starts over.
-_STAT_MEMORY_ENTRIES = 200_000
+# The stat index keeps this many paths in memory before it starts over (about 600 bytes
+# each): its database has them all, and a scan of 200,000 files must not hold them all.
+# In memory only (no cache directory), the dict is the whole index: it holds more.
+_STAT_MEMORY_ENTRIES = 16_384
+_STAT_MEMORY_ONLY_ENTRIES = 65_536
 
 _log = logging.getLogger(__name__)
 
@@ -296,6 +299,7 @@ class StatIndex:
             DiskTier(directory, STAT_BYTES, warn, root=root) if directory is not None else None
         )
         self.directory = directory
+        self._limit = _STAT_MEMORY_ENTRIES if directory is not None else _STAT_MEMORY_ONLY_ENTRIES
 
     def lookup(self, path: str, stamp: Stamp) -> str | None:
         """The content hash recorded for `path` with exactly this stamp, else None."""
@@ -341,7 +345,7 @@ class StatIndex:
             self._disk.close()
 
     def _remember(self, key: str, entry: tuple[Stamp, str]) -> None:
-        if len(self._memory) >= _STAT_MEMORY_ENTRIES:
+        if len(self._memory) >= self._limit:
             self._memory.clear()
         self._memory[key] = entry
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,57 +28,72 @@ def counted(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def summarize(reviews: Sequence[Review], run: Run | None = None) -> dict[str, Any]:
-    """The summary object of the JSON report (keys are part of its stable shape).
+class Totals:
+    """The summary's counts, added up one review at a time.
 
-    `meanScore` averages the files that were analysed (skipped files have no
-    meaningful score); `findings*` count every finding shown, gate findings
-    included.
+    A scan streams its reviews through `add` and keeps none of them: what the
+    summary says of 200,000 files costs the same memory as of one.
     """
-    run = run or Run()
-    analysed = [r for r in reviews if r.result.skipped is None]
-    severities, categories = _finding_counts(reviews)
-    mean = sum(r.overall for r in analysed) / len(analysed) if analysed else None
-    passed = sum(1 for r in reviews if r.passed)
-    return {
-        "files": len(reviews),
-        "analysed": len(analysed),
-        "skipped": len(reviews) - len(analysed),
-        "deleted": list(run.deleted),
-        "fromCache": sum(1 for r in reviews if r.from_cache),
-        "meanScore": round(mean, 2) if mean is not None else None,
-        "passed": passed,
-        "failingGate": len(reviews) - passed,
-        "findings": sum(severities.values()),
-        "findingsBySeverity": {s: severities.get(s, 0) for s in SEVERITIES},
-        "findingsByCategory": dict(sorted(categories.items())),
-        "notMeasured": not_measured(reviews),
-        "seconds": round(run.seconds, 3) if run.seconds is not None else None,
-    }
 
+    def __init__(self) -> None:
+        self.files = 0
+        self.analysed = 0
+        self.from_cache = 0
+        self.passed = 0
+        self.score_sum = 0.0
+        self.severities: Counter[str] = Counter()
+        self.categories: Counter[str] = Counter()
+        self.reasons: dict[str, Counter[str]] = {}
 
-def _finding_counts(reviews: Sequence[Review]) -> tuple[Counter[str], Counter[str]]:
-    """How many findings the reviews have, by severity and by category."""
-    severities: Counter[str] = Counter()
-    categories: Counter[str] = Counter()
-    for review in reviews:
+    def add(self, review: Review) -> None:
+        """Count one review."""
+        self.files += 1
+        if review.result.skipped is None:
+            self.analysed += 1
+            self.score_sum += review.overall
+        self.from_cache += review.from_cache
+        self.passed += review.passed
         for finding in review.findings:
-            severities[finding.severity] += 1
-            categories[finding.category] += 1
-    return severities, categories
-
-
-def not_measured(reviews: Sequence[Review]) -> dict[str, list[dict[str, Any]]]:
-    """Per category that some files could not be scored on: each reason, once, with how
-    many files it applies to (most first). Reports say it once, not once per file."""
-    reasons: dict[str, Counter[str]] = {}
-    for review in reviews:
+            self.severities[finding.severity] += 1
+            self.categories[finding.category] += 1
         for category, why in review.not_measured.items():
-            reasons.setdefault(category, Counter())[why] += 1
-    return {
-        category: [{"reason": why, "files": n} for why, n in counted_reasons.most_common()]
-        for category, counted_reasons in sorted(reasons.items())
-    }
+            self.reasons.setdefault(category, Counter())[why] += 1
+
+    def summary(self, run: Run | None = None) -> dict[str, Any]:
+        """The summary object of the JSON report (keys are part of its stable shape).
+
+        `meanScore` averages the files that were analysed (skipped files have no
+        meaningful score); `findings*` count every finding shown, gate findings
+        included.
+        """
+        run = run or Run()
+        mean = self.score_sum / self.analysed if self.analysed else None
+        return {
+            "files": self.files,
+            "analysed": self.analysed,
+            "skipped": self.files - self.analysed,
+            "deleted": list(run.deleted),
+            "fromCache": self.from_cache,
+            "meanScore": round(mean, 2) if mean is not None else None,
+            "passed": self.passed,
+            "failingGate": self.files - self.passed,
+            "findings": sum(self.severities.values()),
+            "findingsBySeverity": {s: self.severities.get(s, 0) for s in SEVERITIES},
+            "findingsByCategory": dict(sorted(self.categories.items())),
+            "notMeasured": {
+                category: [{"reason": why, "files": n} for why, n in reasons.most_common()]
+                for category, reasons in sorted(self.reasons.items())
+            },
+            "seconds": round(run.seconds, 3) if run.seconds is not None else None,
+        }
+
+
+def summarize(reviews: Iterable[Review], run: Run | None = None) -> dict[str, Any]:
+    """The summary object of the JSON report for `reviews` (see `Totals.summary`)."""
+    totals = Totals()
+    for review in reviews:
+        totals.add(review)
+    return totals.summary(run)
 
 
 def worst(reviews: Sequence[Review], count: int = 10) -> list[Review]:

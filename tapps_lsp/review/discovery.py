@@ -37,30 +37,8 @@ from tapps_lsp.review.gitignore import (
     as_text,
     compile_rules,
 )
+from tapps_lsp.review.tool_dirs import SKIPPED_DIRS
 from tapps_lsp.safe_io import brief
-
-# Folders that hold tools, environments or build output, never the project's own code
-# or tests: the one list discovery and project.py's search for test files skip.
-SKIPPED_DIRS = frozenset(
-    {
-        ".git",
-        ".hg",
-        ".svn",
-        ".venv",
-        "venv",
-        "node_modules",
-        "__pycache__",
-        "build",
-        "dist",
-        ".tox",
-        ".nox",
-        ".mypy_cache",
-        ".ruff_cache",
-        ".pytest_cache",
-        "site-packages",
-        ".eggs",
-    }
-)
 
 # Folder levels below the root that a walk enters.
 MAX_DEPTH = 256
@@ -77,7 +55,17 @@ def discover(
     *,
     warn: Warn | None = None,
 ) -> list[Path]:
-    """The `.py` files a review of `root` covers, sorted.
+    """The `.py` files a review of `root` covers, sorted (`discover_names` as paths)."""
+    return [Path(p) for p in discover_names(root, exclude, warn=warn)]
+
+
+def discover_names(
+    root: Path,
+    exclude: list[str] | None = None,
+    *,
+    warn: Warn | None = None,
+) -> list[str]:
+    """The `.py` files a review of `root` covers, sorted, as strings.
 
     `exclude` holds gitignore-syntax globs relative to `root`. Paths are
     returned under `root` as given (not resolved), so they read the way the
@@ -93,7 +81,7 @@ def discover(
         walk.budget.close(str(root))
         report.close(str(root))
     found.sort()
-    return [Path(p) for p in found]
+    return found
 
 
 class _Walk:

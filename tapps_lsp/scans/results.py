@@ -18,7 +18,7 @@ from lsprotocol import types
 
 from tapps_lsp import convert, documents
 from tapps_lsp.cache import content_hash
-from tapps_lsp.folders import Folder
+from tapps_lsp.folders import Folder, uri_to_path
 from tapps_lsp.review.model import Review
 from tapps_lsp.review.positions import split_lines
 from tapps_lsp.safe_io import read_source_text
@@ -137,7 +137,7 @@ class Results:
                 await asyncio.sleep(0)  # let a save or a progress report through
             diagnostics = self._diagnostics(review, folder, texts)
             if diagnostics is not None:
-                self._store(Entry(uri, folder.uri, result_id, diagnostics))
+                self._store(Entry(uri, folder.uri, result_id, diagnostics, len(diagnostics)))
         if fresh:
             self.state.notify()
 
@@ -151,7 +151,9 @@ class Results:
             return None
         result_id = self.result_id(review, folder)
         old = self.state.entries.get(uri)
-        shown = self.ls.pull_diagnostics or not old or not old.diagnostics
+        if old is None and not review.findings:
+            return None  # nothing to show, and nothing shown before
+        shown = self.ls.pull_diagnostics or not old or not old.count
         if old and old.result_id == result_id and (shown or uri in self.state.published):
             return None
         return review, folder, uri, result_id
@@ -181,18 +183,27 @@ class Results:
         return f"skipped.{notice}.{folder.view_digest}"
 
     def _store(self, entry: Entry) -> None:
-        old = self.state.entries.get(entry.uri)
-        self.state.entries[entry.uri] = entry
+        """Keep (pull) or publish (push) a file's diagnostics; a file without any keeps
+        no entry, but for a pull client's empty report replacing one it was given."""
+        entries = self.state.entries
+        old = entries.get(entry.uri)
         if self.ls.pull_diagnostics:
+            if entry.count or old is not None:
+                entries[entry.uri] = entry
             return
         published = self.state.published
         unchanged = old is not None and old.result_id == entry.result_id
-        if entry.diagnostics and not (unchanged and entry.uri in published):
+        if entry.count and not (unchanged and entry.uri in published):
             published.add(entry.uri)
             self._publish(entry.uri, entry.diagnostics)
-        elif not entry.diagnostics and entry.uri in published:
+        elif not entry.count and entry.uri in published:
             published.discard(entry.uri)
             self._publish(entry.uri, [])
+        if entry.count:
+            # The client holds them now: what is kept is the id and the count.
+            entries[entry.uri] = Entry(entry.uri, entry.folder, entry.result_id, [], entry.count)
+        else:
+            entries.pop(entry.uri, None)
 
     def _publish(self, uri: str, diagnostics: list[types.Diagnostic]) -> None:
         self.ls.text_document_publish_diagnostics(
@@ -208,7 +219,8 @@ class Results:
         self.state.notify()
 
     def forget_missing(self, folder: Folder, present: set[str]) -> None:
-        """Files of an earlier scan that this one did not find (deleted, now excluded)."""
+        """Files of an earlier scan (paths in `present`) that this one did not find
+        (deleted, now excluded)."""
         for uri, entry in list(self.state.entries.items()):
-            if entry.folder == folder.uri and uri not in present:
+            if entry.folder == folder.uri and str(uri_to_path(uri)) not in present:
                 self.clear(uri)

@@ -18,9 +18,7 @@ from typing import Any
 
 from tapps_lsp.config import Settings
 from tapps_lsp.folders import Folder
-from tapps_lsp.reports import summarize
-from tapps_lsp.reports.summary import Run, counted
-from tapps_lsp.review.discovery import discover
+from tapps_lsp.reports.summary import Run, Totals, counted
 from tapps_lsp.review.model import Review
 from tapps_lsp.review.project import project_root
 from tapps_lsp.scans.results import Intake, Results, file_uri
@@ -38,23 +36,29 @@ class Plan:
 
     project: Folder
     settings: Settings
-    paths: list[Path]
+    paths: list[str]
 
 
 @dataclass
 class Tally:
-    """Where each result of a review goes: the intake, and the task's progress (a scan)."""
+    """Where each result of a review goes: the intake, the summary's totals, and the
+    task's progress (a scan). The reviews themselves are kept only when `reviews` is a
+    list (a report being written): a scan streams them out."""
 
     results: Results
     intake: Intake
     task: Task | None = None
     total: int = 0
     done: int = 0
-    reviews: list[Review] = field(default_factory=list)
+    totals: Totals = field(default_factory=Totals)
+    reviews: list[Review] | None = None
     deleted: list[str] = field(default_factory=list)
 
     def result(self, review: Review, project: Folder) -> None:
         """One file reviewed."""
+        self.totals.add(review)
+        if self.reviews is not None:
+            self.reviews.append(review)
         if self.task is not None:
             self.done += 1
             shown = os.path.relpath(review.path, project.root) if project.root else review.path
@@ -96,7 +100,7 @@ def root_of(folder: Folder) -> Path:
     return folder.root
 
 
-def _project_roots(paths: list[Path], boundary: Path) -> list[Path]:
+def _project_roots(paths: list[str], boundary: Path) -> list[Path]:
     """Thread: the project root of each file (inside `boundary`), looked up once per folder."""
     roots: dict[str, Path] = {}
     out = []
@@ -147,19 +151,22 @@ class ScanRunner:
     async def _open_progress(self, task: Task) -> ProgressSink:
         return await open_progress(self.ls, lambda: self.state.tasks.cancel(task.id))
 
-    async def discover(self, folder: Folder) -> list[Path]:
-        """The files of a workspace folder that a scan covers (in a thread)."""
+    async def discover(self, folder: Folder) -> list[str]:
+        """The files of a workspace folder that a scan covers (in a thread), as strings:
+        a scan of 200,000 files holds 200,000 names."""
+        from tapps_lsp.review.discovery import discover_names  # with re2: for a scan only
+
         settings = await self.ls.settings_of(folder)
         return await asyncio.to_thread(
-            discover, root_of(folder), settings.exclude, warn=self.ls.warn_once
+            discover_names, root_of(folder), settings.exclude, warn=self.ls.warn_once
         )
 
-    async def plan(self, folder: Folder, paths: list[Path]) -> list[Plan]:
+    async def plan(self, folder: Folder, paths: list[str]) -> list[Plan]:
         """A workspace folder's files by the project they belong to: the folder itself, or
         a project nested in it (its own Folder and settings), in the order found."""
         root = root_of(folder)
         roots = await asyncio.to_thread(_project_roots, paths, root)
-        groups: dict[Path, tuple[Folder, list[Path]]] = {}
+        groups: dict[Path, tuple[Folder, list[str]]] = {}
         for path, project_dir in zip(paths, roots, strict=True):
             if project_dir not in groups:
                 project = (
@@ -172,37 +179,50 @@ class ScanRunner:
             for project, files in groups.values()
         ]
 
-    async def review(self, plans: list[Plan], task: Task | None = None) -> Tally:
+    async def review(
+        self, plans: list[Plan], task: Task | None = None, *, keep: bool = False
+    ) -> Tally:
         """Review the plans' files; each result goes to `Results` as it comes.
 
         With a task (a scan): progress, cancellation, and the files of an earlier scan
-        that this one no longer finds are cleared.
+        that this one no longer finds are cleared. `keep`: the tally keeps the reviews.
         """
         tally = Tally(self.results, Intake(self.results.absorb), task)
         tally.total = sum(len(plan.paths) for plan in plans)
+        if keep:
+            tally.reviews = []
         try:
             for plan in plans:
                 if tally.cancelled:
                     break
-                tally.reviews += await self._review_plan(plan, tally)
+                await self._review_plan(plan, tally)
             await tally.intake.close()
         finally:
             tally.intake.cancel()
         return tally
 
-    async def _review_plan(self, plan: Plan, tally: Tally) -> list[Review]:
+    async def _review_plan(self, plan: Plan, tally: Tally) -> None:
         project = plan.project
-        reviews = await self.ls.reviewer.review_files(
+        await self.ls.reviewer.review_files(
             plan.paths,
             plan.settings,
             project.root,
             on_result=lambda review: tally.result(review, project),
             cancel=tally.task.cancel_event if tally.task is not None else None,
             on_deleted=lambda path: tally.gone(path, project),
+            keep=False,
         )
         if tally.task is not None and not tally.cancelled:
-            self.results.forget_missing(project, {file_uri(project, str(p)) for p in plan.paths})
-        return reviews
+            self.results.forget_missing(project, set(plan.paths))
+
+    async def reviews_of(self, folders: list[Folder]) -> list[Review]:
+        """Every review a scan of `folders` gives now, in order: the cached results of
+        the last scan (from the disk tier), anything changed since analysed again."""
+        plans: list[Plan] = []
+        for folder in folders:
+            plans += await self.plan(folder, await self.discover(folder))
+        tally = await self.review(plans, keep=True)
+        return tally.reviews or []
 
     async def _scan(self, task: Task, folders: list[Folder]) -> Outcome:
         started = time.perf_counter()
@@ -213,11 +233,11 @@ class ScanRunner:
         task.progress(0, sum(len(plan.paths) for plan in plans))
         tally = await self.review(plans, task)
         run = Run(seconds=time.perf_counter() - started, deleted=tuple(tally.deleted))
-        summary = summarize(tally.reviews, run)
+        summary = tally.totals.summary(run)
         summary["folders"] = [f.uri for f in folders]
         summary["cancelled"] = task.cancel_requested
         if not task.cancel_requested:
-            self.state.last = LastScan(tally.reviews, run, root_of(folders[0]))
+            self.state.last = LastScan(folders, run, root_of(folders[0]))
         if self.ls.pull_diagnostics:
             self.ls.workspace_diagnostic_refresh(None)
         return Outcome(summary, describe(summary))

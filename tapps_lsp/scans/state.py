@@ -13,8 +13,8 @@ from pathlib import Path
 
 from lsprotocol import types
 
+from tapps_lsp.folders import Folder
 from tapps_lsp.reports.summary import Run
-from tapps_lsp.review.model import Review
 from tapps_lsp.tasks import TaskRegistry
 
 log = logging.getLogger(__name__)
@@ -25,19 +25,28 @@ GONE = "gone"
 
 @dataclass
 class Entry:
-    """What the client was given for a file that is not open: diagnostics and result id."""
+    """What the client was given for a file that is not open: diagnostics and result id.
+
+    Kept only for files with diagnostics (and, for a pull client, a file whose
+    diagnostics went: its empty report). A push client holds what it was sent, so
+    its entries keep the count, not the diagnostics.
+    """
 
     uri: str
     folder: str
     result_id: str
     diagnostics: list[types.Diagnostic]
+    count: int = 0
 
 
 @dataclass
 class LastScan:
-    """The reviews of the last finished scan, for `tapps.exportReport`."""
+    """What `tapps.exportReport` needs of the last finished scan: its folders and run.
 
-    reviews: list[Review]
+    Not its reviews: the report reads them back from the cache when it is written.
+    """
+
+    folders: list[Folder]
     run: Run
     root: Path
 

@@ -179,4 +179,4 @@ class WatchedFiles:
         covered = await self.runner.discover(folder)
         paths = [p for p in covered if file_uri(folder, str(p)) in uris]
         tally = await self.runner.review(await self.runner.plan(folder, paths))
-        return len(tally.reviews)
+        return tally.totals.files
