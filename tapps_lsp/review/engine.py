@@ -235,6 +235,7 @@ def _analyze(source: Source, ready: dict[str, Outcome]) -> FileResult:
         result = run.result()
     # Free the tree now, inside the collector's pause: a scan's chunk keeps its sources.
     source.tree = source.lint = None
+    source.shared.clear()
     if settings.severityOverrides:
         result.findings = [f.overridden(settings.severityOverrides) for f in result.findings]
     result.findings = _capped(result.findings)

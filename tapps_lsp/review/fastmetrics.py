@@ -32,12 +32,12 @@ import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from tapps_lsp.review.fastcounts import DECISIONS, HALSTEAD
 from tapps_lsp.review.fastraw import Raw, raw_metrics
 
-__all__ = ["FastBlock", "FastMetrics", "cc_rank", "compute"]
+__all__ = ["FastBlock", "FastMetrics", "Observer", "ScopeEnd", "cc_rank", "compute"]
 
 _NO_LINE = float("-inf")  # radon's starting max_line: "no line seen yet"
 
@@ -88,11 +88,15 @@ def cc_rank(cc: int) -> str:
     return chr(min(int(math.ceil(cc / 10.0) or 1) - (1, 0)[5 - cc < 0], 5) + 65)
 
 
-def compute(text: str, tree: ast.Module | None = None) -> FastMetrics:
+def compute(
+    text: str, tree: ast.Module | None = None, observer: Observer | None = None
+) -> FastMetrics:
     """All the numbers for `text`; `tree` is `ast.parse(text)` when the caller has it.
 
-    Raises SyntaxError when `text` does not parse (null bytes and nesting too
-    deep for the parser included); never raises otherwise.
+    `observer` is fed the same walk (see `Observer`), so that one walk of the tree
+    serves every analysis that needs one. Raises SyntaxError when `text` does not
+    parse (null bytes and nesting too deep for the parser included); never raises
+    otherwise (unless the observer does).
     """
     if tree is None:
         try:
@@ -102,7 +106,7 @@ def compute(text: str, tree: ast.Module | None = None) -> FastMetrics:
                 tree = ast.parse(text)
         except (ValueError, RecursionError, MemoryError) as exc:
             raise SyntaxError(f"not parsable: {exc}") from exc
-    blocks, total, (h1, h2, n1, n2) = _walk(tree)
+    blocks, total, (h1, h2, n1, n2) = _walk(tree, observer)
     raw, note = raw_metrics(text)
     h, n = h1 + h2, n1 + n2
     volume = n * math.log(h, 2) if h != 0 else 0
@@ -154,11 +158,48 @@ class _Pending:
         self.last_line: list[float] = [_NO_LINE]
 
 
+_Hook = Callable[[Any, Any], Any]
+_NO_HOOKS: dict[type, _Hook] = {}
+
+
+class Observer(Protocol):
+    """Another analysis fed by the same walk (the performance heuristics).
+
+    Each node the walk meets carries the observer's state for it, which its
+    parent's hook returned (the root's is `root`; a def's body gets what the
+    def's hook returns, a class's bases and decorators get None). The walk meets
+    a `try` statement's blocks in the order body, `else`, `finally`, handlers
+    (statements are met in the order of a recursion over `body`, `orelse`,
+    `finalbody`, `handlers` and `cases`, the order the heuristics report in);
+    the numbers do not depend on it. After a def's body the walk meets a
+    `ScopeEnd` carrying the body's state.
+    """
+
+    @property
+    def root(self) -> object:
+        """The module's state."""
+        ...
+
+    @property
+    def hooks(self) -> dict[type, _Hook]:
+        """node type -> hook(node, its state) -> the state of its children."""
+        ...
+
+
+class ScopeEnd(ast.AST):
+    """Met after a def's body, when an observer is fed (see `Observer`)."""
+
+    _fields = ()
+
+
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 # Fields that hold only operator and context nodes: nothing to count or to visit.
 _LEAF_FIELDS = frozenset(("ctx", "op", "ops"))
-# What the walk pushes: (node, scope, max_line holder, Halstead context, counts for CC).
-_Item = tuple[Any, _Scope, list[float], str | None, bool]
+# A try statement's fields in the order the walk meets them (see `Observer`).
+_TRY_ORDER = ("body", "orelse", "finalbody", "handlers")
+# What the walk pushes: (node, scope, max_line holder, Halstead context, counts for CC,
+# the observer's state).
+_Item = tuple[Any, _Scope, list[float], str | None, bool, Any]
 _Push = Callable[[_Item], None]
 
 
@@ -166,7 +207,8 @@ class _ChildFields(dict[type[ast.AST], tuple[str, ...]]):
     """A node type's fields that may hold nodes, last to first, found on first use."""
 
     def __missing__(self, kind: type[ast.AST]) -> tuple[str, ...]:
-        fields = tuple(name for name in reversed(kind._fields) if name not in _LEAF_FIELDS)
+        order = _TRY_ORDER if kind in (ast.Try, ast.TryStar) else kind._fields
+        fields = tuple(name for name in reversed(order) if name not in _LEAF_FIELDS)
         self[kind] = fields
         return fields
 
@@ -174,7 +216,9 @@ class _ChildFields(dict[type[ast.AST], tuple[str, ...]]):
 _child_fields = _ChildFields()
 
 
-def _walk(tree: ast.Module) -> tuple[list[FastBlock], int, tuple[int, int, int, int]]:
+def _walk(
+    tree: ast.Module, observer: Observer | None = None
+) -> tuple[list[FastBlock], int, tuple[int, int, int, int]]:
     """ComplexityVisitor and HalsteadVisitor over `tree` in one iterative walk.
 
     Iterative so that a tree too deep for radon's recursive visitors still gets numbers.
@@ -186,17 +230,22 @@ def _walk(tree: ast.Module) -> tuple[list[FastBlock], int, tuple[int, int, int, 
     operands: set[object] = set()
     n_operators = n_operands = 0
     scratch: list[float] = [_NO_LINE]  # max_line of statements whose value radon drops
-    stack: list[_Item] = [(tree, module, scratch, None, True)]
+    root = observer.root if observer is not None else None
+    stack: list[_Item] = [(tree, module, scratch, None, True, root)]
     pop, push = stack.pop, stack.append
     decisions, halstead, child_fields = DECISIONS.get, HALSTEAD.get, _child_fields
+    hooks = (observer.hooks if observer is not None else _NO_HOOKS).get
     while stack:
-        node, scope, line, context, cc = pop()
+        node, scope, line, context, cc, seen = pop()
         kind = type(node)
+        hook = hooks(kind)
+        if hook is not None:
+            seen = hook(node, seen)
         if kind in _FUNCTIONS:
-            _enter_function(node, scope, pending, scratch, push)
+            _enter_function(node, scope, pending, scratch, push, seen)
             continue
         if kind is ast.ClassDef:
-            _enter_class(node, scope, pending, scratch, context, push)
+            _enter_class(node, scope, pending, scratch, context, push, seen)
             continue
         children_cc = cc
         if cc:
@@ -215,15 +264,16 @@ def _walk(tree: ast.Module) -> tuple[list[FastBlock], int, tuple[int, int, int, 
             more_operators, more_operands = count(node, context, operators, operands)
             n_operators += more_operators
             n_operands += more_operands
-        # Pushed last to first, so that defs are met in the order radon meets them.
+        # Pushed last to first, so that defs are met in the order radon meets them
+        # (but for a try statement's handlers: `_finish` puts those defs back in order).
         for name in child_fields[kind]:
             value = getattr(node, name)
             if type(value) is list:
                 for child in reversed(value):
                     if isinstance(child, ast.AST):
-                        push((child, scope, line, context, children_cc))
+                        push((child, scope, line, context, children_cc, seen))
             elif isinstance(value, ast.AST):
-                push((value, scope, line, context, children_cc))
+                push((value, scope, line, context, children_cc, seen))
     blocks = _finish(pending, module)
     return blocks, _total(module), (len(operators), len(operands), n_operators, n_operands)
 
@@ -234,16 +284,22 @@ def _enter_function(
     pending: list[_Pending],
     scratch: list[float],
     push: _Push,
+    seen: object,
 ) -> None:
-    """Open a def's block and push its body: radon visits neither arguments nor decorators."""
+    """Open a def's block and push its body: radon visits neither arguments nor decorators.
+
+    `seen`: the observer's state for the body (None when there is no observer).
+    """
     function_kind = "method" if scope.to_method else "function"
     item = _Pending(node, function_kind, scope.classname, _Scope(False, None))
     scope.functions.append(item)
     pending.append(item)
+    if seen is not None:
+        push((ScopeEnd(), item.body, scratch, node.name, False, seen))
     *first, last = node.body
-    push((last, item.body, item.last_line, node.name, True))
+    push((last, item.body, item.last_line, node.name, True, seen))
     for child in reversed(first):
-        push((child, item.body, scratch, node.name, True))
+        push((child, item.body, scratch, node.name, True, seen))
 
 
 def _enter_class(
@@ -253,13 +309,17 @@ def _enter_class(
     scratch: list[float],
     context: str | None,
     push: _Push,
+    seen: object,
 ) -> None:
-    """Open a class's block, push its body, and its bases and decorators for Halstead only."""
+    """Open a class's block, push its body, and its bases and decorators for Halstead only.
+
+    `seen`: the observer's state for the body; the bases and decorators get None.
+    """
     item = _Pending(node, "class", None, _Scope(True, node.name))
     scope.classes.append(item)
     pending.append(item)
     for child in reversed(node.body):
-        push((child, item.body, item.last_line, context, True))
+        push((child, item.body, item.last_line, context, True, seen))
     # type_params: Python 3.12's `class C[T: int | str]`.
     for expr in (
         *node.decorator_list,
@@ -267,7 +327,7 @@ def _enter_class(
         *node.keywords,
         *getattr(node, "type_params", ()),
     ):
-        push((expr, scope, scratch, context, False))
+        push((expr, scope, scratch, context, False, None))
 
 
 def _total(module: _Scope) -> int:
@@ -285,8 +345,19 @@ def _real(item: _Pending) -> int:
     return 1 + item.body.complexity + sum(m.block.complexity for m in item.body.functions)
 
 
+def _in_order(scope: _Scope) -> None:
+    """Put a body's defs in source order, radon's: the walk meets a try statement's
+    handlers after its `else` and `finally` blocks."""
+    for found in (scope.functions, scope.classes):
+        if len(found) > 1:
+            found.sort(key=lambda item: (item.node.lineno, item.node.col_offset))
+
+
 def _finish(pending: list[_Pending], module: _Scope) -> list[FastBlock]:
     """Make the blocks, inner ones first (they were met after their parents)."""
+    _in_order(module)
+    for item in pending:
+        _in_order(item.body)
     for item in reversed(pending):
         node = item.node
         body = item.body

@@ -51,6 +51,9 @@ class Source:
     # Set by the ruff analyzer: ruff's findings, `S` codes included; None when ruff
     # could not run.
     lint: list[Finding] | None = None
+    # What TREE-stage analyzers compute once and share (tree_walk.py: the one walk of
+    # the tree); freed with the tree.
+    shared: dict[str, object] = field(default_factory=dict)
 
     @property
     def module(self) -> ast.Module | None:

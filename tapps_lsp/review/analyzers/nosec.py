@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import re
 
-from tapps_lsp.review.analyzers.performance import BLOCK_STATEMENTS
+from tapps_lsp.review.fastperf import BLOCK_STATEMENTS
 from tapps_lsp.review.model import Finding
 
 NOQA_RE = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.I)
@@ -49,9 +49,8 @@ class NosecScopes:
 
     def __init__(self, tree: ast.Module, lines: list[str]) -> None:
         self.lines = lines
-        self.comments = {
-            i: t for i, line in enumerate(lines) if (t := nosec_tests(line)) is not None
-        }
+        marked = [i for i, line in enumerate(lines) if "nosec" in line]
+        self.comments = {i: t for i in marked if (t := nosec_tests(lines[i])) is not None}
         self.ranges: list[tuple[tuple[int, int], tuple[int, int]]] = []
         if self.comments:
             for node in ast.walk(tree):

@@ -11,6 +11,7 @@ import re
 
 from tapps_lsp.review import fastmetrics
 from tapps_lsp.review.analyzers.base import Outcome, Source, TreeAnalyzer, crashed
+from tapps_lsp.review.analyzers.tree_walk import walked
 from tapps_lsp.review.model import Block, Finding
 from tapps_lsp.review.positions import utf8_byte_to_codepoint
 
@@ -53,16 +54,15 @@ def low_mi_finding(mi: float) -> Finding:
 
 
 class RadonMetrics(TreeAnalyzer):
-    """Complexity blocks, raw counts and MI in one walk of the tree (equal to radon's)."""
+    """Complexity blocks, raw counts and MI in one walk of the tree (equal to radon's),
+    the walk that also feeds the performance heuristics (tree_walk.py)."""
 
     name = "metrics"
 
     def analyze(self, source: Source) -> Outcome:
         """The blocks and figures, a TAPPS-CC per block over the threshold, TAPPS-MI."""
-        tree = source.module
-        assert tree is not None  # wanted() said so
         try:
-            fast = fastmetrics.compute(source.text, tree)
+            fast = walked(source).metrics
         except Exception as exc:  # noqa: BLE001 - the line counts are still worth having
             lines = source.lines
             sloc = sum(1 for s in lines if s.strip() and not s.lstrip().startswith("#"))
