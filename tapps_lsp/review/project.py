@@ -22,8 +22,8 @@ from pathlib import Path, PurePosixPath
 from tapps_lsp.config import Settings
 from tapps_lsp.review import coverage as cov
 from tapps_lsp.review.coverage_formats import CoverageError
-from tapps_lsp.review.discovery import SKIPPED_DIRS
 from tapps_lsp.review.model import ProjectInfo
+from tapps_lsp.review.tool_dirs import SKIPPED_DIRS
 from tapps_lsp.safe_io import try_read_text_inside
 
 # Files and folders that make a folder a project root (as ruff looks for pyproject.toml).
