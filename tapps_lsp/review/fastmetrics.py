@@ -230,11 +230,10 @@ def _walk(
     operands: set[object] = set()
     n_operators = n_operands = 0
     scratch: list[float] = [_NO_LINE]  # max_line of statements whose value radon drops
-    root = observer.root if observer is not None else None
+    root, hooks = _observed(observer)
     stack: list[_Item] = [(tree, module, scratch, None, True, root)]
     pop, push = stack.pop, stack.append
     decisions, halstead, child_fields = DECISIONS.get, HALSTEAD.get, _child_fields
-    hooks = (observer.hooks if observer is not None else _NO_HOOKS).get
     while stack:
         node, scope, line, context, cc, seen = pop()
         kind = type(node)
@@ -276,6 +275,13 @@ def _walk(
                 push((value, scope, line, context, children_cc, seen))
     blocks = _finish(pending, module)
     return blocks, _total(module), (len(operators), len(operands), n_operators, n_operands)
+
+
+def _observed(observer: Observer | None) -> tuple[object, Callable[[type], _Hook | None]]:
+    """The module's state and the hook lookup of an observer (none without one)."""
+    if observer is None:
+        return None, _NO_HOOKS.get
+    return observer.root, observer.hooks.get
 
 
 def _enter_function(

@@ -23,7 +23,7 @@ from tapps_lsp.review.fastmetrics import ScopeEnd
 from tapps_lsp.review.model import Finding
 from tapps_lsp.review.positions import utf8_byte_to_codepoint
 
-__all__ = ["BLOCK_STATEMENTS", "Performance", "Walker"]
+__all__ = ["BLOCK_STATEMENTS", "Performance", "Walker", "name_span"]
 
 LONG_FUNCTION = ((100, 1.5), (50, 0.5))  # (more than N lines, penalty), worst first
 DEEP_NESTING = ((6, 2.0), (4, 1.0))  # (more than N levels, penalty)
@@ -58,6 +58,10 @@ _CACHE_DECORATORS = frozenset({"lru_cache", "cache"})
 # Every comprehension has a `for` and every yield a `yield` on one of its lines: an
 # expression whose lines have neither needs no walk (most of them; a third of the time).
 _HINT = re.compile(r"\b(?:for|yield)\b")
+_DEF = re.compile(r"def\s+")
+_DEF_OR_CLASS = re.compile(r"(?:def|class)\s+")
+_WORD = re.compile(r"\w")
+_KEYWORD = re.compile(r"(?:async\s+)?\w+")
 # An expression on at most this many lines is looked at line by line, not by the table.
 _FEW_LINES = 8
 
@@ -318,10 +322,10 @@ class _Expressions:
         text = self.lines[line] if line < len(self.lines) else ""
         col = utf8_byte_to_codepoint(text, node.col_offset)  # type: ignore[attr-defined]
         if name:
-            m = re.compile(r"def\s+(" + re.escape(name) + r")\b").search(text, col)
-            col, end_line, end_col = (m.start(1), line, m.end(1)) if m else (col, line, len(text))
+            end_line = line
+            col, end_col = name_span(text, name, col, _DEF) or (col, len(text))
         elif keyword:
-            m = re.compile(r"(?:async\s+)?\w+").match(text, col)
+            m = _KEYWORD.match(text, col)
             end_line, end_col = line, m.end() if m else len(text)
         else:
             end_line = (node.end_lineno or node.lineno) - 1  # type: ignore[attr-defined]
@@ -340,6 +344,26 @@ class _Expressions:
                 end_col=end_col,
             )
         )
+
+
+def name_span(
+    text: str, name: str, start: int, keyword: re.Pattern[str] = _DEF_OR_CLASS
+) -> tuple[int, int] | None:
+    """Where `name` first follows `keyword` in `text` from `start`, as a whole word: what
+    `re.search(keyword + re.escape(name) + r"\b", text, start)` finds for the name, without
+    compiling a pattern for every name (more names than the `re` module's cache holds)."""
+    for found in keyword.finditer(text, start):
+        at = found.end()
+        end = at + len(name)
+        if text.startswith(name, at) and _boundary(text, end):
+            return at, end
+    return None
+
+
+def _boundary(text: str, at: int) -> bool:
+    """`\b` at `at`: a word character on one side only (the ends count as non-word)."""
+    before = at > 0 and _WORD.match(text, at - 1) is not None
+    return before != (_WORD.match(text, at) is not None)
 
 
 def _own_expressions(node: ast.AST) -> list[ast.AST]:

@@ -22,7 +22,7 @@ import pytest
 from radon.complexity import cc_visit
 
 from tapps_lsp.config import Settings
-from tapps_lsp.review import engine, fastmetrics
+from tapps_lsp.review import engine, fastmetrics, fastperf
 from tapps_lsp.review.analyzers import ruff_security
 from tapps_lsp.review.analyzers.base import Outcome
 from tapps_lsp.review.analyzers.tree_walk import Walked
@@ -351,3 +351,25 @@ def test_the_whole_text_checks_agree_on_standard_library_files() -> None:
         lines = split_lines(path.read_text(encoding="utf-8"))
         expected = any(ruff_security._EXTRAS_HINT.search(line) for line in lines)
         assert ruff_security._may_need_extras(lines) is expected, path
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "start"),
+    [
+        ("def foobar(): pass  # def foo():", "foo", 0),
+        ("    def  foo(x):", "foo", 4),
+        ("class Foo(Base):", "Foo", 0),
+        ("undef foo; classdef foo", "foo", 0),
+        ("async def f\u00e9(): pass", "f\u00e9", 0),
+        ("def x\u0301y(): def x\u0301(): pass", "x\u0301", 0),  # ends in a combining mark
+        ("def x\u0301 (): pass", "x\u0301", 0),
+        ("def foo", "foo", 1),  # starts after the keyword: not found
+        ("class\tC:", "C", 0),
+        ("def f(): pass", "g", 0),
+    ],
+)
+def test_name_span_finds_what_a_pattern_per_name_finds(text: str, name: str, start: int) -> None:
+    for keyword, pattern in ((fastperf._DEF, "def"), (fastperf._DEF_OR_CLASS, "(?:def|class)")):
+        expected = re.compile(pattern + r"\s+(" + re.escape(name) + r")\b").search(text, start)
+        span = fastperf.name_span(text, name, start, keyword)
+        assert span == (expected.span(1) if expected else None)

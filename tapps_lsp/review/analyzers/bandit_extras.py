@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from tapps_lsp.review.analyzers.nosec import noqa
 from tapps_lsp.review.model import Finding
@@ -23,7 +24,7 @@ _PASSWORD_NAME = re.compile(f"(^{_W}$|_{_W}_|^{_W}_|_{_W}$)", re.IGNORECASE)
 _RANDOM_EXTRAS = frozenset({"random.sample", "random.getrandbits"})
 
 
-class BanditExtras(ast.NodeVisitor):
+class BanditExtras:
     """One walk in bandit's order collecting what bandit reports and ruff's `S` rules do not.
 
     `pages` names each code's rule in ruff's documentation, for the finding's link.
@@ -39,6 +40,31 @@ class BanditExtras(ast.NodeVisitor):
         self.imports: set[str] = set()
         self.found: list[Finding] = []
 
+    def visit(self, tree: ast.AST) -> None:
+        """Every node depth first in field order, as `ast.NodeVisitor` visits them (without
+        its recursion and its method lookup per node); an import's names are not walked."""
+        seen: dict[type, Callable[[Any], None]] = {
+            ast.Assert: self.visit_Assert,
+            ast.Dict: self.visit_Dict,
+            ast.Call: self.visit_Call,
+        }
+        stack: list[ast.AST] = [tree]
+        while stack:
+            node = stack.pop()
+            kind = type(node)
+            if kind is ast.Import or kind is ast.ImportFrom:
+                self.visit_ImportFrom(node)  # type: ignore[arg-type]
+                continue
+            look = seen.get(kind)
+            if look is not None:
+                look(node)
+            for name in reversed(node._fields):
+                value = getattr(node, name, None)
+                if isinstance(value, list):
+                    stack.extend(item for item in reversed(value) if isinstance(item, ast.AST))
+                elif isinstance(value, ast.AST):
+                    stack.append(value)
+
     def visit_Import(self, node: ast.Import | ast.ImportFrom) -> None:
         """Remember the names an import binds."""
         for alias in node.names:
@@ -46,9 +72,9 @@ class BanditExtras(ast.NodeVisitor):
                 self.aliases[alias.asname] = alias.name
             self.imports.add(alias.name)
 
-    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
-        """Remember the names a from-import binds."""
-        if node.module is None:
+    def visit_ImportFrom(self, node: ast.Import | ast.ImportFrom) -> None:
+        """Remember the names a from-import binds (an import's, without a module)."""
+        if not isinstance(node, ast.ImportFrom) or node.module is None:
             self.visit_Import(node)
             return
         for alias in node.names:
@@ -59,7 +85,6 @@ class BanditExtras(ast.NodeVisitor):
         """B101 on an assert ruff did not report."""
         if node.lineno - 1 not in self.asserts_reported:
             self._add("S101", "Use of `assert` detected", node, node)
-        self.generic_visit(node)
 
     def visit_Dict(self, node: ast.Dict) -> None:
         """B105 on a password-like key given a constant."""
@@ -72,7 +97,6 @@ class BanditExtras(ast.NodeVisitor):
             ):
                 message = f'Possible hardcoded password assigned to: "{key.value}"'
                 self._add("S105", message, key, value)
-        self.generic_visit(node)
 
     def visit_Call(self, node: ast.Call) -> None:
         """B311 on the random calls ruff skips; B201 on `<x>.run(debug=True)` with flask."""
@@ -86,7 +110,6 @@ class BanditExtras(ast.NodeVisitor):
             debug = next((k for k in node.keywords if k.arg == "debug"), None)
             if debug is not None and _literal(debug.value) == "True":
                 self._add("S201", "Use of `debug=True` in Flask app detected", debug, debug)
-        self.generic_visit(node)
 
     def _add(self, code: str, message: str, start: ast.AST, end: ast.AST) -> None:
         line = start.lineno - 1  # type: ignore[attr-defined]

@@ -7,11 +7,10 @@ compares them with radon.
 
 from __future__ import annotations
 
-import re
-
 from tapps_lsp.review import fastmetrics
 from tapps_lsp.review.analyzers.base import Outcome, Source, TreeAnalyzer, crashed
 from tapps_lsp.review.analyzers.tree_walk import walked
+from tapps_lsp.review.fastperf import name_span
 from tapps_lsp.review.model import Block, Finding
 from tapps_lsp.review.positions import utf8_byte_to_codepoint
 
@@ -22,8 +21,7 @@ ERROR_COMPLEXITY = 20
 def complexity_finding(block: Block, short_name: str, text: str) -> Finding:
     """The TAPPS-CC diagnostic of a block over the threshold, at the block's name."""
     # Point at the block's name, which is what an editor user looks for.
-    m = re.compile(r"(?:def|class)\s+(" + re.escape(short_name) + r")\b").search(text, block.col)
-    start, end = (m.start(1), m.end(1)) if m else (block.col, len(text))
+    start, end = name_span(text, short_name, block.col) or (block.col, len(text))
     return Finding(
         source="tapps",
         code="TAPPS-CC",
