@@ -195,6 +195,28 @@ class ScopeEnd(ast.AST):
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 # Fields that hold only operator and context nodes: nothing to count or to visit.
 _LEAF_FIELDS = frozenset(("ctx", "op", "ops"))
+# Fields that never hold a node (Python's ASDL: identifiers, constants, strings, ints):
+# not looked at, so that a name or a constant, half of all nodes, has no field to check.
+_SCALAR_FIELDS: dict[type, tuple[str, ...]] = {
+    ast.Name: ("id",),
+    ast.Constant: ("value", "kind"),
+    ast.Attribute: ("attr",),
+    ast.keyword: ("arg",),
+    ast.arg: ("arg", "type_comment"),
+    ast.alias: ("name", "asname"),
+    ast.Assign: ("type_comment",),
+    ast.For: ("type_comment",),
+    ast.AsyncFor: ("type_comment",),
+    ast.With: ("type_comment",),
+    ast.AsyncWith: ("type_comment",),
+    ast.AnnAssign: ("simple",),
+    ast.ImportFrom: ("module", "level"),
+    ast.Global: ("names",),
+    ast.Nonlocal: ("names",),
+    ast.FormattedValue: ("conversion",),
+    ast.comprehension: ("is_async",),
+    ast.ExceptHandler: ("name",),
+}
 # A try statement's fields in the order the walk meets them (see `Observer`).
 _TRY_ORDER = ("body", "orelse", "finalbody", "handlers")
 # What the walk pushes: (node, scope, max_line holder, Halstead context, counts for CC,
@@ -208,7 +230,8 @@ class _ChildFields(dict[type[ast.AST], tuple[str, ...]]):
 
     def __missing__(self, kind: type[ast.AST]) -> tuple[str, ...]:
         order = _TRY_ORDER if kind in (ast.Try, ast.TryStar) else kind._fields
-        fields = tuple(name for name in reversed(order) if name not in _LEAF_FIELDS)
+        skipped = _LEAF_FIELDS.union(_SCALAR_FIELDS.get(kind, ()))
+        fields = tuple(name for name in reversed(order) if name not in skipped)
         self[kind] = fields
         return fields
 
