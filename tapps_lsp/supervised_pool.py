@@ -180,12 +180,15 @@ class SupervisedPool:
         niceness: int = 0,
         on_close: Callable[[SupervisedPool], None] | None = None,
         reserve: Reserve | None = None,
+        idle_seconds: float | None = IDLE_SECONDS,
     ) -> None:
         """`niceness`: how much lower than ours the workers' CPU priority is.
 
         `on_close` is told when `close` has stopped the pool; `reserve` takes the idle
-        workers of a graceful `close` and lends idle workers to this pool.
+        workers of a graceful `close` and lends idle workers to this pool. A worker
+        exits once idle for `idle_seconds` (None: never).
         """
+        self._idle_seconds = idle_seconds
         self.workers = workers
         self._niceness = niceness
         self._on_close = on_close
@@ -230,7 +233,7 @@ class SupervisedPool:
             if self._workers:
                 return self._workers[0]
             try:
-                worker = WorkerProcess(self._niceness)
+                worker = self._new_worker()
             except OSError as exc:
                 raise WorkerStopped(f"cannot start a worker process: {exc}") from exc
             self._workers.append(worker)
@@ -301,7 +304,7 @@ class SupervisedPool:
         worker = self._reserve.take(self._niceness) if self._reserve is not None else None
         if worker is None:
             try:
-                worker = WorkerProcess(self._niceness)
+                worker = self._new_worker()
             except OSError as exc:
                 log.error(f"cannot start a worker process: {exc}")
                 self._deaths += 1
@@ -309,13 +312,16 @@ class SupervisedPool:
         self._workers.append(worker)
         return worker
 
+    def _new_worker(self) -> WorkerProcess:
+        return WorkerProcess(self._niceness, idle_seconds=self._idle_seconds)
+
     def _retry_suspect(self, wire: dict[str, Any], on_item: Callable[..., None]) -> bool:
         """Retry the next file of a dead worker alone; False when no spare could start."""
         if not self._suspects or any(f.spare for f in self._pending.values()):
             return True
         if self._spare is None or not self._spare.accepting:
             try:
-                self._spare = WorkerProcess(self._niceness)
+                self._spare = self._new_worker()
             except OSError as exc:
                 log.error(f"cannot start a worker process: {exc}")
                 self._deaths += 1
