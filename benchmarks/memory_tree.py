@@ -89,6 +89,8 @@ def role(process: psutil.Process, root_pid: int) -> str:
     if process.pid == root_pid:
         return "server"
     cmdline = " ".join(process.cmdline())
+    if "worker_main" in cmdline:  # our own workers (issue 17)
+        return "scan/interactive worker"
     if "resource_tracker" in cmdline:
         return "resource tracker"
     if "forkserver" in cmdline:

@@ -56,7 +56,7 @@ def short_frame(frame: str) -> str:
 
 
 def _process_name(cmdline: str) -> str:
-    if "forkserver" in cmdline:
+    if "forkserver" in cmdline or "worker_main" in cmdline:
         return "worker process"
     return "server process" if "tapps_lsp" in cmdline else cmdline[:60]
 

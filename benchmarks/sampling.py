@@ -127,6 +127,8 @@ def _role(process: psutil.Process, index: int) -> str:
     if index == 0:
         return "server"
     cmdline = " ".join(process.cmdline())
+    if "worker_main" in cmdline:  # our own workers (issue 17)
+        return "worker"
     if "resource_tracker" in cmdline:
         return "resource tracker"
     if "forkserver" in cmdline:
