@@ -132,6 +132,13 @@ class ReviewerHost:
         await self._built.wait()
         return None if self._closed else self._reviewer
 
+    async def warmed(self) -> None:
+        """Wait until the warm-up (started now if it was not) has ended, however it ended."""
+        self.start_warm_up()
+        assert self._warm_up is not None
+        if not self._warm_up.done():
+            await asyncio.wait([self._warm_up])
+
     async def ready(self) -> Reviewer:
         """The reviewer, once the warm-up thread is done with it.
 
@@ -140,10 +147,7 @@ class ReviewerHost:
         building the reviewer on the event loop would hold up every request. Its
         worker pool is created lazily: never from two threads at once.
         """
-        self.start_warm_up()
-        assert self._warm_up is not None
-        if not self._warm_up.done():
-            await asyncio.wait([self._warm_up])
+        await self.warmed()
         return self.reviewer
 
     def close(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from typing import TYPE_CHECKING
@@ -10,6 +11,8 @@ from typing import TYPE_CHECKING
 # where cli.py turns it into a message; their modules load in create_server().
 import lsprotocol  # noqa: F401
 import pygls  # noqa: F401
+
+from tapps_lsp import codecache
 
 if TYPE_CHECKING:
     from lsprotocol.types import InitializedParams
@@ -22,6 +25,13 @@ async def initialized(ls: TappsLanguageServer, params: InitializedParams) -> Non
     await ls.start_features()
     # Start the review worker now rather than on the first save, off the event loop.
     ls.start_warm_up()
+    ls.spawn(_end_of_start_up(ls))
+
+
+async def _end_of_start_up(ls: TappsLanguageServer) -> None:
+    """Once the warm-up has ended, keep the code start-up generated for the next start."""
+    await ls.reviewer_host.warmed()
+    await asyncio.to_thread(codecache.save)
 
 
 def create_server() -> TappsLanguageServer:
@@ -34,6 +44,8 @@ def create_server() -> TappsLanguageServer:
     # Frozen afterwards, full collections skip the long-lived objects for good.
     thresholds = gc.get_threshold()
     gc.set_threshold(2000, 100, 1_000_000)
+    # attrs' generated methods compiled at the last start, not compiled again (codecache.py).
+    codecache.install()
     try:
         from lsprotocol import types
 
