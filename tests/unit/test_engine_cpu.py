@@ -23,7 +23,7 @@ from radon.complexity import cc_visit
 
 from tapps_lsp.config import Settings
 from tapps_lsp.review import engine, fastmetrics, fastperf
-from tapps_lsp.review.analyzers import ruff_security
+from tapps_lsp.review.analyzers import bandit_match, ruff_security
 from tapps_lsp.review.analyzers.base import Outcome
 from tapps_lsp.review.analyzers.tree_walk import Walked
 from tapps_lsp.review.fastperf import (
@@ -373,3 +373,12 @@ def test_name_span_finds_what_a_pattern_per_name_finds(text: str, name: str, sta
         expected = re.compile(pattern + r"\s+(" + re.escape(name) + r")\b").search(text, start)
         span = fastperf.name_span(text, name, start, keyword)
         assert span == (expected.span(1) if expected else None)
+
+
+def test_the_calls_are_met_in_ast_walks_order() -> None:
+    texts = [p.read_text(encoding="utf-8") for p in _sample()]
+    texts.append("f(x)(y)(z)\nsubprocess.run(g(a)(b), shell=True)\n")  # calls at one place
+    for text in texts:
+        tree = ast.parse(text)
+        expected = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
+        assert bandit_match.Calls(tree).nodes == expected

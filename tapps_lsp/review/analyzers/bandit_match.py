@@ -11,6 +11,8 @@ from __future__ import annotations
 import ast
 import dataclasses
 import re
+from collections import deque
+from functools import cached_property
 
 from tapps_lsp.review.model import Finding
 from tapps_lsp.review.positions import utf8_byte_to_codepoint
@@ -37,16 +39,54 @@ def by_message(code: str, message: str, severity: str) -> str:
     return severity
 
 
-def shell_arguments(tree: ast.Module, lines: list[str]) -> dict[tuple[int, int], ast.keyword]:
+class Calls:
+    """The calls of a tree in `ast.walk`'s order, found once (on first use) for every
+    finding that needs them."""
+
+    def __init__(self, tree: ast.Module) -> None:
+        self.tree = tree
+
+    @cached_property
+    def nodes(self) -> list[ast.Call]:
+        """Breadth first, as `ast.walk` meets them, without its generator per node."""
+        found: list[ast.Call] = []
+        queue: deque[ast.AST] = deque([self.tree])
+        pop, extend = queue.popleft, queue.extend
+        fields = _fields
+        while queue:
+            node = pop()
+            if type(node) is ast.Call:
+                found.append(node)
+            for name in fields[type(node)]:
+                value = getattr(node, name, None)
+                if type(value) is list:
+                    extend(item for item in value if isinstance(item, ast.AST))
+                elif isinstance(value, ast.AST):
+                    extend((value,))
+        return found
+
+
+class _Fields(dict[type[ast.AST], tuple[str, ...]]):
+    """A node type's fields that may hold nodes other than contexts and operators."""
+
+    def __missing__(self, kind: type[ast.AST]) -> tuple[str, ...]:
+        fields = tuple(f for f in kind._fields if f not in ("ctx", "op", "ops"))
+        self[kind] = fields
+        return fields
+
+
+_fields = _Fields()
+
+
+def shell_arguments(calls: Calls, lines: list[str]) -> dict[tuple[int, int], ast.keyword]:
     """(line, code-point column) of each call with a `shell=` argument -> that argument."""
     found = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            for kw in node.keywords:
-                if kw.arg == "shell":
-                    line = node.lineno - 1
-                    text = lines[line] if line < len(lines) else ""
-                    found[line, utf8_byte_to_codepoint(text, node.col_offset)] = kw
+    for node in calls.nodes:
+        for kw in node.keywords:
+            if kw.arg == "shell":
+                line = node.lineno - 1
+                text = lines[line] if line < len(lines) else ""
+                found[line, utf8_byte_to_codepoint(text, node.col_offset)] = kw
     return found
 
 
@@ -65,16 +105,15 @@ def at_shell(f: Finding, calls: dict[tuple[int, int], ast.keyword], lines: list[
     )
 
 
-def at_call(f: Finding, tree: ast.Module, lines: list[str]) -> Finding:
+def at_call(f: Finding, calls: Calls, lines: list[str]) -> Finding:
     """A finding ruff puts at a call's argument, moved to the call's start as bandit puts it."""
     text = lines[f.line] if f.line < len(lines) else ""
     at = (f.line + 1, len(text[: f.col].encode("utf-8", "surrogatepass")))
     inner = max(
         (
             node
-            for node in ast.walk(tree)
-            if isinstance(node, ast.Call)
-            and (node.lineno, node.col_offset)
+            for node in calls.nodes
+            if (node.lineno, node.col_offset)
             <= at
             < (node.end_lineno or 0, node.end_col_offset or 0)
         ),

@@ -274,7 +274,8 @@ def split(
     `findings` are ruff's (run with `S` selected) plus `imports()`.
     """
     findings = extras(list(findings), tree, lines)
-    calls = match.shell_arguments(tree, lines) if _any_at_shell(findings) else {}
+    tree_calls = match.Calls(tree)
+    calls = match.shell_arguments(tree_calls, lines) if _any_at_shell(findings) else {}
     scopes: NosecScopes | None = None
     lint: list[Finding] = []
     security: list[Finding] = []
@@ -291,7 +292,7 @@ def split(
         if f.code in match.AT_SHELL:
             f = match.at_shell(f, calls, lines)
         elif f.code in match.AT_CALL:
-            f = match.at_call(f, tree, lines)
+            f = match.at_call(f, tree_calls, lines)
         if scopes is None:
             scopes = NosecScopes(tree, lines)
         if scopes.skips(f, test_id):
