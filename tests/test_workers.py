@@ -109,8 +109,8 @@ async def test_an_idle_worker_exits_and_the_next_review_starts_another() -> None
         first = FileResult.from_dict(await pool.call(request, retry_note="retry"))
         assert "F401" in {f.code for f in first.findings}
         [pid] = pool.pids()
-        wait_for(lambda: not psutil.pid_exists(pid) or _zombie(pid), 20, "the idle worker to exit")
-        assert pool.pids() == []
+        wait_for(lambda: pool.pids() == [], 20, "the idle worker to exit")
+        wait_for(lambda: not psutil.pid_exists(pid) or _zombie(pid), 5, "its process to end")
         again = FileResult.from_dict(await pool.call(request, retry_note="retry"))
         assert again == first
         assert pool.pids() and pool.pids() != [pid]
