@@ -283,14 +283,18 @@ class Reviewer:
         settings: Settings,
         root: Path | None,
     ) -> Review | None:
-        """The review of a cached result (`data`, as the cache returned it)."""
-        if data is None:
-            return None
+        """The review of a cached result (`data`, as the cache returned it), or of the
+        scored-review memo when it has this content (a scan asks no tier for those:
+        `remembers`); None when neither has it."""
+        if data is None and not (digest and self.project_ready(path, settings, root)):
+            return None  # nothing to score, and the memo's project would need files read
         project = self.project_for(path, settings, root)
         memo = self._scored.get(path)
         if memo is not None and memo.matches(digest, fp, settings, project):
             self._scored.move_to_end(path)
             return dataclasses.replace(memo.review, from_cache=True)
+        if data is None:
+            return None
         try:
             result = FileResult.from_dict(data)
         except (ValueError, KeyError, TypeError) as exc:
@@ -298,6 +302,12 @@ class Reviewer:
             return None
         review = self.score(result, path, settings, root, digest=digest, fp=fp)
         return dataclasses.replace(review, from_cache=True)
+
+    def remembers(self, path: str, digest: str, fp: str) -> bool:
+        """Whether the memo holds a review of this content of `path` (from a scan's
+        thread: a dict read; `reviewed` checks the settings and project on the loop)."""
+        memo = self._scored.get(path)
+        return memo is not None and memo.digest == digest and memo.fingerprint == fp
 
     def score(
         self,

@@ -85,6 +85,10 @@ class Scorer(Protocol):
         """The review of a result."""
         ...
 
+    def remembers(self, path: str, digest: str, fp: str) -> bool:
+        """Thread: whether `reviewed` may find this content's review without its data."""
+        ...
+
     def scan_pool(self, workers: int) -> SupervisedPool:
         """A new pool of scan workers."""
         ...
@@ -198,8 +202,11 @@ class ScanPipeline:
                 continue
             digest = index.lookup(name, stamp_of(st))
             out.append((name, None, digest or "", None))
-        # One batch for the slice: one round trip when the team cache is on.
-        found = self._cache.get_many([make_key(d, fp, n) for n, _, d, _ in out if d])
+        # One batch for the slice (one round trip when the team cache is on), of what the
+        # scored-review memo does not have: a warm re-scan asks no tier at all.
+        remembers = self._host.remembers
+        wanted = [make_key(d, fp, n) for n, _, d, _ in out if d and not remembers(n, d, fp)]
+        found = self._cache.get_many(wanted, bulk=True)
         return [(n, e, d, found.get(make_key(d, fp, n)) if d else None) for n, e, d, _ in out]
 
     def _serve_known(self, known: list[_Known]) -> list[str]:
@@ -260,7 +267,7 @@ class ScanPipeline:
         """Thread: read and hash files, then look their results up in one batch."""
         hashed = worker.hash_files(names, max_size)
         keys = [make_key(i.hash, self._fp, i.read.path) for i in hashed if i.read.status == "ok"]
-        return hashed, self._cache.get_many(keys)
+        return hashed, self._cache.get_many(keys, bulk=True)
 
     def _serve_hashed(
         self,
@@ -323,7 +330,7 @@ class ScanPipeline:
         """Write the results and stamps `_store` kept."""
         stored, self._unsaved = self._unsaved, []
         recorded, self._unrecorded = self._unrecorded, []
-        self._cache.put_many(stored)
+        self._cache.put_many(stored, bulk=True)
         self._record(recorded)
 
     def _record(self, items: Iterable[tuple[worker.Read, str]]) -> None:

@@ -30,7 +30,7 @@ STAT_BYTES = 32 * 2**20
 # The stat index keeps this many paths in memory before it starts over (about 600 bytes
 # each): its database has them all, and a scan of 200,000 files must not hold them all.
 # In memory only (no cache directory), the dict is the whole index: it holds more.
-_STAT_MEMORY_ENTRIES = 16_384
+_STAT_MEMORY_ENTRIES = 4_096
 _STAT_MEMORY_ONLY_ENTRIES = 65_536
 
 _log = logging.getLogger(__name__)
@@ -118,11 +118,12 @@ class ResultCache:
         return self.get_many([key], remote=False, start=1).get(key)
 
     def get_many(
-        self, keys: Sequence[str], *, remote: bool = True, start: int = 0
+        self, keys: Sequence[str], *, remote: bool = True, start: int = 0, bulk: bool = False
     ) -> dict[str, dict[str, Any]]:
         """The results found for `keys`, each tier asked once for what the earlier ones missed.
 
-        A hit is written to the tiers before the one that had it. `remote=False`
+        A hit is written to the tiers before the one that had it (`bulk`, a scan:
+        not to the memory tier while the disk tier can hold it). `remote=False`
         leaves out tiers that wait on the network (call those from a thread).
         """
         wanted = list(dict.fromkeys(keys))
@@ -135,7 +136,7 @@ class ResultCache:
                 continue
             found = tier.get_many(wanted)
             if found:
-                self._backfill(number, found)
+                self._backfill(number, found, bulk)
                 out.update((key, hit.value) for key, hit in found.items())
                 wanted = [key for key in wanted if key not in found]
         self._hits += len(out)
@@ -170,22 +171,35 @@ class ResultCache:
             return None
         return found.get(key)
 
-    def _backfill(self, number: int, found: dict[str, Found]) -> None:
-        if number == 0:
+    def _backfill(self, number: int, found: dict[str, Found], bulk: bool) -> None:
+        tiers = self._local_tiers(self.tiers[:number], bulk)
+        if not tiers:
             return
         items = [
             Stored(key, hit.value, hit.blob if hit.blob is not None else encode(hit.value))
             for key, hit in found.items()
         ]
-        for tier in self.tiers[:number]:
+        for tier in tiers:
             tier.put_many(items)
+
+    def _local_tiers(self, tiers: list[Tier], bulk: bool) -> list[Tier]:
+        """`tiers` without the memory tier for a scan (`bulk`) while the disk tier works.
+
+        The memory tier is for the editor's files: a scan of 200,000 files would fill it
+        to its limit with files nobody has open, and a warm re-scan is served by the
+        stat index and the scored-review memo before any tier is asked.
+        """
+        if not bulk or self._disk is None or self.refused or not self._disk.tier.enabled:
+            return tiers
+        return [tier for tier in tiers if tier is not self._memory]
 
     def put(self, key: str, value: dict[str, Any]) -> None:
         """Store one result in every tier."""
         self.put_many([(key, value)])
 
-    def put_many(self, items: Iterable[tuple[str, dict[str, Any]]]) -> None:
-        """Store several results in every tier (on disk in one transaction)."""
+    def put_many(self, items: Iterable[tuple[str, dict[str, Any]]], *, bulk: bool = False) -> None:
+        """Store several results in every tier (on disk in one transaction); `bulk` (a
+        scan's results): not in the memory tier while the disk tier can hold them."""
         stored = []
         for key, value in items:
             blob = encode(value)
@@ -194,7 +208,7 @@ class ResultCache:
             # exactly what a disk hit would.
             stored.append(Stored(key, json.loads(blob), blob))
         if stored:
-            for tier in self.tiers:
+            for tier in self._local_tiers(self.tiers, bulk):
                 tier.put_many(stored)
 
     def stats(self) -> dict[str, Any]:
