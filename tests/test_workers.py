@@ -6,6 +6,7 @@ drives them.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
@@ -19,9 +20,10 @@ from review_helpers import worker_pids
 from tapps_lsp import supervised_pool
 from tapps_lsp.cache import ResultCache, fingerprint
 from tapps_lsp.config import Settings
-from tapps_lsp.review import worker_wire
+from tapps_lsp.review import worker_process, worker_wire
 from tapps_lsp.review.model import FileResult
 from tapps_lsp.reviewer import Reviewer
+from tapps_lsp.scan_pipeline import CRASHED
 from tapps_lsp.supervised_pool import ChunkQueue, SupervisedPool
 
 STDLIB = Path(os.__file__).parent
@@ -220,3 +222,33 @@ async def test_each_file_of_a_chunk_comes_back_on_its_own(tmp_path: Path) -> Non
         reviewer.cache.close()
     assert len(reviews) == len(paths)
     assert left_at_first and left_at_first[0] > 0, left_at_first
+
+
+async def test_workers_that_cannot_start_lose_the_files_with_a_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every worker exits at once: the scan gives up after a few deaths instead of retrying
+    # file by file, and a save is reported after its one retry.
+    monkeypatch.setattr(worker_process, "BOOT", "raise SystemExit(3)\n")
+    root = tmp_path / "ws"
+    root.mkdir()
+    paths = []
+    for i in range(5):
+        path = root / f"m{i}.py"
+        path.write_text(f"VALUE_{i} = {i}\n")
+        paths.append(path)
+    reviewer = Reviewer(ResultCache(tmp_path / "cache"), jobs=2)
+    try:
+        reviews = await asyncio.wait_for(reviewer.review_files(paths, Settings(), root), 60)
+        saved = await asyncio.wait_for(
+            reviewer.review_text("x = 1\n", str(root / "open.py"), Settings(), root), 60
+        )
+    finally:
+        reviewer.shutdown()
+        reviewer.cache.close()
+    assert [r.path for r in reviews] == [str(p) for p in paths]
+    for review in [*reviews, saved]:
+        assert review.result.skipped is not None
+        assert review.result.skipped.startswith(CRASHED), review.result.skipped
+    # The first files are retried alone (each death counted), the rest given up together.
+    assert "keep stopping" in (reviews[-1].result.skipped or "")
