@@ -48,7 +48,8 @@ NOT_BEFORE_INITIALIZE = (
 )
 
 # What a session that opens one file, answered from the cache, never needs: a scan's
-# file discovery with its pattern matchers, and YAML (no .tapps-agents/config.yaml).
+# file discovery with its pattern matchers, YAML (no .tapps-agents/config.yaml), and
+# package metadata through importlib.metadata (review/versions.py reads it directly).
 NOT_FOR_ONE_FILE = (
     "tapps_lsp.review.discovery",
     "tapps_lsp.review.gitignore",
@@ -56,6 +57,10 @@ NOT_FOR_ONE_FILE = (
     "re2",
     "hyperscan",
     "yaml",
+    "importlib.metadata",
+    "email",
+    "zipfile",
+    "csv",
 )
 
 
