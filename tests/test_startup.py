@@ -48,9 +48,15 @@ NOT_BEFORE_INITIALIZE = (
 )
 
 # What a session that opens one file, answered from the cache, never needs: a scan's
-# file discovery with its pattern matchers, YAML (no .tapps-agents/config.yaml), and
-# package metadata through importlib.metadata (review/versions.py reads it directly).
+# file discovery with its pattern matchers, YAML (no .tapps-agents/config.yaml), package
+# metadata through importlib.metadata (review/versions.py reads it directly), and the
+# report renderers (the scan state imports the reports package for its summary).
 NOT_FOR_ONE_FILE = (
+    "tapps_lsp.reports.html_report",
+    "tapps_lsp.reports.sarif",
+    "tapps_lsp.reports.markdown",
+    "tapps_lsp.reports.json_report",
+    "tapps_lsp.reports.text",
     "tapps_lsp.review.discovery",
     "tapps_lsp.review.gitignore",
     "pathspec",

@@ -16,15 +16,42 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from tapps_lsp.reports.html_report import render_html
-from tapps_lsp.reports.json_report import render_json
-from tapps_lsp.reports.markdown import render_markdown
-from tapps_lsp.reports.sarif import render_sarif
 from tapps_lsp.reports.summary import Run, summarize
-from tapps_lsp.reports.text import render_text
 from tapps_lsp.review.model import Review
 
 ReadText = Callable[[str], str | None]
+
+
+# Each renderer is imported when a report of its format is written: the language server
+# imports this package for the summary of a scan long before (or without) any report.
+def _text(reviews: Sequence[Review], run: Run, _read: ReadText | None) -> str:
+    from tapps_lsp.reports.text import render_text
+
+    return render_text(reviews, run)
+
+
+def _json(reviews: Sequence[Review], run: Run, _read: ReadText | None) -> str:
+    from tapps_lsp.reports.json_report import render_json
+
+    return render_json(reviews, run)
+
+
+def _sarif(reviews: Sequence[Review], run: Run, read: ReadText | None) -> str:
+    from tapps_lsp.reports.sarif import render_sarif
+
+    return render_sarif(reviews, run, read_text=read)
+
+
+def _markdown(reviews: Sequence[Review], run: Run, _read: ReadText | None) -> str:
+    from tapps_lsp.reports.markdown import render_markdown
+
+    return render_markdown(reviews, run)
+
+
+def _html(reviews: Sequence[Review], run: Run, _read: ReadText | None) -> str:
+    from tapps_lsp.reports.html_report import render_html
+
+    return render_html(reviews, run)
 
 
 @dataclass(frozen=True)
@@ -40,21 +67,11 @@ class ReportFormat:
 REPORT_FORMATS: dict[str, ReportFormat] = {
     f.name: f
     for f in (
-        ReportFormat("text", (), lambda reviews, run, _read: render_text(reviews, run)),
-        ReportFormat("json", (".json",), lambda reviews, run, _read: render_json(reviews, run)),
-        ReportFormat(
-            "sarif",
-            (".sarif", ".json"),
-            lambda reviews, run, read: render_sarif(reviews, run, read_text=read),
-        ),
-        ReportFormat(
-            "markdown",
-            (".md", ".markdown"),
-            lambda reviews, run, _read: render_markdown(reviews, run),
-        ),
-        ReportFormat(
-            "html", (".html", ".htm"), lambda reviews, run, _read: render_html(reviews, run)
-        ),
+        ReportFormat("text", (), _text),
+        ReportFormat("json", (".json",), _json),
+        ReportFormat("sarif", (".sarif", ".json"), _sarif),
+        ReportFormat("markdown", (".md", ".markdown"), _markdown),
+        ReportFormat("html", (".html", ".htm"), _html),
     )
 }
 # Every format, in the order --help lists them.
