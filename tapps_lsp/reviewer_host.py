@@ -2,7 +2,7 @@
 
 `initialize` must not wait for the cache or the worker processes, so both are
 built on first use, or, once the settings are in, by a warm-up thread: importing
-the engine, opening the cache and starting the forkserver take 0.3-1 s, which on
+the engine, opening the cache and starting the interactive worker take 0.3-1 s, which on
 the event loop held up every request of the session's first second.
 
 The warm-up has two steps: building the reviewer (its modules and the cache),
