@@ -10,8 +10,8 @@ against files done must rise by at most BOUND bytes per file, for the server and
 the tree. A design that keeps per-file state in memory grows by that state's size per
 file (5.6-6.2 KB before issue 17); one that streams results out stays near 0.
 
-Run with `make test-memory-slope` (`pytest -m memory_slope tests/perf`); `make test`
-skips it until the scan meets the bound.
+`make test` runs it (about a minute); alone: `make test-memory-slope`
+(`pytest -m memory_slope tests/perf`).
 """
 
 from __future__ import annotations
@@ -80,11 +80,8 @@ async def _follow_scan(raw: Raw, deadline: float) -> tuple[list[CountSample], di
 
 async def test_memory_is_flat_in_the_number_of_files(
     tmp_path: Path,
-    request: pytest.FixtureRequest,
     record_property: Any,
 ) -> None:
-    if "memory_slope" not in (request.config.getoption("markexpr") or ""):
-        pytest.skip("run by make test-memory-slope (pytest -m memory_slope)")
     workspace = tmp_path / "workspace"
     generate(workspace, FILES)
     raw = await Raw.start(tmp_path, cwd=tmp_path, env=server_env(tmp_path / "cache"))
