@@ -208,7 +208,10 @@ class SupervisedPool:
 
     def warm_up(self) -> None:
         """Start the worker now, so the first job does not pay for its start-up."""
-        self._one()
+        try:
+            self._one()
+        except WorkerStopped as exc:
+            log.warning(f"{exc}; the first review tries again")
 
     async def call(self, request: Message, *, retry_note: str) -> Any:
         """Run `request` (worker_wire.analyze_request) in the worker; its answer. If the worker
