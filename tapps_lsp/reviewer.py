@@ -23,7 +23,7 @@ import collections
 import dataclasses
 import logging
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -302,6 +302,17 @@ class Reviewer:
             return None
         review = self.score(result, path, settings, root, digest=digest, fp=fp)
         return dataclasses.replace(review, from_cache=True)
+
+    def forget_scored(self, keep: Container[str]) -> int:
+        """Drop the remembered reviews of every path not in `keep`; returns how many.
+
+        A scan leaves one per file (about 27 KB each on the standard library): the
+        server keeps them for a re-scan soon after, then only those of open files.
+        """
+        dropped = [path for path in self._scored if path not in keep]
+        for path in dropped:
+            del self._scored[path]
+        return len(dropped)
 
     def remembers(self, path: str, digest: str, fp: str) -> bool:
         """Whether the memo holds a review of this content of `path` (from a scan's

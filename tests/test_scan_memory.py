@@ -1,0 +1,70 @@
+"""What a scan leaves in the server's memory (issue 17): no review is kept unless asked
+for, results go to the disk tier rather than the memory tier, and the scored-review memo
+can be dropped to the open files' and still serve nothing stale."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tapps_lsp.cache import ResultCache, fingerprint, make_key
+from tapps_lsp.config import Settings
+from tapps_lsp.reviewer import Reviewer
+
+SETTINGS = Settings()
+
+
+@pytest.fixture
+def reviewer(tmp_path: Path) -> Iterator[Reviewer]:
+    r = Reviewer(ResultCache(tmp_path / "cache"), jobs=2)
+    yield r
+    r.shutdown()
+
+
+def _files(root: Path, count: int) -> list[str]:
+    root.mkdir()
+    names = []
+    for i in range(count):
+        path = root / f"m{i}.py"
+        path.write_text(f"import os\n\nVALUE_{i} = {i}\n", encoding="utf-8")
+        names.append(str(path))
+    return names
+
+
+async def test_a_scan_streams_its_reviews_and_keeps_none(
+    tmp_path: Path, reviewer: Reviewer
+) -> None:
+    names = _files(tmp_path / "ws", 12)
+    seen: list[str] = []
+    reviews = await reviewer.review_files(
+        names, SETTINGS, tmp_path, on_result=lambda r: seen.append(r.path), keep=False
+    )
+    assert reviews == [] and sorted(seen) == sorted(names)
+    # In the disk tier, not the memory tier (the editor's files only).
+    memory = reviewer.cache.stats()["memory"]
+    assert memory["entries"] == 0, memory
+    assert reviewer.cache.stats()["disk"]["entries"] == len(names)
+    kept = await reviewer.review_files(names, SETTINGS, tmp_path)
+    assert [r.path for r in kept] == names and all(r.from_cache for r in kept)
+
+
+async def test_forgetting_the_memo_keeps_the_open_files_and_loses_no_result(
+    tmp_path: Path, reviewer: Reviewer
+) -> None:
+    names = _files(tmp_path / "ws", 6)
+    first = await reviewer.review_files(names, SETTINGS, tmp_path)
+    fp = fingerprint(SETTINGS)
+    assert all(reviewer.remembers(r.path, r.content_hash, fp) for r in first)
+
+    assert reviewer.forget_scored({names[0]}) == len(names) - 1
+    assert reviewer.remembers(names[0], first[0].content_hash, fp)
+    assert not any(reviewer.remembers(r.path, r.content_hash, fp) for r in first[1:])
+    # The dropped ones come back from the disk tier, scored the same.
+    again = await reviewer.review_files(names, SETTINGS, tmp_path)
+    assert [(r.path, r.overall, r.from_cache) for r in again] == [
+        (r.path, r.overall, True) for r in first
+    ]
+    key = make_key(first[1].content_hash, fp, names[1])
+    assert reviewer.cache.get(key) is not None
