@@ -5,7 +5,9 @@ counts, tokenizes every stripped line alone and re-tokenizes a multi-line
 statement once per extra line it spans, so its cost grows with the square of a
 statement's length (rubik/radon#223). Here one iterative walk of one tree gives
 both visitors' numbers, and one pass over the same stripped lines gives the raw
-counts (see fastraw.py's `raw_metrics`), in time linear in the text's size. The numbers are
+counts (see fastraw.py's `raw_metrics`), in time linear in the text's size. The
+same walk feeds an `Observer` (the performance heuristics, fastperf.py), so the
+tree is walked once for both. The numbers are
 radon's, quirks included (tests/test_fastmetrics_differential.py proves it on
 the standard library):
 
