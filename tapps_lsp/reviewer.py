@@ -23,7 +23,7 @@ import collections
 import dataclasses
 import logging
 import os
-from collections.abc import Callable, Container, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -282,10 +282,12 @@ class Reviewer:
         path: str,
         settings: Settings,
         root: Path | None,
+        *,
+        remember: bool = True,
     ) -> Review | None:
         """The review of a cached result (`data`, as the cache returned it), or of the
         scored-review memo when it has this content (a scan asks no tier for those:
-        `remembers`); None when neither has it."""
+        `remembers`); None when neither has it. `remember`: see `score`."""
         if data is None and not (digest and self.project_ready(path, settings, root)):
             return None  # nothing to score, and the memo's project would need files read
         project = self.project_for(path, settings, root)
@@ -300,19 +302,8 @@ class Reviewer:
         except (ValueError, KeyError, TypeError) as exc:
             log.warning(f"ignored a cached result of another shape ({exc})")
             return None
-        review = self.score(result, path, settings, root, digest=digest, fp=fp)
+        review = self.score(result, path, settings, root, digest=digest, fp=fp, remember=remember)
         return dataclasses.replace(review, from_cache=True)
-
-    def forget_scored(self, keep: Container[str]) -> int:
-        """Drop the remembered reviews of every path not in `keep`; returns how many.
-
-        A scan leaves one per file (about 27 KB each on the standard library): the
-        server keeps them for a re-scan soon after, then only those of open files.
-        """
-        dropped = [path for path in self._scored if path not in keep]
-        for path in dropped:
-            del self._scored[path]
-        return len(dropped)
 
     def remembers(self, path: str, digest: str, fp: str) -> bool:
         """Whether the memo holds a review of this content of `path` (from a scan's
@@ -329,13 +320,20 @@ class Reviewer:
         *,
         digest: str = "",
         fp: str = "",
+        remember: bool = True,
     ) -> Review:
-        """Score `result` for `path`; remembered for the path when its `digest` is given."""
+        """Score `result` for `path`; remembered for the path when its `digest` is given.
+
+        A scan's reviews are not remembered (`remember=False`): a review of a stdlib
+        file is about 27 KB, and reviews kept past a scan pin the allocator's arenas
+        (CPython frees an arena only when all of it is free), so the server would stay
+        at its peak after every scan. The memo is for the editor's documents.
+        """
         project = self.project_for(path, settings, root)
         info = project.info_for(path, settings.testPatterns)
         review = scoring.score(result, info, settings, path)
         review.content_hash = digest
-        if digest:
+        if digest and remember:
             self._scored[path] = _Scored(digest, fp, settings, project, review)
             self._scored.move_to_end(path)
             if len(self._scored) > _SCORED_ENTRIES:

@@ -68,6 +68,8 @@ class Scorer(Protocol):
         path: str,
         settings: Settings,
         root: Path | None,
+        *,
+        remember: bool = True,
     ) -> Review | None:
         """The review of a cached result, None when there is none."""
         ...
@@ -81,8 +83,9 @@ class Scorer(Protocol):
         *,
         digest: str = "",
         fp: str = "",
+        remember: bool = True,
     ) -> Review:
-        """The review of a result."""
+        """The review of a result (remembered for the path unless `remember` is False)."""
         ...
 
     def remembers(self, path: str, digest: str, fp: str) -> bool:
@@ -219,7 +222,9 @@ class ScanPipeline:
                 else:
                     self._unreadable(name, error.strerror or str(error))
                 continue
-            review = self._host.reviewed(data, digest, self._fp, name, self._settings, self._root)
+            review = self._host.reviewed(
+                data, digest, self._fp, name, self._settings, self._root, remember=False
+            )
             if review is None:
                 unknown.append(name)
             else:
@@ -283,7 +288,7 @@ class ScanPipeline:
                 continue
             data = found.get(make_key(item.hash, self._fp, read.path))
             review = self._host.reviewed(
-                data, item.hash, self._fp, read.path, self._settings, self._root
+                data, item.hash, self._fp, read.path, self._settings, self._root, remember=False
             )
             if review is None:
                 misses.append((read.path, read.size))
@@ -320,7 +325,13 @@ class ScanPipeline:
             self._unsaved.append((make_key(item.hash, self._fp, read.path), item.data))
             self._unrecorded.append((read, item.hash))
         review = self._host.score(
-            result, read.path, self._settings, self._root, digest=item.hash, fp=self._fp
+            result,
+            read.path,
+            self._settings,
+            self._root,
+            digest=item.hash,
+            fp=self._fp,
+            remember=False,
         )
         self._deliver(review)
         if len(self._unsaved) >= _SLICE:

@@ -1,6 +1,6 @@
 """What a scan leaves in the server's memory (issue 17): no review is kept unless asked
 for, results go to the disk tier rather than the memory tier, and the scored-review memo
-can be dropped to the open files' and still serve nothing stale."""
+holds the editor's documents, not a scan's files."""
 
 from __future__ import annotations
 
@@ -50,21 +50,19 @@ async def test_a_scan_streams_its_reviews_and_keeps_none(
     assert [r.path for r in kept] == names and all(r.from_cache for r in kept)
 
 
-async def test_forgetting_the_memo_keeps_the_open_files_and_loses_no_result(
+async def test_a_scan_leaves_no_review_in_memory_and_a_document_does(
     tmp_path: Path, reviewer: Reviewer
 ) -> None:
     names = _files(tmp_path / "ws", 6)
     first = await reviewer.review_files(names, SETTINGS, tmp_path)
     fp = fingerprint(SETTINGS)
-    assert all(reviewer.remembers(r.path, r.content_hash, fp) for r in first)
-
-    assert reviewer.forget_scored({names[0]}) == len(names) - 1
-    assert reviewer.remembers(names[0], first[0].content_hash, fp)
-    assert not any(reviewer.remembers(r.path, r.content_hash, fp) for r in first[1:])
-    # The dropped ones come back from the disk tier, scored the same.
+    assert not any(reviewer.remembers(r.path, r.content_hash, fp) for r in first)
+    # The editor's document: remembered, and then a scan serves it from the memo.
+    text = Path(names[0]).read_text(encoding="utf-8")
+    document = await reviewer.review_text(text, names[0], SETTINGS, tmp_path)
+    assert document.from_cache and reviewer.remembers(names[0], first[0].content_hash, fp)
     again = await reviewer.review_files(names, SETTINGS, tmp_path)
     assert [(r.path, r.overall, r.from_cache) for r in again] == [
         (r.path, r.overall, True) for r in first
     ]
-    key = make_key(first[1].content_hash, fp, names[1])
-    assert reviewer.cache.get(key) is not None
+    assert reviewer.cache.get(make_key(first[1].content_hash, fp, names[1])) is not None

@@ -18,7 +18,7 @@ from typing import Any
 
 from tapps_lsp import heap
 from tapps_lsp.config import Settings
-from tapps_lsp.folders import Folder, uri_to_path
+from tapps_lsp.folders import Folder
 from tapps_lsp.reports.summary import Run, Totals, counted
 from tapps_lsp.review.model import Review
 from tapps_lsp.review.project import project_root
@@ -29,10 +29,6 @@ from tapps_lsp.tasks import Outcome, ProgressSink, Task
 from tapps_lsp.tasks.lsp_progress import open_progress
 
 TITLE = "Reviewing workspace"
-# A scan's scored reviews stay in memory this long after it ends, for a re-scan soon after
-# (the standard library: 0.1 s from memory, about 1 s from the disk tier); then the server
-# keeps those of open files only and goes back to about its size at rest.
-KEEP_SCAN_SECONDS = 30.0
 
 
 @dataclass
@@ -245,28 +241,7 @@ class ScanRunner:
             self.state.last = LastScan(folders, run, root_of(folders[0]))
         if self.ls.pull_diagnostics:
             self.ls.workspace_diagnostic_refresh(None)
-        # What the scan allocated is free now: give it back (and what it left for a
-        # re-scan, a while later), so the server returns to about its size at rest.
+        # What the scan allocated is free now (it keeps no review): give it back, so the
+        # server returns to about its size at rest instead of staying at the scan's peak.
         heap.release()
-        self._forget_later()
         return Outcome(summary, describe(summary))
-
-    def _forget_later(self) -> None:
-        if self.state.forget is not None:
-            self.state.forget.cancel()
-        loop = asyncio.get_running_loop()
-        self.state.forget = loop.call_later(KEEP_SCAN_SECONDS, self.forget_scan)
-
-    def forget_scan(self) -> None:
-        """Drop the scored reviews a scan left, but those of open files (not while a scan
-        runs: it sets the timer again when it ends)."""
-        self.state.forget = None
-        if self.state.scanning:
-            return
-        open_paths = {
-            str(path)
-            for uri in list(self.ls.workspace.text_documents)
-            if (path := uri_to_path(uri)) is not None
-        }
-        if self.ls.reviewer.forget_scored(open_paths):
-            heap.release()

@@ -63,8 +63,6 @@ class ScanState:
         self.published: set[str] = set()
         self.scanned: set[str] = set()
         self.last: LastScan | None = None
-        # Set when a scan ends: drops what the scan left in memory a while later.
-        self.forget: asyncio.TimerHandle | None = None
         self._changed = asyncio.Event()
 
     @property
