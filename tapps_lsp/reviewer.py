@@ -333,7 +333,8 @@ class Reviewer:
         info = project.info_for(path, settings.testPatterns)
         review = scoring.score(result, info, settings, path)
         review.content_hash = digest
-        if digest and remember:
+        # Only what the cache holds too: a result a tool failed on is analysed again.
+        if digest and remember and not result.analyzer_errors:
             self._scored[path] = _Scored(digest, fp, settings, project, review)
             self._scored.move_to_end(path)
             if len(self._scored) > _SCORED_ENTRIES:
