@@ -212,7 +212,8 @@ def test_review_all_report_and_cache_stats(tmp_path: Path) -> None:
 
 
 def test_cancel_mid_scan(tmp_path: Path) -> None:
-    project = make_project(tmp_path.resolve() / "project", generated=300)
+    # Five scan chunks: the later ones are still to be read when the cancel comes.
+    project = make_project(tmp_path.resolve() / "project", generated=1200)
     run = run_nvim("test_cancel.lua", project, tmp_path)
     assert_finished(run)
 
