@@ -37,6 +37,7 @@ from tapps_lsp.review.analyzers import ruff, syntax
 from tapps_lsp.review.analyzers.base import Outcome, Source, Stage
 from tapps_lsp.review.analyzers.registry import REGISTRY
 from tapps_lsp.review.model import Finding, ProjectInfo
+from tapps_lsp.review.skips import skip_reason
 
 
 def load(root: Path) -> list[tuple[str, str]]:
@@ -46,7 +47,7 @@ def load(root: Path) -> list[tuple[str, str]]:
     for name in names:
         path = root / name
         text = path.read_bytes().decode("utf-8", "surrogateescape")
-        if engine.skip_reason(text, Settings()) is None:
+        if skip_reason(text, Settings()) is None:
             out.append((str(path), text))
     return out
 

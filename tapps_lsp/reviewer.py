@@ -30,7 +30,7 @@ from typing import Any
 
 from tapps_lsp.cache import ResultCache, content_hash, fingerprint, make_key
 from tapps_lsp.config import Settings
-from tapps_lsp.review import engine, scoring, worker_logs, worker_wire
+from tapps_lsp.review import scoring, worker_logs, worker_wire
 from tapps_lsp.review.model import FileResult, Review
 from tapps_lsp.review.project import (
     CoverageOptions,
@@ -38,6 +38,7 @@ from tapps_lsp.review.project import (
     coverage_options,
     project_root,
 )
+from tapps_lsp.review.skips import skip_reason, skipped_result
 from tapps_lsp.scan_pipeline import CRASHED, ScanPipeline
 from tapps_lsp.supervised_pool import Reserve, SupervisedPool, WorkerStopped
 
@@ -202,9 +203,9 @@ class Reviewer:
         if review is not None:
             return review
         # Text the engine would skip (too large, binary) is not sent to the worker.
-        reason = engine.skip_reason(text, settings)
+        reason = skip_reason(text, settings)
         if reason is not None:
-            data = engine.skipped_result(reason).to_dict()
+            data = skipped_result(reason).to_dict()
         else:
             note = f"the review worker stopped while reviewing {path}; retrying"
             try:
@@ -213,7 +214,7 @@ class Reviewer:
                 )
             except WorkerStopped:
                 log.error(f"the review worker stopped twice on {path}")
-                return self.score(engine.skipped_result(CRASHED), path, settings, root)
+                return self.score(skipped_result(CRASHED), path, settings, root)
         result = FileResult.from_dict(data)
         for tool, message in result.analyzer_errors.items():
             # Said once per analysis; a cache hit repeats nothing.

@@ -25,8 +25,9 @@ from typing import Any, Protocol
 from tapps_lsp.cache import ResultCache, fingerprint, make_key
 from tapps_lsp.cache.store import stamp_of
 from tapps_lsp.config import Settings
-from tapps_lsp.review import engine, worker
+from tapps_lsp.review import worker
 from tapps_lsp.review.model import FileResult, Review
+from tapps_lsp.review.skips import skipped_result
 from tapps_lsp.supervised_pool import ChunkQueue, SupervisedPool
 
 log = logging.getLogger(__name__)
@@ -379,7 +380,7 @@ class ScanPipeline:
             self._on_result(review)
 
     def _skipped(self, path: str, reason: str) -> None:
-        result = engine.skipped_result(reason)
+        result = skipped_result(reason)
         self._deliver(self._host.score(result, path, self._settings, self._root))
 
     def _deleted(self, path: str) -> None:
@@ -392,7 +393,7 @@ class ScanPipeline:
         self._skipped(path, f"{UNREADABLE} ({error})")
 
     def _too_large(self, read: worker.Read) -> None:
-        # Not read at all, so the same message engine.skip_reason gives, from the size.
+        # Not read at all, so the same message skips.skip_reason gives, from the size.
         reason = (
             f"File skipped: {read.size:,} bytes is over the size limit of "
             f"{self._settings.maxFileSize:,} bytes (setting maxFileSize)"

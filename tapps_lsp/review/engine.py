@@ -31,6 +31,7 @@ from tapps_lsp.review.analyzers.base import Analyzer, Outcome, Source, Stage, cr
 from tapps_lsp.review.analyzers.registry import REGISTRY
 from tapps_lsp.review.model import FileResult, Finding
 from tapps_lsp.review.positions import split_lines
+from tapps_lsp.review.skips import skip_reason, skipped_result
 
 # Findings kept per file. Generated code can have a hundred thousand (one F821
 # per name of a long expression): tens of megabytes in the cache and in every
@@ -121,31 +122,6 @@ def _no_cycle_collection() -> Iterator[None]:
         yield
     finally:
         gc.enable()
-
-
-def skip_reason(text: str, settings: Settings) -> str | None:
-    """Why this text is not reviewed (too large, binary, not UTF-8), or None."""
-    if len(text) * 4 > settings.maxFileSize:
-        size = len(text.encode("utf-8", "surrogatepass"))
-        if size > settings.maxFileSize:
-            return (
-                f"File skipped: {size:,} bytes is over the size limit of "
-                f"{settings.maxFileSize:,} bytes (setting maxFileSize)"
-            )
-    if "\x00" in text:
-        return "File skipped: binary content (NUL bytes)"
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        line = text.count("\n", 0, exc.start) + 1
-        column = exc.start - text.rfind("\n", 0, exc.start)
-        return f"File skipped: not valid UTF-8 (line {line}, column {column})"
-    return None
-
-
-def skipped_result(reason: str) -> FileResult:
-    """The result for a file that is not reviewed: one Information finding on line 0."""
-    return FileResult(findings=[Finding.notice("TAPPS-SKIP", reason)], skipped=reason)
 
 
 class _Run:

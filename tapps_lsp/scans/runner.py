@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tapps_lsp import heap
 from tapps_lsp.config import Settings
 from tapps_lsp.folders import Folder
 from tapps_lsp.reports.summary import Run, Totals, counted
+from tapps_lsp.review import heap
 from tapps_lsp.review.model import Review
 from tapps_lsp.review.project import project_root
 from tapps_lsp.scans.results import Intake, Results, file_uri

@@ -22,6 +22,7 @@ from tapps_lsp.review.analyzers import ruff, syntax
 from tapps_lsp.review.analyzers.base import Analyzer, Outcome, Source, Stage
 from tapps_lsp.review.analyzers.registry import REGISTRY
 from tapps_lsp.review.model import Finding, Metrics, overridden_severity
+from tapps_lsp.review.skips import skipped_result
 
 SETTINGS = Settings()
 
@@ -120,7 +121,7 @@ def test_a_notice_is_an_information_finding_about_the_whole_file_on_line_1() -> 
     notice = Finding.notice("TAPPS-SKIP", "File skipped")
     assert (notice.line, notice.col, notice.end_line, notice.end_col) == (0, 0, 0, 0)
     assert (notice.source, notice.severity, notice.category) == ("tapps", "information", "file")
-    assert engine.skipped_result("File skipped").findings == [notice]
+    assert skipped_result("File skipped").findings == [notice]
 
 
 def test_hover_and_fix_all_run_ruff_through_run_tool(caplog: pytest.LogCaptureFixture) -> None:
