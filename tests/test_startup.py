@@ -50,8 +50,12 @@ NOT_BEFORE_INITIALIZE = (
 # What a session that opens one file, answered from the cache, never needs: a scan's
 # file discovery with its pattern matchers, YAML (no .tapps-agents/config.yaml), package
 # metadata through importlib.metadata (review/versions.py reads it directly), and the
-# report renderers (the scan state imports the reports package for its summary).
+# report renderers (the scan state imports the reports package for its summary). Nor
+# the analysis engine: it runs in the worker processes.
 NOT_FOR_ONE_FILE = (
+    "tapps_lsp.review.engine",
+    "tapps_lsp.review.fastmetrics",
+    "tapps_lsp.review.analyzers.registry",
     "tapps_lsp.reports.html_report",
     "tapps_lsp.reports.sarif",
     "tapps_lsp.reports.markdown",
