@@ -428,6 +428,14 @@ class SupervisedPool:
 
     # ---- lifetime ----------------------------------------------------------------------------
 
+    def retire_idle(self) -> None:
+        """Let the workers that have nothing to do exit now; the next job starts one."""
+        with self._lock:
+            idle = [w for w in self._workers if w.accepting and not w.busy]
+            self._workers = [w for w in self._workers if w not in idle]
+        for worker in idle:
+            worker.close(wait=False)
+
     def pids(self) -> list[int]:
         """Process ids of its live workers."""
         workers = [*self._workers, *([self._spare] if self._spare is not None else [])]

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tapps_lsp.cache import ResultCache, fingerprint, make_key
@@ -66,3 +67,20 @@ async def test_a_scan_leaves_no_review_in_memory_and_a_document_does(
         (r.path, r.overall, True) for r in first
     ]
     assert reviewer.cache.get(make_key(first[1].content_hash, fp, names[1])) is not None
+
+
+async def test_an_idle_interactive_worker_makes_room_for_a_scan(
+    tmp_path: Path, reviewer: Reviewer
+) -> None:
+    names = _files(tmp_path / "ws", 4)
+    await reviewer.review_text("import sys\n", str(tmp_path / "open.py"), SETTINGS, tmp_path)
+    interactive = reviewer.pools()[0]
+    (before,) = interactive.pids()
+    process = psutil.Process(before)
+    await reviewer.review_files(names, SETTINGS, tmp_path, keep=False)
+    assert interactive.pids() == []
+    process.wait(timeout=30)  # it exits (a deadline, not a sleep)
+    # The next save starts it again.
+    again = await reviewer.review_text("import json\n", str(tmp_path / "o.py"), SETTINGS, tmp_path)
+    assert "F401" in {f.code for f in again.findings}
+    assert interactive.pids() and interactive.pids() != [before]

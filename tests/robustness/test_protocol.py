@@ -224,7 +224,13 @@ async def test_a_killed_server_leaves_no_process_behind(raw: Raw, workspace: Pat
         tree = descendants(raw.pid)
         return tree if lower in {nice_of(p) for p in tree} else None
 
-    tree = await poll(scan_workers_running, 60, "the scan workers to start")
+    await poll(scan_workers_running, 60, "the scan workers to start")
+    # The idle interactive worker made room for the scan's; a file opened now starts it
+    # again, at the server's priority (the scan's workers stay, in the reserve once idle).
+    fresh = (workspace / "fresh.py").as_uri()
+    await raw.open(fresh, "import json\n\nVALUE = 1\n")
+    await raw.diagnostics_of(fresh)
+    tree = descendants(raw.pid)
     assert len(tree) >= 3, tree  # the interactive worker and two scan workers
     # The scan runs below the server's priority; the interactive worker does not.
     priorities = {nice_of(pid) for pid in tree} - {None}
