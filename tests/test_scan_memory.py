@@ -72,7 +72,7 @@ async def test_a_scan_leaves_no_review_in_memory_and_a_document_does(
 async def test_an_idle_interactive_worker_makes_room_for_a_scan(
     tmp_path: Path, reviewer: Reviewer
 ) -> None:
-    names = _files(tmp_path / "ws", 4)
+    names = _files(tmp_path / "ws", 70)  # a scan (>= 64 files), not a re-review of a few
     await reviewer.review_text("import sys\n", str(tmp_path / "open.py"), SETTINGS, tmp_path)
     interactive = reviewer.pools()[0]
     (before,) = interactive.pids()
