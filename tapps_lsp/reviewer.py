@@ -248,16 +248,19 @@ class Reviewer:
         are returned. Without `keep` none are kept or returned (a scan of the
         server streams them to `on_result`: its memory does not grow with the files).
         """
-        # An idle interactive worker makes room for a scan's: it exits now (before the
-        # scan's workers start), and a save during the scan starts it again (about
-        # 0.05-0.2 s once): one process fewer for the length of the scan. Not for a few
-        # files changed on disk (the watcher's re-reviews).
-        if len(paths) >= _RETIRE_FOR:
-            self._interactive.retire_idle()
+        self.make_room(len(paths))
         scan = ScanPipeline(
             self, settings, root, on_result=on_result, on_deleted=on_deleted, keep=keep
         )
         return await scan.run(paths, cancel)
+
+    def make_room(self, files: int) -> None:
+        """Before a bulk review of `files` files: an idle interactive worker makes room for
+        the scan's workers. It exits now (before they start), and a save during the scan
+        starts it again (about 0.05-0.2 s once): one process fewer for the length of the
+        scan. Not for a few files changed on disk (the watcher's re-reviews)."""
+        if files >= _RETIRE_FOR:
+            self._interactive.retire_idle()
 
     def scan_pool(self, workers: int) -> SupervisedPool:
         """A new pool of `workers` scan workers, at the scan niceness, stopped by `shutdown`;

@@ -231,7 +231,9 @@ class ScanRunner:
         for folder in folders:
             plans += await self.plan(folder, await self.discover(folder))
             self.state.scanned.add(folder.uri)
-        task.progress(0, sum(len(plan.paths) for plan in plans))
+        total = sum(len(plan.paths) for plan in plans)
+        task.progress(0, total)
+        self.ls.reviewer.make_room(total)  # for the whole scan, whatever its projects
         tally = await self.review(plans, task)
         run = Run(seconds=time.perf_counter() - started, deleted=tuple(tally.deleted))
         summary = tally.totals.summary(run)
