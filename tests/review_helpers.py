@@ -29,3 +29,15 @@ def review_files_sync(
 def worker_pids(reviewer: Reviewer) -> list[int]:
     """Process ids of the reviewer's live worker processes (interactive and scans)."""
     return sorted(pid for pool in reviewer.pools() for pid in pool.pids())
+
+
+def small_modules(root: Path, count: int) -> list[Path]:
+    """`count` distinct three-line modules in a new folder `root`, each with an unused
+    import (one F401)."""
+    root.mkdir(parents=True)
+    paths = []
+    for i in range(count):
+        path = root / f"m{i:02}.py"
+        path.write_text(f"import os\n\nVALUE_{i} = {i}\n", encoding="utf-8")
+        paths.append(path)
+    return paths

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from review_helpers import small_modules
 
 from tapps_lsp.cache import ResultCache, fingerprint, make_key
 from tapps_lsp.config import Settings
@@ -25,13 +26,7 @@ def reviewer(tmp_path: Path) -> Iterator[Reviewer]:
 
 
 def _files(root: Path, count: int) -> list[str]:
-    root.mkdir()
-    names = []
-    for i in range(count):
-        path = root / f"m{i}.py"
-        path.write_text(f"import os\n\nVALUE_{i} = {i}\n", encoding="utf-8")
-        names.append(str(path))
-    return names
+    return [str(path) for path in small_modules(root, count)]
 
 
 async def test_a_scan_streams_its_reviews_and_keeps_none(

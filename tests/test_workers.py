@@ -15,7 +15,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from review_helpers import worker_pids
+from review_helpers import small_modules, worker_pids
 
 from tapps_lsp import supervised_pool
 from tapps_lsp.cache import ResultCache, fingerprint
@@ -131,12 +131,7 @@ async def test_no_fork_server_or_resource_tracker_only_our_workers(
     tmp_path: Path, reviewer: Reviewer
 ) -> None:
     root = tmp_path / "ws"
-    root.mkdir()
-    paths = []
-    for i in range(30):
-        path = root / f"m{i:02}.py"
-        path.write_text(f"import os\n\nVALUE_{i} = {i}\n")
-        paths.append(path)
+    paths = small_modules(root, 30)
     seen: set[int] = set()
     # Children of this test process that earlier tests left (ending servers): not ours.
     before = {p.pid for p in psutil.Process().children()}
@@ -172,12 +167,7 @@ async def test_a_scan_chunk_runs_ruff_once_and_its_log_comes_back(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     root = tmp_path / "ws"
-    root.mkdir()
-    paths = []
-    for i in range(40):
-        path = root / f"m{i:02}.py"
-        path.write_text(f"import os\n\nVALUE_{i} = {i}\n")
-        paths.append(path)
+    paths = small_modules(root, 40)
     reviewer = Reviewer(ResultCache(tmp_path / "cache"), jobs=1)
     caplog.set_level(logging.DEBUG, logger="tapps_lsp")
     try:
