@@ -19,6 +19,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -305,15 +306,20 @@ class ScanPipeline:
         workers = max(1, min(self._host.jobs, len(misses)))
         feed = ChunkQueue(misses, workers)
         self._pool = self._host.scan_pool(min(workers, feed.count))
-        # Results to cache and stamps to record, written a slice at a time (one transaction).
+        # Results to cache and stamps to record, written a slice at a time (one transaction)
+        # by a thread of their own, in order: SQLite (and Redis) never hold the event loop,
+        # whose progress reports and saves must come every 100 ms.
         self._unsaved: list[tuple[str, dict[str, Any]]] = []
         self._unrecorded: list[tuple[worker.Read, str]] = []
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="tapps-cache-writer")
         try:
             await self._pool.run(
                 feed, self._settings, on_item=self._store, on_lost=self._crashed, cancel=cancel
             )
         finally:
             self._save()
+            # Written before the scan returns: the next one finds every result.
+            await asyncio.shield(asyncio.to_thread(self._writer.shutdown, True))
 
     def _store(self, item: worker.Analysed) -> None:
         """Score and deliver what a worker sent for one file; cache it (by slices)."""
@@ -339,11 +345,21 @@ class ScanPipeline:
             self._save()
 
     def _save(self) -> None:
-        """Write the results and stamps `_store` kept."""
+        """Hand the results and stamps `_store` kept to the writer thread."""
         stored, self._unsaved = self._unsaved, []
         recorded, self._unrecorded = self._unrecorded, []
-        self._cache.put_many(stored, bulk=True)
-        self._record(recorded)
+        if stored or recorded:
+            self._writer.submit(self._write, stored, recorded)
+
+    def _write(
+        self, stored: list[tuple[str, dict[str, Any]]], recorded: list[tuple[worker.Read, str]]
+    ) -> None:
+        """Writer thread: one slice of results and stamps (the tiers warn, never raise)."""
+        try:
+            self._cache.put_many(stored, bulk=True)
+            self._record(recorded)
+        except Exception as exc:  # noqa: BLE001 - a lost slice is analysed again next time
+            log.warning(f"could not cache {len(stored)} results: {exc!r}")
 
     def _record(self, items: Iterable[tuple[worker.Read, str]]) -> None:
         """Remember stamp -> hash, except for files too recently modified to trust.
