@@ -89,6 +89,8 @@ def role(process: psutil.Process, root_pid: int) -> str:
     if process.pid == root_pid:
         return "server"
     cmdline = " ".join(process.cmdline())
+    if "ruff" in process.name():  # first: its command line lists the files it lints
+        return "ruff"
     if "worker_main" in cmdline:  # our own workers (issue 17)
         return "scan/interactive worker"
     if "resource_tracker" in cmdline:
@@ -97,8 +99,6 @@ def role(process: psutil.Process, root_pid: int) -> str:
         parent = process.parent()
         parent_line = " ".join(parent.cmdline()) if parent is not None else ""
         return "scan/interactive worker" if "forkserver" in parent_line else "forkserver"
-    if "ruff" in process.name():
-        return "ruff"
     return process.name()
 
 

@@ -764,7 +764,10 @@ def targets(result: dict[str, Any]) -> list[Row]:
             "<= 150 MB",
             high=150,
             peers=rss_peers,
-            note="every process of the tree: fork server, resource tracker, workers, ruff",
+            note=(
+                "every process of the tree: the server, its workers (the interactive one"
+                " restarted by the saves during the scan), ruff"
+            ),
         )
     )
     rows.append(

@@ -127,6 +127,8 @@ def _role(process: psutil.Process, index: int) -> str:
     if index == 0:
         return "server"
     cmdline = " ".join(process.cmdline())
+    if "ruff" in process.name():  # first: its command line lists the files it lints
+        return "ruff"
     if "worker_main" in cmdline:  # our own workers (issue 17)
         return "worker"
     if "resource_tracker" in cmdline:
