@@ -297,18 +297,15 @@ class Reviewer:
         *,
         remember: bool = True,
     ) -> Review | None:
-        """The review of a cached result (`data`, as the cache returned it), or of the
-        scored-review memo when it has this content (a scan asks no tier for those:
-        `remembers`); None when neither has it. `remember`: see `score`."""
-        if data is None and not (digest and self.project_ready(path, settings, root)):
-            return None  # nothing to score, and the memo's project would need files read
+        """The review of a cached result (`data`, as the cache returned it; None when there
+        is none). `remember`: see `score`."""
+        if data is None:
+            return None
         project = self.project_for(path, settings, root)
         memo = self._scored.get(path)
         if memo is not None and memo.matches(digest, fp, settings, project):
             self._scored.move_to_end(path)
             return dataclasses.replace(memo.review, from_cache=True)
-        if data is None:
-            return None
         try:
             result = FileResult.from_dict(data)
         except (ValueError, KeyError, TypeError) as exc:
@@ -318,8 +315,7 @@ class Reviewer:
         return dataclasses.replace(review, from_cache=True)
 
     def remembers(self, path: str, digest: str, fp: str) -> bool:
-        """Whether the memo holds a review of this content of `path` (from a scan's
-        thread: a dict read; `reviewed` checks the settings and project on the loop)."""
+        """Whether the scored-review memo holds a review of this content of `path`."""
         memo = self._scored.get(path)
         return memo is not None and memo.digest == digest and memo.fingerprint == fp
 

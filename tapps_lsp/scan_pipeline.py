@@ -90,10 +90,6 @@ class Scorer(Protocol):
         """The review of a result (remembered for the path unless `remember` is False)."""
         ...
 
-    def remembers(self, path: str, digest: str, fp: str) -> bool:
-        """Thread: whether `reviewed` may find this content's review without its data."""
-        ...
-
     def scan_pool(self, workers: int) -> SupervisedPool:
         """A new pool of scan workers."""
         ...
@@ -207,11 +203,8 @@ class ScanPipeline:
                 continue
             digest = index.lookup(name, stamp_of(st))
             out.append((name, None, digest or "", None))
-        # One batch for the slice (one round trip when the team cache is on), of what the
-        # scored-review memo does not have: a warm re-scan asks no tier at all.
-        remembers = self._host.remembers
-        wanted = [make_key(d, fp, n) for n, _, d, _ in out if d and not remembers(n, d, fp)]
-        found = self._cache.get_many(wanted, bulk=True)
+        # One batch for the slice: one round trip when the team cache is on.
+        found = self._cache.get_many([make_key(d, fp, n) for n, _, d, _ in out if d], bulk=True)
         return [(n, e, d, found.get(make_key(d, fp, n)) if d else None) for n, e, d, _ in out]
 
     def _serve_known(self, known: list[_Known]) -> list[str]:

@@ -79,3 +79,15 @@ async def test_an_idle_interactive_worker_makes_room_for_a_scan(
     again = await reviewer.review_text("import json\n", str(tmp_path / "o.py"), SETTINGS, tmp_path)
     assert "F401" in {f.code for f in again.findings}
     assert interactive.pids() and interactive.pids() != [before]
+
+
+async def test_a_cleared_cache_is_not_answered_from_the_memo(
+    tmp_path: Path, reviewer: Reviewer
+) -> None:
+    text, path = "import sys\n", str(tmp_path / "open.py")
+    first = await reviewer.review_text(text, path, SETTINGS, tmp_path)
+    assert not first.from_cache
+    assert (await reviewer.review_text(text, path, SETTINGS, tmp_path)).from_cache
+    reviewer.cache.clear()
+    again = await reviewer.review_text(text, path, SETTINGS, tmp_path)
+    assert not again.from_cache and [f.code for f in again.findings] == ["F401"]
