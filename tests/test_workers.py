@@ -223,12 +223,7 @@ async def test_workers_that_cannot_start_lose_the_files_with_a_reason(
     # file by file, and a save is reported after its one retry.
     monkeypatch.setattr(worker_process, "BOOT", "raise SystemExit(3)\n")
     root = tmp_path / "ws"
-    root.mkdir()
-    paths = []
-    for i in range(5):
-        path = root / f"m{i}.py"
-        path.write_text(f"VALUE_{i} = {i}\n")
-        paths.append(path)
+    paths = small_modules(root, 5)
     reviewer = Reviewer(ResultCache(tmp_path / "cache"), jobs=2)
     try:
         reviews = await asyncio.wait_for(reviewer.review_files(paths, Settings(), root), 60)
